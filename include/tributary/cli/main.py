@@ -1,0 +1,68 @@
+"""Entry point of the ``tributary`` command: mounts the sub-command groups and turns expected
+errors (:class:`~tributary.errors.TributaryError`) into a clear message and a non-zero exit."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from tributary.errors import TributaryError
+
+app = typer.Typer(
+    name="tributary",
+    help="Metadata-driven CDC-to-Hudi orchestration on Apache Airflow 3.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err_console = Console(stderr=True)
+
+
+def _mount() -> None:
+    # Imported here so `tributary --help` stays fast and one broken group names itself.
+    from tributary.cli import bench, cdc, config_cmd, db_cmd, inventory
+
+    app.add_typer(db_cmd.app, name="db", help="Metadata database: migrations.")
+    app.add_typer(config_cmd.app, name="config", help="Validate, apply and export configuration.")
+    app.add_typer(inventory.flows_app, name="flows", help="Configured flows.")
+    app.add_typer(inventory.tables_app, name="tables", help="Configured raw tables.")
+    app.add_typer(cdc.app, name="cdc", help="Apply CDC files to one Hudi table (no Airflow, no DB).")
+    app.add_typer(bench.app, name="bench", help="Benchmarks: a readable table, then one JSON line.")
+
+
+@app.callback()
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEBUG level.")) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    _mount()
+    try:
+        app(args=argv, standalone_mode=False)
+    except TributaryError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        err_console.print("aborted")
+        return 130
+    except Exception as exc:  # click usage errors arrive as ClickException
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

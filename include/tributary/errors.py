@@ -1,0 +1,123 @@
+"""The one exception tree of Tributary.
+
+Every error a user can cause derives from :class:`TributaryError` and carries a message that
+names the file, row, field or table and says what to do. The CLI prints these without a
+traceback and exits non-zero; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class TributaryError(Exception):
+    """Base of every expected, user-facing error."""
+
+    exit_code: int = 1
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+class ConfigError(TributaryError):
+    """Configuration cannot be loaded or is invalid."""
+
+    exit_code = 2
+
+
+class ConfigValidationError(ConfigError):
+    """One or more problems found in configuration; ``problems`` lists each of them."""
+
+    def __init__(self, problems: list) -> None:  # list[config.problems.Problem]
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{len(problems)} configuration problem(s):\n{lines}")
+
+
+class SnapshotError(ConfigError):
+    """The config snapshot that DAG files read is missing or unreadable."""
+
+
+# --- metadata database -----------------------------------------------------------------------
+
+
+class MetadataError(TributaryError):
+    """The metadata database is unreachable, not migrated, or refused an operation."""
+
+
+class NotFoundError(MetadataError):
+    """A named row (flow, table, file, lock) does not exist."""
+
+
+# --- storage ---------------------------------------------------------------------------------
+
+
+class StorageError(TributaryError):
+    """A path or URI cannot be read or written."""
+
+
+# --- Hudi tables -----------------------------------------------------------------------------
+
+
+class HudiError(TributaryError):
+    """A Hudi table cannot be opened or written."""
+
+
+class UnsupportedTableError(HudiError):
+    """The table uses a feature the embedded writer does not support (MOR, metadata table, ...)."""
+
+
+class TableConfigMismatchError(HudiError):
+    """Options given for a write do not match the existing table's configuration."""
+
+
+class SchemaEvolutionError(HudiError):
+    """An incoming schema change is not a compatible evolution of the table schema."""
+
+
+class CommitConflictError(HudiError):
+    """Another writer committed, or the writer lost its lease, while this commit was prepared."""
+
+
+# --- CDC input -------------------------------------------------------------------------------
+
+
+class CdcError(TributaryError):
+    """CDC input cannot be applied."""
+
+
+class CdcFileError(CdcError):
+    """One CDC file is unreadable or violates the DMS format; names the file and the reason."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+# --- locks and processing --------------------------------------------------------------------
+
+
+class LockError(TributaryError):
+    """A table lease cannot be acquired or was lost."""
+
+
+class LeaseLostError(LockError):
+    """The holder's lease expired or was taken over; it must not write (fencing)."""
+
+
+class ProcessingError(TributaryError):
+    """A table, batch or cadence failed to process."""
+
+
+# --- alerts, events, airflow -----------------------------------------------------------------
+
+
+class AlertError(TributaryError):
+    """An alert could not be published (it stays in the outbox and is retried)."""
+
+
+class EventError(TributaryError):
+    """An event payload cannot be parsed."""
+
+
+class AirflowApiError(TributaryError):
+    """The Airflow REST API refused a request."""

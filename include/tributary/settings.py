@@ -1,0 +1,56 @@
+"""The one settings module: environment variables with defaults, read when asked.
+
+Nothing here touches a database or the network, so DAG files may import it freely.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings. Build with :func:`get_settings`; tests call ``get_settings.cache_clear()``."""
+
+    home: Path
+    """Data folder for the embedded default (SQLite DB, snapshot, local lake)."""
+    db_url: str
+    """SQLAlchemy URL of the metadata DB (``TRIBUTARY_DB_URL``); SQLite in ``home`` by default."""
+    snapshot_path: Path
+    """Config snapshot the DAG factory reads (``TRIBUTARY_SNAPSHOT``)."""
+    config_dir: Path
+    """Default folder of YAML config (``TRIBUTARY_CONFIG_DIR``)."""
+    actor: str
+    """Who is changing config, for the audit trail (``TRIBUTARY_ACTOR``, else the OS user)."""
+    s3_endpoint_url: str | None
+    """Endpoint override for S3 and other AWS APIs (moto on loopback in tests)."""
+    aws_region: str
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    home = _env_path("TRIBUTARY_HOME", PROJECT_ROOT / "data")
+    db_url = os.environ.get("TRIBUTARY_DB_URL") or f"sqlite:///{home / 'tributary.db'}"
+    return Settings(
+        home=home,
+        db_url=db_url,
+        snapshot_path=_env_path("TRIBUTARY_SNAPSHOT", home / "config_snapshot.json"),
+        config_dir=_env_path("TRIBUTARY_CONFIG_DIR", PROJECT_ROOT / "config"),
+        actor=os.environ.get("TRIBUTARY_ACTOR") or os.environ.get("USER") or "unknown",
+        s3_endpoint_url=os.environ.get("TRIBUTARY_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL"),
+        aws_region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+    )
