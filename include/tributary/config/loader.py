@@ -1,0 +1,204 @@
+"""Load YAML config files into raw rows that remember where each row and field came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tributary.config.models import ID_FIELDS, SECTIONS
+from tributary.config.problems import Problem
+
+
+@dataclass
+class RawRow:
+    """One row as written in YAML, before validation."""
+
+    section: str
+    data: dict[str, Any]
+    file: str
+    line: int
+    field_lines: dict[str, int] = field(default_factory=dict)
+    positioned: dict[str, Any] | None = None
+    """The row with the loader's position keys, to find the line of a nested field."""
+
+    @property
+    def label(self) -> str:
+        """The row's id as written, or its position when the id is missing."""
+        if self.section == "raw_tables":
+            schema, table = self.data.get("source_schema"), self.data.get("source_table")
+            if isinstance(schema, str) and isinstance(table, str):
+                return f"{schema}.{table}"
+        value = self.data.get(ID_FIELDS[self.section])
+        return str(value) if isinstance(value, str | int) else f"#{self.line}"
+
+    def line_of(self, loc: tuple[str | int, ...] | str | None) -> int:
+        """Line of a field, or of the deepest part of a nested location that YAML marked."""
+        if loc is None:
+            return self.line
+        if isinstance(loc, str):
+            loc = (loc,)
+        line = self.field_lines.get(str(loc[0]), self.line) if loc else self.line
+        node: Any = self.positioned
+        for part in loc:
+            if isinstance(node, dict) and part in node:
+                line = node.get("__lines__", {}).get(str(part), line)
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                node = node[part]
+                if isinstance(node, dict):
+                    line = node.get("__line__", line)
+            else:
+                break
+        return line
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that keeps the line of every mapping and of each of its keys."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    loader.flatten_mapping(node)
+    result: dict[Any, Any] = {}
+    lines: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | float | bool) and key is not None:
+            raise yaml.constructor.ConstructorError(None, None, "a mapping key must be plain text", key_node.start_mark)
+        if key in result:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        lines[str(key)] = key_node.start_mark.line + 1
+    result["__line__"] = node.start_mark.line + 1
+    result["__lines__"] = lines
+    return result
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def strip_positions(value: Any) -> Any:
+    """Remove the position keys the loader adds, recursively."""
+    if isinstance(value, dict):
+        return {k: strip_positions(v) for k, v in value.items() if k not in ("__line__", "__lines__")}
+    if isinstance(value, list):
+        return [strip_positions(v) for v in value]
+    return value
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files as given, folders as their ``*.yaml``/``*.yml`` files (recursively, sorted)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()))
+        else:
+            files.append(path)
+    return files
+
+
+def load_files(paths: list[Path]) -> tuple[list[RawRow], list[Problem]]:
+    """Read every file; return raw rows and the problems found while reading (syntax, shape)."""
+    rows: list[RawRow] = []
+    problems: list[Problem] = []
+    files = expand_paths(paths)
+    if not files:
+        problems.append(
+            Problem(
+                ", ".join(map(str, paths)) or "-",
+                None,
+                "config",
+                "-",
+                None,
+                "no YAML files found; pass config files or a folder holding *.yaml",
+            )
+        )
+    for path in files:
+        rows_, problems_ = load_file(path)
+        rows.extend(rows_)
+        problems.extend(problems_)
+    return rows, problems
+
+
+def load_file(path: Path) -> tuple[list[RawRow], list[Problem]]:
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return [], [Problem(name, None, "file", "-", None, "file not found")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [Problem(name, None, "file", "-", None, f"cannot read the file: {exc}")]
+    try:
+        document = yaml.load(text, Loader=_LineLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        return [], [Problem(name, line, "file", "-", None, f"invalid YAML: {exc.problem or exc}")]
+    except yaml.YAMLError as exc:
+        return [], [Problem(name, None, "file", "-", None, f"invalid YAML: {exc}")]
+    if document is None:
+        return [], []
+    if not isinstance(document, dict):
+        return [], [
+            Problem(name, 1, "file", "-", None, f"the file must be a mapping with sections {', '.join(SECTIONS)}")
+        ]
+    rows: list[RawRow] = []
+    problems: list[Problem] = []
+    lines = document.get("__lines__", {})
+    for section, value in document.items():
+        if section in ("__line__", "__lines__"):
+            continue
+        if section not in SECTIONS:
+            problems.append(
+                Problem(
+                    name,
+                    lines.get(str(section)),
+                    "file",
+                    "-",
+                    str(section),
+                    f"unknown section; use one of {', '.join(SECTIONS)}",
+                )
+            )
+            continue
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            problems.append(
+                Problem(
+                    name,
+                    lines.get(section),
+                    section,
+                    "-",
+                    None,
+                    "the section must be a list of rows (each starting with '- ')",
+                )
+            )
+            continue
+        for index, item in enumerate(value):
+            if not isinstance(item, dict):
+                problems.append(
+                    Problem(
+                        name,
+                        lines.get(section),
+                        section,
+                        f"#{index + 1}",
+                        None,
+                        "each row must be a mapping of field: value",
+                    )
+                )
+                continue
+            rows.append(
+                RawRow(
+                    section=section,
+                    data=strip_positions(item),
+                    file=name,
+                    line=item.get("__line__", 0),
+                    field_lines=dict(item.get("__lines__", {})),
+                    positioned=item,
+                )
+            )
+    return rows, problems

@@ -1,0 +1,312 @@
+"""Frozen pydantic models, one per config row type.
+
+Single-row rules live here (field types, identifier patterns, cron syntax, cross-field rules
+inside one row). Rules that need other rows (unknown template, undeclared cadence, task
+cycles, params against the template schema) live in :mod:`tributary.config.validation`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tributary.config.identifiers import (
+    DagId,
+    EntryPoint,
+    Location,
+    Name,
+    PoolName,
+    SecretId,
+    TopicArn,
+)
+
+SCHEDULE_PRESETS = frozenset(
+    {"@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly"}
+)
+
+
+def check_schedule(value: str) -> str:
+    """A cron expression (5 fields) or one of Airflow's presets."""
+    if value in SCHEDULE_PRESETS:
+        return value
+    if value.startswith("@"):
+        raise ValueError(f"{value!r} is not a schedule preset; use one of {', '.join(sorted(SCHEDULE_PRESETS))}")
+    if len(value.split()) != 5 or not croniter.is_valid(value):
+        raise ValueError(f"{value!r} is not a valid cron expression (5 fields, e.g. '*/10 * * * *')")
+    return value
+
+
+class TemplateKind(StrEnum):
+    PYTHON = "python"
+    CDC_TO_HUDI = "cdc_to_hudi"
+    GLUE = "glue"
+    LAMBDA = "lambda"
+    SQL = "sql"
+
+
+class Engine(StrEnum):
+    LOCAL = "local"
+    GLUE = "glue"
+
+
+class TableType(StrEnum):
+    COPY_ON_WRITE = "COPY_ON_WRITE"
+    MERGE_ON_READ = "MERGE_ON_READ"
+
+
+class StorageMode(StrEnum):
+    CURRENT = "current"
+    HISTORICAL = "historical"
+
+
+class FileFormat(StrEnum):
+    PARQUET = "parquet"
+    CSV = "csv"
+
+
+class Template(BaseModel):
+    """A reusable job: what runs (kind, entry point) and which params it takes (JSON Schema)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    template_id: Name
+    kind: TemplateKind
+    description: str = ""
+    entry_point: str | None = Field(
+        default=None,
+        description="python: module:callable; glue: script URI; lambda: function name; sql: connection id",
+    )
+    params_schema: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
+    version: int = Field(default=1, ge=1)
+
+    @field_validator("params_schema")
+    @classmethod
+    def _schema_is_json_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+        import jsonschema
+
+        try:
+            jsonschema.Draft202012Validator.check_schema(value)
+        except jsonschema.SchemaError as exc:
+            raise ValueError(f"not a valid JSON Schema: {exc.message}") from None
+        if value.get("type", "object") != "object":
+            raise ValueError("the parameter schema must describe an object (type: object)")
+        return value
+
+    @model_validator(mode="after")
+    def _entry_point_fits_kind(self) -> Template:
+        ep = self.entry_point
+        if self.kind is TemplateKind.PYTHON:
+            if not ep:
+                raise ValueError("entry_point: a python template needs entry_point <module>:<callable>")
+            EntryPointCheck.model_validate({"value": ep})
+        elif self.kind is TemplateKind.GLUE:
+            if not ep:
+                raise ValueError("entry_point: a glue template needs the script location (s3://...)")
+            LocationCheck.model_validate({"value": ep})
+        elif self.kind in (TemplateKind.LAMBDA, TemplateKind.SQL) and ep:
+            NameLikeCheck.model_validate({"value": ep})
+        return self
+
+    def key(self) -> str:
+        return self.template_id
+
+
+class EntryPointCheck(BaseModel):
+    value: EntryPoint
+
+
+class LocationCheck(BaseModel):
+    value: Location
+
+
+class NameLikeCheck(BaseModel):
+    value: PoolName
+
+
+class RefreshCadence(BaseModel):
+    """How often a group of tables refreshes, in batches of ``batch_size``, on which engine."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    cadence_id: Name
+    schedule: str
+    batch_size: int = Field(ge=1, le=10_000)
+    engine: Engine = Engine.LOCAL
+    worker_type: Literal["G.025X", "G.1X", "G.2X", "G.4X", "G.8X"] = "G.1X"
+    number_of_workers: int = Field(default=2, ge=1, le=1000)
+    description: str = ""
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        return check_schedule(value)
+
+    def key(self) -> str:
+        return self.cadence_id
+
+
+class RawTable(BaseModel):
+    """One raw Hudi table fed by the CDC files under ``staging_prefix``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    source_schema: Name
+    source_table: Name
+    staging_prefix: Location
+    target_uri: Location
+    database_name: Name
+    table_name: Name
+    record_key_fields: tuple[Name, ...] = Field(min_length=1)
+    precombine_field: Name | None = None
+    partition_fields: tuple[Name, ...] = ()
+    hive_style_partitioning: bool = True
+    table_type: TableType = TableType.COPY_ON_WRITE
+    storage_mode: StorageMode = StorageMode.CURRENT
+    table_version: Literal[6, 8] = 6
+    file_format: FileFormat = FileFormat.PARQUET
+    csv_columns: tuple[Name, ...] | None = None
+    refresh_cadence: Name
+    active: bool = True
+    description: str = ""
+    options: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def table_id(self) -> str:
+        return f"{self.source_schema}.{self.source_table}"
+
+    def key(self) -> str:
+        return self.table_id
+
+    @model_validator(mode="after")
+    def _fields_consistent(self) -> RawTable:
+        for name, values in (
+            ("record_key_fields", self.record_key_fields),
+            ("partition_fields", self.partition_fields),
+        ):
+            if len(set(values)) != len(values):
+                raise ValueError(f"{name}: lists a column twice")
+        if self.precombine_field and self.precombine_field in self.record_key_fields:
+            raise ValueError("precombine_field: must not be one of the record key fields")
+        if self.csv_columns is not None:
+            missing = [f for f in (*self.record_key_fields, *self.partition_fields) if f not in self.csv_columns]
+            if self.precombine_field and self.precombine_field not in self.csv_columns:
+                missing.append(self.precombine_field)
+            if missing:
+                raise ValueError(f"csv_columns: does not list {', '.join(missing)}")
+        if self.file_format is FileFormat.CSV and self.csv_columns is None and self.options.get("csv_header") != "true":
+            raise ValueError(
+                "csv_columns: a CSV table needs its column names (DMS writes no header) "
+                "unless options.csv_header is 'true'"
+            )
+        return self
+
+
+class EventTrigger(BaseModel):
+    """An object-created pattern that starts a flow: bucket, key prefix and suffix."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    prefix: str = Field(default="", pattern=r"^[A-Za-z0-9_.=/-]*$")
+    suffix: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]*$")
+
+    @field_validator("prefix")
+    @classmethod
+    def _no_dot_segments(cls, value: str) -> str:
+        if any(p in ("..", ".") for p in value.split("/")):
+            raise ValueError(f"{value!r} contains a '.' or '..' segment")
+        return value
+
+
+class FlowTask(BaseModel):
+    """One task of a flow: which template runs, with which params, after which tasks."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    task_id: Name
+    template_id: Name
+    params: dict[str, Any] = Field(default_factory=dict)
+    upstream: tuple[Name, ...] = ()
+    retries: int | None = Field(default=None, ge=0, le=20)
+    timeout_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+    pool: PoolName | None = None
+    secret_id: SecretId | None = None
+
+    @field_validator("upstream")
+    @classmethod
+    def _no_duplicates(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists an upstream task twice")
+        return value
+
+
+class Flow(BaseModel):
+    """One flow becomes one Airflow DAG."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    flow_id: Name
+    dag_id: DagId | None = None
+    description: str = ""
+    owner: str = Field(default="data-engineering", pattern=r"^[A-Za-z0-9_.@ -]{1,100}$")
+    tags: tuple[str, ...] = Field(default=(), max_length=20)
+    schedule: str | None = None
+    event_triggers: tuple[EventTrigger, ...] = ()
+    sqs_queue_url: str | None = Field(
+        default=None, pattern=r"^https?://[A-Za-z0-9.:-]+/[0-9]+/[A-Za-z0-9_-]+(\.fifo)?$"
+    )
+    manual: bool = False
+    enabled: bool = True
+    max_active_runs: int = Field(default=1, ge=1, le=64)
+    retries: int = Field(default=2, ge=0, le=20)
+    retry_exponential_backoff: bool = True
+    execution_timeout_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    alert_topic_arn: TopicArn | None = None
+    tasks: tuple[FlowTask, ...] = Field(min_length=1)
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        return None if value is None else check_schedule(value)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for tag in value:
+            if not tag or len(tag) > 100 or any(c in tag for c in "\"'`;\\\n\t"):
+                raise ValueError(f"tag {tag!r}: 1-100 characters, no quotes, backslashes or control characters")
+        return value
+
+    @model_validator(mode="after")
+    def _has_trigger(self) -> Flow:
+        if self.schedule is None and not self.event_triggers and not self.sqs_queue_url and not self.manual:
+            raise ValueError(
+                "schedule: the flow has no schedule, no event trigger and is not manual; "
+                "set schedule, event_triggers, sqs_queue_url or manual: true"
+            )
+        return self
+
+    @property
+    def effective_dag_id(self) -> str:
+        return self.dag_id or f"tributary__{self.flow_id}"
+
+    def key(self) -> str:
+        return self.flow_id
+
+
+SECTIONS: dict[str, type[BaseModel]] = {
+    "templates": Template,
+    "refresh_cadences": RefreshCadence,
+    "raw_tables": RawTable,
+    "flows": Flow,
+}
+"""YAML sections in dependency order (a later section refers to earlier ones)."""
+ID_FIELDS: dict[str, str] = {
+    "templates": "template_id",
+    "refresh_cadences": "cadence_id",
+    "raw_tables": "table_id",
+    "flows": "flow_id",
+}

@@ -1,0 +1,138 @@
+"""The config snapshot: what DAG files read instead of the database.
+
+Written atomically whenever config is applied or refreshed; a copy of the last snapshot that
+read back cleanly is kept beside it, and readers fall back to it when the newest one is broken.
+Reading is plain file I/O plus pydantic: no database or network while a DAG file is parsed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from tributary.config.models import Flow, RawTable, RefreshCadence, Template
+from tributary.config.validation import ConfigSet
+from tributary.errors import SnapshotError
+
+log = logging.getLogger(__name__)
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    templates: dict[str, Template]
+    cadences: dict[str, RefreshCadence]
+    tables: dict[str, RawTable]
+    flows: dict[str, Flow]
+    disabled: dict[str, dict[str, str]] = field(default_factory=dict)
+    """section → row id → reason, for rows left out because they are broken."""
+    raw_flows: dict[str, Any] = field(default_factory=dict)
+    """Flow rows from the snapshot that did not validate here (one import error each)."""
+    content_hash: str = ""
+    generated_at: str = ""
+    path: Path | None = None
+    fallback_used: bool = False
+
+
+def last_good_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".last-good" + path.suffix)
+
+
+def snapshot_document(config: ConfigSet) -> dict[str, Any]:
+    body = {
+        "templates": {k: v.model_dump(mode="json") for k, v in sorted(config.templates.items())},
+        "cadences": {k: v.model_dump(mode="json") for k, v in sorted(config.cadences.items())},
+        "tables": {k: v.model_dump(mode="json") for k, v in sorted(config.tables.items())},
+        "flows": {k: v.model_dump(mode="json") for k, v in sorted(config.flows.items())},
+        "disabled": {s: config.disabled(s) for s in ("templates", "refresh_cadences", "raw_tables", "flows")},
+    }
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    return {
+        "format": FORMAT_VERSION,
+        "generated_at": datetime.now(UTC).isoformat(),
+        "content_hash": digest,
+        **body,
+    }
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_snapshot(config: ConfigSet, path: Path) -> Snapshot:
+    """Write the snapshot for ``config``; keep it as last-good once it reads back cleanly."""
+    document = snapshot_document(config)
+    text = json.dumps(document, indent=1, sort_keys=True)
+    _atomic_write(path, text)
+    snapshot = _parse(path, text)
+    _atomic_write(last_good_path(path), text)
+    return snapshot
+
+
+def _parse(path: Path, text: str) -> Snapshot:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(f"{path}: not valid JSON ({exc}); run `tributary config snapshot` to rewrite it") from exc
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT_VERSION:
+        raise SnapshotError(f"{path}: unknown snapshot format; run `tributary config snapshot` to rewrite it")
+    try:
+        templates = {k: Template.model_validate(v) for k, v in doc["templates"].items()}
+        cadences = {k: RefreshCadence.model_validate(v) for k, v in doc["cadences"].items()}
+        tables = {k: RawTable.model_validate(v) for k, v in doc["tables"].items()}
+    except (KeyError, AttributeError, ValidationError) as exc:
+        raise SnapshotError(f"{path}: damaged snapshot ({exc}); run `tributary config snapshot`") from exc
+    flows: dict[str, Flow] = {}
+    raw_flows: dict[str, Any] = {}
+    for key, value in (doc.get("flows") or {}).items():
+        try:
+            flows[key] = Flow.model_validate(value)
+        except ValidationError:
+            raw_flows[key] = value  # one broken flow stays one problem for the DAG factory
+    return Snapshot(
+        templates=templates,
+        cadences=cadences,
+        tables=tables,
+        flows=flows,
+        disabled=doc.get("disabled") or {},
+        raw_flows=raw_flows,
+        content_hash=doc.get("content_hash", ""),
+        generated_at=doc.get("generated_at", ""),
+        path=path,
+    )
+
+
+def read_snapshot(path: Path) -> Snapshot:
+    """Read the snapshot, falling back to the last good one (logged) when the newest is broken."""
+    try:
+        return _parse(path, path.read_text(encoding="utf-8"))
+    except (OSError, SnapshotError) as first:
+        backup = last_good_path(path)
+        if not backup.exists():
+            if isinstance(first, OSError):
+                raise SnapshotError(
+                    f"{path}: no config snapshot yet; run `tributary config apply config/` first"
+                ) from first
+            raise
+        log.warning("config snapshot %s is unusable (%s); using the last good one %s", path, first, backup)
+        snap = _parse(backup, backup.read_text(encoding="utf-8"))
+        return Snapshot(**{**snap.__dict__, "fallback_used": True})

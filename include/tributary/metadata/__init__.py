@@ -1,0 +1,1 @@
+"""The metadata database: SQLAlchemy models, sessions, Alembic migrations, repositories."""
