@@ -1,0 +1,184 @@
+"""Apply CDC files to one Hudi table in one commit, exactly once.
+
+:func:`apply_files` is what a file processor calls with the files it holds for a table (it skips
+files the table's checkpoint says are applied, so a retry after a crash cannot apply one twice);
+:func:`apply_pending` lists a source folder first (the one-shot command). Every file is read and
+checked before anything is written, so bad input leaves the table as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+import pyarrow as pa
+
+from tributary.cdc.checkpoint import Checkpoint
+from tributary.cdc.files import CdcFile, list_files, sort_files
+from tributary.cdc.merge import PlanOperation, WritePlan, plan
+from tributary.cdc.options import CdcOptions
+from tributary.cdc.reader import read_file
+from tributary.cdc.schema import data_schema
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What one apply did to one table (no commit when ``instant`` is None)."""
+
+    table: str
+    files: tuple[str, ...] = ()
+    """Files applied by this commit, in DMS order (paths relative to the source)."""
+    skipped: tuple[str, ...] = ()
+    """Files given that the table had applied already."""
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    changes: int = 0
+    """Change rows read from the files."""
+    instant: str | None = None
+    operation: str | None = None
+    reload: bool = False
+    extra: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def summary(self) -> str:
+        """The one line the command prints."""
+        return (
+            f"{self.table}: files={len(self.files)} inserted={self.inserted} updated={self.updated} "
+            f"deleted={self.deleted} instant={self.instant or '-'}" + (" (reload)" if self.reload else "")
+        )
+
+
+def table_options(options: CdcOptions):  # -> tributary.hudi.TableOptions
+    """The Hudi writer's options for a CDC table."""
+    from tributary.hudi import TableOptions
+
+    return TableOptions(
+        table_name=options.table_name,
+        record_key_fields=options.hudi_record_key_fields,
+        precombine_field=options.precombine_field,
+        partition_fields=options.partition_fields,
+        hive_style_partitioning=options.hive_style_partitioning,
+        table_version=options.table_version,
+        database_name=options.database_name,
+    )
+
+
+def default_table_name(target: str) -> str:
+    """A Hudi table name from the target's last path segment (``raw/orders`` → ``orders``)."""
+    name = PurePosixPath(target.rstrip("/").split("://", 1)[-1]).name
+    name = re.sub(r"[^A-Za-z0-9_]", "_", name) or "table"
+    return name if re.match(r"[A-Za-z_]", name) else f"t_{name}"
+
+
+def read_checkpoint(table) -> Checkpoint:  # table: tributary.hudi.HudiTable | None
+    """The checkpoint of the table's latest completed commit (empty without one)."""
+    if table is None:
+        return Checkpoint()
+    return Checkpoint.from_metadata(table.latest_extra_metadata())
+
+
+def _open(target: str, options: CdcOptions):
+    from tributary.hudi import HudiTable
+
+    if not HudiTable.exists(target):
+        return None
+    return HudiTable.open_or_create(target, table_options(options))
+
+
+def apply_files(
+    target: str,
+    files: Sequence[CdcFile],
+    options: CdcOptions,
+    *,
+    reload: bool | None = None,
+    before_complete: Callable[[], None] | None = None,
+) -> ApplyResult:
+    """Apply ``files`` (those not applied yet) to the table at ``target`` in one commit.
+
+    ``reload`` None detects a DMS reload from the checkpoint (see :meth:`Checkpoint.is_reload`);
+    True/False forces it. Raises :class:`~tributary.errors.CdcFileError` for a bad file (nothing
+    written), :class:`~tributary.errors.TableConfigMismatchError` when ``options`` disagree with
+    the existing table. Writes no commit when every file was applied already.
+    """
+    from tributary.hudi import HudiTable, WriteOperation
+
+    table = _open(target, options)
+    checkpoint = read_checkpoint(table)
+    ordered = sort_files(list(files))
+    pending = checkpoint.pending(ordered)
+    pending_ids = {f.identity for f in pending}
+    skipped = tuple(f.path for f in ordered if f.identity not in pending_ids)
+    if not pending:
+        log.info("%s: nothing to apply (%d files applied already)", options.table_name, len(skipped))
+        return ApplyResult(options.table_name, skipped=skipped)
+    is_reload = checkpoint.is_reload(pending) if reload is None else reload
+    table_schema = table.schema if table is not None else None
+    write_plan = read_and_plan(pending, options, table_schema, reload=is_reload)
+
+    advanced = checkpoint.advance(pending, reload=is_reload, keep=options.recent_files_kept)
+    extra = advanced.to_metadata(pending, reload=is_reload, mode=options.mode.value)
+    if table is None:
+        table = HudiTable.open_or_create(target, table_options(options))
+    operation = {
+        PlanOperation.UPSERT: WriteOperation.UPSERT,
+        PlanOperation.INSERT: WriteOperation.INSERT,
+        PlanOperation.INSERT_OVERWRITE_TABLE: WriteOperation.INSERT_OVERWRITE_TABLE,
+    }[write_plan.operation]
+    result = table.write(
+        upserts=write_plan.upserts,
+        deletes=write_plan.deletes if write_plan.deletes.num_rows else None,
+        operation=operation,
+        extra_metadata=extra,
+        before_complete=before_complete,
+        allow_empty=True,
+    )
+    applied = ApplyResult(
+        table=options.table_name,
+        files=tuple(f.path for f in pending),
+        skipped=skipped,
+        inserted=result.inserted,
+        updated=result.updated,
+        deleted=result.deleted,
+        changes=write_plan.changes,
+        instant=result.instant,
+        operation=operation.value,
+        reload=is_reload,
+        extra=extra,
+    )
+    log.info("applied %s", applied.summary())
+    return applied
+
+
+def read_and_plan(
+    files: Sequence[CdcFile], options: CdcOptions, table_schema: pa.Schema | None, *, reload: bool = False
+) -> WritePlan:
+    """Read every file (raising on the first bad one) and plan the write."""
+    types = {f.name: f.type for f in data_schema(table_schema)}
+    batches = [(f, read_file(f, options, types)) for f in files]
+    return plan(batches, options, table_schema, reload=reload)
+
+
+def apply_pending(
+    source: str,
+    target: str,
+    options: CdcOptions,
+    *,
+    max_files: int | None = None,
+    before_complete: Callable[[], None] | None = None,
+) -> ApplyResult:
+    """Apply every DMS file under ``source`` that ``target`` has not applied, in one commit.
+
+    ``max_files`` caps the files of this commit (the rest stay pending for the next call).
+    """
+    from tributary.hudi import HudiTable
+
+    files = list_files(source)
+    if max_files is not None:
+        table = HudiTable.open(target) if HudiTable.exists(target) else None
+        files = read_checkpoint(table).pending(files)[:max_files]
+    return apply_files(target, files, options, before_complete=before_complete)

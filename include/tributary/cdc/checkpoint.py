@@ -1,0 +1,157 @@
+"""What a Hudi table has applied, kept in each commit's ``extraMetadata``.
+
+The checkpoint travels inside the commit that applies the files, so the data and the record of
+which files produced it complete together or not at all (a crashed, pending instant is rolled
+back by the writer and its checkpoint never existed). Its size stays bounded:
+
+- ``tributary.cdc.watermark``: the greatest DMS order key of any applied CDC file;
+- ``tributary.cdc.recent``: the paths of the last ``recent_files_kept`` applied CDC files (a CDC
+  file name is a timestamp DMS never reuses, so its path is its identity);
+- ``tributary.cdc.floor``: once ``recent`` was trimmed, the smallest order key it still holds;
+  CDC files ordered below it count as applied. Between floor and watermark, a file not in
+  ``recent`` arrived late and is pending;
+- ``tributary.cdc.loads``: identities (path, size, mtime) of the current full load's files. A
+  reload rewrites ``LOAD00000001.csv`` under the same name, so a new size or mtime makes it
+  pending again, and starts a new load generation;
+- ``tributary.cdc.files`` / ``tributary.cdc.files_total``: the files this commit applied, and how
+  many all commits applied (an audit trail: a file applied twice shows in the history).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from tributary.cdc.files import CdcFile, FileKind
+from tributary.errors import CdcError
+
+log = logging.getLogger(__name__)
+
+PREFIX = "tributary.cdc."
+VERSION = "1"
+K_VERSION = PREFIX + "version"
+K_MODE = PREFIX + "mode"
+K_WATERMARK = PREFIX + "watermark"
+K_FLOOR = PREFIX + "floor"
+K_RECENT = PREFIX + "recent"
+K_LOADS = PREFIX + "loads"
+K_FILES = PREFIX + "files"
+K_FILES_TOTAL = PREFIX + "files_total"
+K_RELOAD = PREFIX + "reload"
+
+
+def _cdc_order_key(path: str) -> str:
+    return f"1|{path.rsplit('/', 1)[-1]}|{path}"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The applied state of one table (empty for a new table or one written by Spark)."""
+
+    watermark: str = ""
+    floor: str = ""
+    recent: tuple[str, ...] = ()
+    loads: tuple[str, ...] = ()
+    files_total: int = 0
+    mode: str | None = None
+    _recent_set: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    _load_set: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_recent_set", frozenset(self.recent))
+        object.__setattr__(self, "_load_set", frozenset(self.loads))
+
+    @property
+    def empty(self) -> bool:
+        return not (self.watermark or self.loads or self.files_total)
+
+    def is_applied(self, file: CdcFile) -> bool:
+        if file.kind is FileKind.LOAD:
+            return file.identity in self._load_set
+        if file.path in self._recent_set:
+            return True
+        return bool(self.floor) and file.order_key < self.floor
+
+    def pending(self, files: Iterable[CdcFile]) -> list[CdcFile]:
+        """The files not applied yet, in the order given; logs late arrivals."""
+        out = []
+        for f in files:
+            if self.is_applied(f):
+                continue
+            if f.kind is FileKind.CDC and self.watermark and f.order_key < self.watermark:
+                log.warning("%s arrived after later CDC files were applied; applying it now", f.path)
+            out.append(f)
+        return out
+
+    def is_reload(self, pending: Sequence[CdcFile]) -> bool:
+        """Pending full-load files start a reload when CDC files were applied already, or when one
+        of them rewrites a load file of the current generation (same name, new size or mtime)."""
+        loads = [f for f in pending if f.kind is FileKind.LOAD]
+        if not loads:
+            return False
+        if self.watermark:
+            return True
+        applied_paths = {identity.rsplit("|", 2)[0] for identity in self.loads}
+        return any(f.path in applied_paths for f in loads)
+
+    def advance(self, applied: Sequence[CdcFile], *, reload: bool, keep: int) -> Checkpoint:
+        """The checkpoint after ``applied`` (in DMS order) is committed."""
+        cdc = [f.path for f in applied if f.kind is FileKind.CDC]
+        new_loads = [f.identity for f in applied if f.kind is FileKind.LOAD]
+        loads = tuple(new_loads) if reload else tuple(dict.fromkeys((*self.loads, *new_loads)))
+        recent = sorted(set(self.recent) | set(cdc), key=_cdc_order_key)
+        floor = self.floor
+        if len(recent) > keep:
+            recent = recent[-keep:]
+            floor = _cdc_order_key(recent[0])
+        watermark = max([self.watermark, *(_cdc_order_key(p) for p in cdc)])
+        return Checkpoint(
+            watermark=watermark,
+            floor=floor,
+            recent=tuple(recent),
+            loads=loads,
+            files_total=self.files_total + len(applied),
+            mode=self.mode,
+        )
+
+    def to_metadata(self, applied: Sequence[CdcFile], *, reload: bool, mode: str) -> dict[str, str]:
+        """``extraMetadata`` entries of the commit that applies ``applied``."""
+        return {
+            K_VERSION: VERSION,
+            K_MODE: mode,
+            K_WATERMARK: self.watermark,
+            K_FLOOR: self.floor,
+            K_RECENT: json.dumps(list(self.recent), separators=(",", ":")),
+            K_LOADS: json.dumps(list(self.loads), separators=(",", ":")),
+            K_FILES: json.dumps([f.path for f in applied], separators=(",", ":")),
+            K_FILES_TOTAL: str(self.files_total),
+            K_RELOAD: "true" if reload else "false",
+        }
+
+    @classmethod
+    def from_metadata(cls, meta: Mapping[str, str] | None) -> Checkpoint:
+        """Parse a commit's ``extraMetadata``; a commit without a checkpoint gives an empty one."""
+        if not meta or K_VERSION not in meta:
+            return cls()
+        if meta[K_VERSION] != VERSION:
+            raise CdcError(f"checkpoint version {meta[K_VERSION]} is not supported (expected {VERSION})")
+        try:
+            return cls(
+                watermark=meta.get(K_WATERMARK, ""),
+                floor=meta.get(K_FLOOR, ""),
+                recent=tuple(json.loads(meta.get(K_RECENT, "[]"))),
+                loads=tuple(json.loads(meta.get(K_LOADS, "[]"))),
+                files_total=int(meta.get(K_FILES_TOTAL, "0")),
+                mode=meta.get(K_MODE),
+            )
+        except (ValueError, TypeError) as exc:
+            raise CdcError(f"checkpoint in the table's commit metadata is corrupt: {exc}") from exc
+
+
+def applied_files(meta: Mapping[str, str] | None) -> list[str]:
+    """The files one commit applied (from its ``extraMetadata``)."""
+    if not meta or K_FILES not in meta:
+        return []
+    return list(json.loads(meta[K_FILES]))

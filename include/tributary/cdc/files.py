@@ -1,0 +1,165 @@
+"""DMS file naming, order, identity and listing.
+
+AWS DMS names full-load files ``LOAD<hex counter>.<ext>`` and CDC files by timestamp
+(``20141029-1134010000.<ext>``), CDC files optionally under ``yyyy/mm/dd`` folders. Full-load
+files apply before CDC files; load files in counter order, CDC files in name order.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from tributary.errors import CdcError, StorageError
+
+if TYPE_CHECKING:
+    from pyarrow import fs as pafs
+
+log = logging.getLogger(__name__)
+
+_LOAD_RE = re.compile(r"^LOAD([0-9A-Fa-f]+)$")
+_CDC_RE = re.compile(r"^\d{8}-\d+$")
+FORMATS = {".parquet": "parquet", ".csv": "csv", ".csv.gz": "csv"}
+
+
+class FileKind(StrEnum):
+    LOAD = "load"
+    CDC = "cdc"
+
+
+def _split_ext(name: str) -> tuple[str, str] | None:
+    lower = name.lower()
+    for ext in sorted(FORMATS, key=len, reverse=True):
+        if lower.endswith(ext):
+            return name[: -len(ext)], ext
+    return None
+
+
+def classify(name: str) -> tuple[FileKind, str] | None:
+    """(kind, format) of a DMS file name, or None when the name is not a DMS data file."""
+    split = _split_ext(name)
+    if split is None:
+        return None
+    stem, ext = split
+    if _LOAD_RE.match(stem):
+        return FileKind.LOAD, FORMATS[ext]
+    if _CDC_RE.match(stem):
+        return FileKind.CDC, FORMATS[ext]
+    return None
+
+
+@dataclass(frozen=True)
+class CdcFile:
+    """One DMS file under a source root.
+
+    ``path`` is relative to the source root (``/``-separated) and is what the checkpoint and the
+    messages name; ``uri`` is what the reader opens. ``size`` and ``mtime_ns`` make the identity
+    of a full-load file, whose name a DMS reload reuses.
+    """
+
+    path: str
+    uri: str
+    size: int
+    mtime_ns: int
+    kind: FileKind
+    format: str
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def order_key(self) -> str:
+        """Total DMS order as a string: loads by counter, then CDC files by name, then path."""
+        if self.kind is FileKind.LOAD:
+            stem = _split_ext(self.name)[0]  # type: ignore[index]
+            counter = int(stem[4:], 16)
+            return f"0|{counter:016x}|{self.path}"
+        return f"1|{self.name}|{self.path}"
+
+    @property
+    def identity(self) -> str:
+        """What makes this file "the same file": the path, plus size and mtime for loads."""
+        if self.kind is FileKind.LOAD:
+            return f"{self.path}|{self.size}|{self.mtime_ns}"
+        return self.path
+
+    @classmethod
+    def local(cls, path: str, root: str | None = None) -> CdcFile:
+        """A CdcFile for a local path (for tests and callers that hold explicit paths)."""
+        import os
+
+        st = os.stat(path)
+        rel = os.path.relpath(path, root).replace(os.sep, "/") if root else os.path.basename(path)
+        kind_fmt = classify(os.path.basename(path))
+        if kind_fmt is None:
+            raise CdcError(f"{path}: not a DMS file name (LOAD<hex>.csv|parquet or <yyyymmdd>-<n>.csv|parquet)")
+        return cls(rel, os.path.abspath(path), st.st_size, st.st_mtime_ns, *kind_fmt)
+
+
+def sort_files(files: list[CdcFile]) -> list[CdcFile]:
+    """Files in the order DMS semantics apply them."""
+    return sorted(files, key=lambda f: f.order_key)
+
+
+def resolve(uri: str) -> tuple[pafs.FileSystem, str]:
+    """A pyarrow filesystem and path for a local directory, ``file://`` or ``s3://`` URI."""
+    from pyarrow import fs as pafs
+
+    from tributary.settings import get_settings
+
+    if uri.startswith("s3://") or uri.startswith("s3a://"):
+        settings = get_settings()
+        bucket_path = uri.split("://", 1)[1].rstrip("/")
+        kwargs: dict[str, object] = {"region": settings.aws_region}
+        if settings.s3_endpoint_url:
+            kwargs["endpoint_override"] = settings.s3_endpoint_url
+            kwargs["scheme"] = "https" if settings.s3_endpoint_url.startswith("https") else "http"
+        return pafs.S3FileSystem(**kwargs), bucket_path  # type: ignore[arg-type]
+    if uri.startswith("file://"):
+        uri = uri[len("file://") :]
+    import os
+
+    return pafs.LocalFileSystem(), os.path.abspath(uri)
+
+
+def list_files(source: str) -> list[CdcFile]:
+    """Every DMS data file under ``source`` (recursively, for date folders), in DMS order.
+
+    Files whose names are not DMS data files (``_SUCCESS``, ``.crc``, notes) are skipped with a
+    debug log line; a missing source is a :class:`StorageError`.
+    """
+    from pyarrow import fs as pafs
+
+    filesystem, root = resolve(source)
+    try:
+        top = filesystem.get_file_info(root)
+        if top.type == pafs.FileType.NotFound:
+            raise StorageError(f"{source}: CDC source folder does not exist")
+        infos = filesystem.get_file_info(pafs.FileSelector(root, recursive=True))
+    except OSError as exc:
+        raise StorageError(f"{source}: cannot list CDC source: {exc}") from exc
+    prefix = "s3://" if isinstance(filesystem, pafs.S3FileSystem) else ""
+    out: list[CdcFile] = []
+    for info in infos:
+        if info.type != pafs.FileType.File:
+            continue
+        rel = info.path[len(root) :].lstrip("/")
+        if any(part.startswith((".", "_")) for part in rel.split("/")):
+            continue
+        kind_fmt = classify(info.base_name)
+        if kind_fmt is None:
+            log.debug("skipping %s: not a DMS data file name", info.path)
+            continue
+        mtime_ns = int(info.mtime_ns) if info.mtime_ns is not None else 0
+        out.append(CdcFile(rel, prefix + info.path, int(info.size or 0), mtime_ns, *kind_fmt))
+    return sort_files(out)
+
+
+def open_input(uri: str) -> pafs.NativeFile:
+    """Open a file for reading (decompressing ``.gz``); raises ``OSError`` when unreadable."""
+    filesystem, path = resolve(uri)
+    return filesystem.open_input_file(path) if not path.endswith(".gz") else filesystem.open_input_stream(path)

@@ -1,0 +1,120 @@
+"""Plan one Hudi write from the rows of pending files (pure: Arrow in, Arrow out).
+
+Current-snapshot mode: per record key, the winning change is the one with the greatest
+precombine value, ties broken by file order, then row order (without a precombine field, the
+last change wins). A winning ``I``/``U`` is an upsert, a winning ``D`` a delete. A reload (new
+full load) makes the winners the whole table, deletes dropped.
+
+Historical mode: every change is a row of its own, keeping ``Op``, with a deterministic change
+id ``<file>#<row>`` so that each change has a unique record key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tributary.cdc.files import CdcFile, FileKind
+from tributary.cdc.options import CHANGE_ID_COLUMN, OP_COLUMN, CdcOptions
+from tributary.cdc.schema import conform, order_like, reconcile
+
+_SEQ = "__tributary_seq"
+_RANK = "__tributary_rank"
+
+
+class PlanOperation(StrEnum):
+    UPSERT = "upsert"
+    INSERT = "insert"
+    INSERT_OVERWRITE_TABLE = "insert_overwrite_table"
+
+
+@dataclass(frozen=True)
+class WritePlan:
+    """What to hand to the Hudi writer for one commit."""
+
+    operation: PlanOperation
+    upserts: pa.Table
+    deletes: pa.Table
+    schema: pa.Schema
+    """The data schema of the write (the table's columns first, new columns appended)."""
+    changes: int
+    """Rows read from the files (before dedupe)."""
+
+
+def change_id_prefix(file: CdcFile) -> str:
+    """Unique per file version: a reloaded LOAD file of the same name gets a new prefix."""
+    if file.kind is FileKind.LOAD:
+        return f"{file.path}@{file.mtime_ns}"
+    return file.path
+
+
+def plan(
+    batches: Sequence[tuple[CdcFile, pa.Table]],
+    options: CdcOptions,
+    table_schema: pa.Schema | None,
+    *,
+    reload: bool = False,
+) -> WritePlan:
+    """Plan the write of ``batches`` (files in DMS order, each read by :func:`read_file`)."""
+    schema = reconcile(batches, table_schema)
+    parts = [conform(f, t, schema) for f, t in batches]
+    changes = sum(p.num_rows for p in parts)
+    if options.historical:
+        return _plan_historical(batches, parts, schema, changes, table_schema)
+    combined = (
+        pa.concat_tables(parts)
+        if parts
+        else pa.Table.from_arrays(
+            [pa.array([], pa.string())] + [pa.array([], f.type) for f in schema],
+            schema=pa.schema([pa.field(OP_COLUMN, pa.string()), *schema]),
+        )
+    )
+    winners = current_winners(combined, options)
+    is_delete = pc.equal(winners.column(OP_COLUMN), "D")
+    # The change marker is not data, unless the table already keeps it (as HoodieStreamer can).
+    keep_op = table_schema is not None and OP_COLUMN in table_schema.names
+    if not keep_op:
+        winners = winners.drop_columns([OP_COLUMN])
+    upserts = order_like(winners.filter(pc.invert(is_delete)), table_schema)
+    deletes = order_like(winners.filter(is_delete), table_schema)
+    schema = upserts.schema
+    if reload:
+        return WritePlan(PlanOperation.INSERT_OVERWRITE_TABLE, upserts, deletes.slice(0, 0), schema, changes)
+    return WritePlan(PlanOperation.UPSERT, upserts, deletes, schema, changes)
+
+
+def current_winners(combined: pa.Table, options: CdcOptions) -> pa.Table:
+    """One row per record key: greatest precombine, then latest file, then latest row."""
+    n = combined.num_rows
+    if n == 0:
+        return combined
+    table = combined.append_column(_SEQ, pa.array(range(n), pa.int64()))
+    if options.precombine_field:
+        order = pc.sort_indices(table, sort_keys=[(options.precombine_field, "ascending"), (_SEQ, "ascending")])
+        table = table.take(order)
+    table = table.append_column(_RANK, pa.array(range(n), pa.int64()))
+    best = table.group_by(list(options.record_key_fields), use_threads=False).aggregate([(_RANK, "max")])
+    winners = table.take(best.column(f"{_RANK}_max"))
+    winners = winners.take(pc.sort_indices(winners, sort_keys=[(_SEQ, "ascending")]))
+    return winners.drop_columns([_SEQ, _RANK])
+
+
+def _plan_historical(
+    batches: Sequence[tuple[CdcFile, pa.Table]],
+    parts: list[pa.Table],
+    schema: pa.Schema,
+    changes: int,
+    table_schema: pa.Schema | None,
+) -> WritePlan:
+    with_ids = []
+    for (file, _), part in zip(batches, parts, strict=True):
+        prefix = change_id_prefix(file)
+        ids = pa.array([f"{prefix}#{i}" for i in range(part.num_rows)], pa.string())
+        with_ids.append(part.append_column(CHANGE_ID_COLUMN, ids))
+    out_schema = pa.schema([pa.field(OP_COLUMN, pa.string()), *schema, pa.field(CHANGE_ID_COLUMN, pa.string())])
+    rows = order_like(pa.concat_tables(with_ids) if with_ids else out_schema.empty_table(), table_schema)
+    return WritePlan(PlanOperation.INSERT, rows, rows.slice(0, 0), rows.schema, changes)

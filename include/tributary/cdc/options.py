@@ -1,0 +1,77 @@
+"""Options of one raw table as the CDC layer needs them (one frozen object per table)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from tributary.errors import CdcError
+
+OP_COLUMN = "Op"
+"""The DMS change-operation column (``I``, ``U``, ``D``)."""
+CHANGE_ID_COLUMN = "_tributary_change_id"
+"""Historical mode: a deterministic unique id per change (``<file identity>#<row>``)."""
+
+
+class StorageMode(StrEnum):
+    CURRENT = "current"
+    HISTORICAL = "historical"
+
+
+@dataclass(frozen=True)
+class CdcOptions:
+    """How the CDC files of one table are read and applied.
+
+    ``csv_columns`` names the data columns of headerless CSV files in file order, without ``Op``
+    (a file with one more column than this has ``Op`` first). ``csv_header`` None means: a first
+    row equal to the expected column names is a header, and without ``csv_columns`` every CSV
+    file must have one. CSV values are text: an unquoted empty field (or ``csv_null_value`` when
+    set) is null, a quoted empty field is the empty string; columns the table already has are
+    cast to the table's type, other CSV columns stay strings.
+    """
+
+    table_name: str
+    record_key_fields: tuple[str, ...]
+    precombine_field: str | None = None
+    partition_fields: tuple[str, ...] = ()
+    mode: StorageMode = StorageMode.CURRENT
+    table_version: int = 6
+    hive_style_partitioning: bool = True
+    database_name: str = "default"
+    csv_columns: tuple[str, ...] | None = None
+    csv_header: bool | None = None
+    csv_null_value: str | None = None
+    csv_delimiter: str = ","
+    recent_files_kept: int = 512
+    """How many applied CDC file names the checkpoint keeps (tolerance for late arrivals)."""
+
+    def __post_init__(self) -> None:
+        if not self.record_key_fields or any(not f for f in self.record_key_fields):
+            raise CdcError(f"table {self.table_name}: at least one record key field is required")
+        if self.table_version not in (6, 8):
+            raise CdcError(f"table {self.table_name}: table version must be 6 or 8, not {self.table_version}")
+        reserved = {OP_COLUMN, CHANGE_ID_COLUMN}
+        for field in (*self.record_key_fields, *self.partition_fields):
+            if field in reserved:
+                raise CdcError(f"table {self.table_name}: {field} cannot be a key or partition field")
+        if self.recent_files_kept < 1:
+            raise CdcError(f"table {self.table_name}: recent_files_kept must be positive")
+        object.__setattr__(self, "mode", StorageMode(self.mode))
+
+    @property
+    def historical(self) -> bool:
+        return self.mode is StorageMode.HISTORICAL
+
+    @property
+    def hudi_record_key_fields(self) -> tuple[str, ...]:
+        """The Hudi table's key: the record key, plus the change id in historical mode."""
+        if self.historical:
+            return (*self.record_key_fields, CHANGE_ID_COLUMN)
+        return self.record_key_fields
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        cols = list(self.record_key_fields)
+        if self.precombine_field and self.precombine_field not in cols:
+            cols.append(self.precombine_field)
+        return tuple(cols)

@@ -1,0 +1,184 @@
+"""Merge planning: winners per key, deletes, reloads, schema reconciliation, historical ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from tributary.cdc.files import CdcFile, FileKind
+from tributary.cdc.merge import PlanOperation, plan
+from tributary.cdc.options import CdcOptions
+from tributary.errors import CdcFileError
+
+OPTS = CdcOptions("t", ("id",), "ts", partition_fields=("region",))
+
+
+def _f(n: int, kind: FileKind = FileKind.CDC) -> CdcFile:
+    name = f"LOAD{n:08X}.parquet" if kind is FileKind.LOAD else f"20261123-{n:010d}.parquet"
+    return CdcFile(name, "/x/" + name, 10, 1000 + n, kind, "parquet")
+
+
+def _t(rows: list[dict[str, Any]], schema: pa.Schema | None = None) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _rows(table: pa.Table) -> list[dict[str, Any]]:
+    return sorted(table.to_pylist(), key=lambda r: r["id"])
+
+
+def test_greatest_precombine_wins_regardless_of_file_order() -> None:
+    b1 = _t([{"Op": "U", "id": 1, "ts": 5, "region": "a", "v": "late"}])
+    b2 = _t([{"Op": "U", "id": 1, "ts": 3, "region": "a", "v": "early"}])
+    p = plan([(_f(1), b1), (_f(2), b2)], OPTS, None)
+    assert p.operation is PlanOperation.UPSERT
+    assert _rows(p.upserts) == [{"id": 1, "ts": 5, "region": "a", "v": "late"}]
+    assert p.deletes.num_rows == 0 and p.changes == 2
+
+
+def test_ties_broken_by_file_then_row_order() -> None:
+    b1 = _t(
+        [
+            {"Op": "I", "id": 1, "ts": 1, "region": "a", "v": "f1r1"},
+            {"Op": "U", "id": 1, "ts": 1, "region": "a", "v": "f1r2"},
+        ]
+    )
+    b2 = _t(
+        [
+            {"Op": "U", "id": 1, "ts": 1, "region": "a", "v": "f2r1"},
+            {"Op": "U", "id": 2, "ts": 1, "region": "a", "v": "x"},
+        ]
+    )
+    p = plan([(_f(1), b1), (_f(2), b2)], OPTS, None)
+    assert [r["v"] for r in _rows(p.upserts)] == ["f2r1", "x"]
+    p = plan([(_f(1), b1)], OPTS, None)
+    assert [r["v"] for r in _rows(p.upserts)] == ["f1r2"]
+
+
+def test_without_precombine_last_change_wins() -> None:
+    opts = CdcOptions("t", ("id",))
+    b = _t([{"Op": "U", "id": 1, "v": 9}, {"Op": "U", "id": 1, "v": 2}])
+    assert _rows(plan([(_f(1), b)], opts, None).upserts) == [{"id": 1, "v": 2}]
+
+
+def test_delete_then_reinsert_and_insert_then_delete() -> None:
+    b = _t(
+        [
+            {"Op": "I", "id": 1, "ts": 1, "region": "a"},
+            {"Op": "D", "id": 1, "ts": 2, "region": "a"},
+            {"Op": "I", "id": 1, "ts": 3, "region": "b"},
+            {"Op": "I", "id": 2, "ts": 1, "region": "a"},
+            {"Op": "D", "id": 2, "ts": 2, "region": "a"},
+            {"Op": "D", "id": 3, "ts": 2, "region": None},
+        ]
+    )
+    p = plan([(_f(1), b)], OPTS, None)
+    assert _rows(p.upserts) == [{"id": 1, "ts": 3, "region": "b"}]
+    assert [r["id"] for r in _rows(p.deletes)] == [2, 3]
+    assert set(p.upserts.column("id").to_pylist()).isdisjoint(p.deletes.column("id").to_pylist())
+
+
+def test_partition_move_leaves_one_row_in_new_partition() -> None:
+    b = _t([{"Op": "I", "id": 1, "ts": 1, "region": "a"}, {"Op": "U", "id": 1, "ts": 2, "region": "b"}])
+    assert _rows(plan([(_f(1), b)], OPTS, None).upserts) == [{"id": 1, "ts": 2, "region": "b"}]
+
+
+def test_composite_keys() -> None:
+    opts = CdcOptions("t", ("a", "b"), "ts")
+    b = _t(
+        [{"a": 1, "b": "x", "ts": 1, "v": 1}, {"a": 1, "b": "y", "ts": 1, "v": 2}, {"a": 1, "b": "x", "ts": 2, "v": 3}]
+    )
+    p = plan([(_f(1), b.add_column(0, "Op", pa.array(["I", "I", "U"])))], opts, None)
+    assert sorted(p.upserts.to_pylist(), key=lambda r: r["b"]) == [
+        {"a": 1, "b": "x", "ts": 2, "v": 3},
+        {"a": 1, "b": "y", "ts": 1, "v": 2},
+    ]
+
+
+def test_reload_overwrites_and_drops_deletes() -> None:
+    load = _t([{"id": 1, "ts": 1, "region": "a"}, {"id": 2, "ts": 1, "region": "a"}]).add_column(
+        0, "Op", pa.array(["I", "I"])
+    )
+    cdc = _t([{"Op": "D", "id": 2, "ts": 2, "region": "a"}])
+    p = plan([(_f(1, FileKind.LOAD), load), (_f(2), cdc)], OPTS, None, reload=True)
+    assert p.operation is PlanOperation.INSERT_OVERWRITE_TABLE
+    assert _rows(p.upserts) == [{"id": 1, "ts": 1, "region": "a"}]
+    assert p.deletes.num_rows == 0
+
+
+def test_new_column_added_missing_column_kept_as_null_and_widening() -> None:
+    table_schema = pa.schema([("id", pa.int32()), ("ts", pa.int64()), ("region", pa.string()), ("gone", pa.string())])
+    b1 = _t(
+        [{"Op": "I", "id": 1, "ts": 1, "region": "a", "new": 1.5}],
+        pa.schema(
+            [
+                ("Op", pa.string()),
+                ("id", pa.int32()),
+                ("ts", pa.int32()),
+                ("region", pa.string()),
+                ("new", pa.float32()),
+            ]
+        ),
+    )
+    b2 = _t(
+        [{"Op": "I", "id": 2, "ts": 1, "region": "a", "new": 7}],
+        pa.schema(
+            [("Op", pa.string()), ("id", pa.int64()), ("ts", pa.int64()), ("region", pa.string()), ("new", pa.int64())]
+        ),
+    )
+    p = plan([(_f(1), b1), (_f(2), b2)], OPTS, table_schema)
+    assert p.upserts.schema.names == ["id", "ts", "region", "gone", "new"]
+    assert p.upserts.schema.field("id").type == pa.int64()
+    assert p.upserts.schema.field("ts").type == pa.int64()
+    assert p.upserts.schema.field("new").type == pa.float64()
+    assert _rows(p.upserts) == [
+        {"id": 1, "ts": 1, "region": "a", "gone": None, "new": 1.5},
+        {"id": 2, "ts": 1, "region": "a", "gone": None, "new": 7.0},
+    ]
+
+
+def test_timestamp_units_normalised_to_micros() -> None:
+    s = pa.schema([("Op", pa.string()), ("id", pa.int64()), ("ts", pa.timestamp("ns"))])
+    b = pa.table({"Op": ["I"], "id": [1], "ts": pa.array([1_000_000_000], pa.timestamp("ns"))}, schema=s)
+    p = plan([(_f(1), b)], CdcOptions("t", ("id",), "ts"), None)
+    assert p.upserts.schema.field("ts").type == pa.timestamp("us")
+
+
+def test_incompatible_type_change_names_file_and_column() -> None:
+    b1 = _t([{"Op": "I", "id": 1, "ts": 1, "region": "a", "v": 1}])
+    b2 = _t([{"Op": "I", "id": 2, "ts": 1, "region": "a", "v": "text"}])
+    with pytest.raises(
+        CdcFileError,
+        match=r"20261123-0000000002.parquet: column v: type string is incompatible with int64 \(from 20261123-0000000001.parquet\)",
+    ):
+        plan([(_f(1), b1), (_f(2), b2)], OPTS, None)
+    table_schema = pa.schema([("id", pa.int64()), ("ts", pa.int64()), ("region", pa.string()), ("v", pa.bool_())])
+    with pytest.raises(CdcFileError, match=r"column v: type int64 is incompatible with bool \(from the table\)"):
+        plan([(_f(1), b1)], OPTS, table_schema)
+
+
+def test_existing_op_column_in_table_is_kept() -> None:
+    table_schema = pa.schema([("Op", pa.string()), ("id", pa.int64()), ("ts", pa.int64()), ("region", pa.string())])
+    b = _t([{"Op": "U", "id": 1, "ts": 1, "region": "a"}])
+    assert plan([(_f(1), b)], OPTS, table_schema).upserts.to_pylist() == [{"Op": "U", "id": 1, "ts": 1, "region": "a"}]
+
+
+def test_historical_keeps_every_change_with_unique_ids() -> None:
+    opts = CdcOptions("t", ("id",), "ts", mode="historical")
+    load = _t([{"id": 1, "ts": 1}]).add_column(0, "Op", pa.array(["I"]))
+    cdc = _t([{"Op": "U", "id": 1, "ts": 2}, {"Op": "D", "id": 1, "ts": 3}])
+    p = plan([(_f(1, FileKind.LOAD), load), (_f(2), cdc)], opts, None)
+    assert p.operation is PlanOperation.INSERT
+    assert p.upserts.to_pylist() == [
+        {"Op": "I", "id": 1, "ts": 1, "_tributary_change_id": "LOAD00000001.parquet@1001#0"},
+        {"Op": "U", "id": 1, "ts": 2, "_tributary_change_id": "20261123-0000000002.parquet#0"},
+        {"Op": "D", "id": 1, "ts": 3, "_tributary_change_id": "20261123-0000000002.parquet#1"},
+    ]
+    assert opts.hudi_record_key_fields == ("id", "_tributary_change_id")
+
+
+def test_empty_batches_plan_an_empty_write() -> None:
+    b = _t([], pa.schema([("Op", pa.string()), ("id", pa.int64()), ("ts", pa.int64()), ("region", pa.string())]))
+    p = plan([(_f(1), b)], OPTS, None)
+    assert p.upserts.num_rows == 0 and p.deletes.num_rows == 0 and p.upserts.schema.names == ["id", "ts", "region"]
