@@ -11,6 +11,8 @@ import pytest
 
 from tributary.settings import get_settings
 
+os.environ.setdefault("COLUMNS", "200")  # rich wraps at 80 columns when not on a terminal
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 HUDI_FIXTURES = SHARED / "fixtures" / "hudi"
@@ -69,3 +71,69 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
 def postgres_url() -> str | None:
     """URL of the private PostgreSQL cluster that .ci/run (or `make pg-up`) started, if any."""
     return os.environ.get("TRIBUTARY_TEST_PG_URL")
+
+
+def _require_postgres() -> str:
+    url = postgres_url()
+    if url:
+        return url
+    if os.environ.get("CI"):
+        pytest.fail("TRIBUTARY_TEST_PG_URL is not set in CI: run the suite through `make test`")
+    pytest.skip("no PostgreSQL: run through `make test` (it starts a private cluster)")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tributary_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh, empty metadata DB: a SQLite file, or a new database in the private PG cluster."""
+    from tributary.metadata import db
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tributary_home / 'tributary.db'}"
+        dbname = None
+    else:
+        import uuid
+
+        import psycopg
+
+        base = _require_postgres()
+        dbname = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{dbname}" TEMPLATE template0')
+        url = base.rsplit("/", 1)[0] + f"/{dbname}"
+    monkeypatch.setenv("TRIBUTARY_DB_URL", url)
+    get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    yield url
+    db.get_engine(url).dispose()
+    db.get_engine.cache_clear()
+    if dbname:
+        import psycopg
+
+        with psycopg.connect(_require_postgres(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+@pytest.fixture
+def migrated_db(db_url: str) -> str:
+    from tributary.metadata import db
+
+    db.upgrade(db_url)
+    return db_url
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """Run the `tributary` CLI in-process; return (exit code, stdout, stderr)."""
+    import contextlib
+    import io
+
+    from tributary.cli import main as cli_main
+
+    out, err = io.StringIO(), io.StringIO()
+    console_out = cli_main.err_console
+    cli_main.err_console = type(console_out)(file=err, width=200)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli_main.main(list(args))
+    finally:
+        cli_main.err_console = console_out
+    return code, out.getvalue(), err.getvalue()

@@ -45,7 +45,7 @@ def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DE
 def main(argv: list[str] | None = None) -> int:
     _mount()
     try:
-        app(args=argv, standalone_mode=False)
+        result = app(args=argv, standalone_mode=False)
     except TributaryError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.exit_code
@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
             return exc.exit_code
         raise
-    return 0
+    # click returns a typer.Exit's code instead of raising it when not in standalone mode
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

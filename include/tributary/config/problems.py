@@ -17,6 +17,8 @@ class Problem:
     def __str__(self) -> str:
         where = self.file + (f":{self.line}" if self.line else "")
         field = f" field '{self.field}'" if self.field else ""
+        if self.section in ("file", "config"):
+            return f"{where}:{field} {self.message}"
         return f"{where}: {self.section} row '{self.row}'{field}: {self.message}"
 
     def as_dict(self) -> dict[str, object]:

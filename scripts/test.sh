@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# README command 2: the whole test suite on real parts. Sets up .venv, starts a private
+# PostgreSQL cluster on loopback (installing the server if absent), runs ruff and pytest, and
+# stops the cluster again, also on failure. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+cleanup() { scripts/pg.sh stop || true; }
+trap cleanup EXIT INT TERM
+TRIBUTARY_TEST_PG_URL=$(scripts/pg.sh start | tail -n 1)
+export TRIBUTARY_TEST_PG_URL
+echo "PostgreSQL for tests: $TRIBUTARY_TEST_PG_URL"
+
+.venv/bin/ruff check --output-format concise .
+.venv/bin/python -m pytest "$@"
