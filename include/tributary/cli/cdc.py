@@ -4,4 +4,54 @@ from __future__ import annotations
 
 import typer
 
+from tributary.cdc.options import StorageMode
+
 app = typer.Typer(no_args_is_help=True)
+
+
+def _fields(value: str | None) -> tuple[str, ...]:
+    return tuple(f.strip() for f in (value or "").split(",") if f.strip())
+
+
+@app.command("apply")
+def apply_command(
+    source: str = typer.Option(..., "--source", help="Folder or URI (file://, s3://) of one table's DMS files."),
+    target: str = typer.Option(..., "--target", help="Folder or URI of the Hudi table (created if absent)."),
+    record_key: str = typer.Option(..., "--record-key", help="Record key field(s), comma-separated."),
+    precombine: str | None = typer.Option(None, "--precombine", help="Ordering field (greatest value wins)."),
+    partition_fields: str | None = typer.Option(None, "--partition-fields", help="Partition field(s)."),
+    mode: StorageMode = typer.Option(StorageMode.CURRENT, "--mode", help="current snapshot or historical."),
+    table_version: int = typer.Option(6, "--table-version", help="Hudi table version: 6 or 8."),
+    table_name: str | None = typer.Option(None, "--table-name", help="Hudi table name (default: target folder)."),
+    database_name: str = typer.Option("default", "--database-name", help="hoodie.database.name."),
+    hive_style: bool = typer.Option(True, "--hive-style/--no-hive-style", help="Partition folders as field=value."),
+    columns: str | None = typer.Option(
+        None, "--columns", help="Column names of headerless CSV files in file order, without Op."
+    ),
+    csv_header: bool | None = typer.Option(
+        None, "--csv-header/--no-csv-header", help="CSV files have a header row (default: detect)."
+    ),
+    csv_null: str | None = typer.Option(None, "--csv-null", help="Text that means null in CSV (default: empty)."),
+    max_files: int | None = typer.Option(None, "--max-files", min=1, help="Apply at most this many files."),
+) -> None:
+    """Apply, in DMS order, every CDC file under --source that the target has not applied yet,
+    in one Hudi commit, and print one summary line. Running it again with no new files writes
+    nothing."""
+    from tributary.cdc.apply import apply_pending, default_table_name
+    from tributary.cdc.options import CdcOptions
+
+    options = CdcOptions(
+        table_name=table_name or default_table_name(target),
+        record_key_fields=_fields(record_key),
+        precombine_field=precombine or None,
+        partition_fields=_fields(partition_fields),
+        mode=mode,
+        table_version=table_version,
+        hive_style_partitioning=hive_style,
+        database_name=database_name,
+        csv_columns=_fields(columns) or None,
+        csv_header=csv_header,
+        csv_null_value=csv_null,
+    )
+    result = apply_pending(source, target, options, max_files=max_files)
+    typer.echo(result.summary())

@@ -1,0 +1,121 @@
+"""Crash injection: SIGKILL `apply` at random points of a commit, over and over; after the next
+clean run the table equals the oracle and every file was applied exactly once."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from cdc_factory import DmsFolder, Oracle, completed_commits, snapshot_rows
+
+from tributary.cdc import CdcOptions, apply_pending
+from tributary.cdc.checkpoint import Checkpoint, applied_files
+
+COLS = ["id", "ts", "region", "val"]
+OPTS = CdcOptions("crash", ("id",), "ts", partition_fields=("region",))
+
+# Runs apply_pending in a child process. kill point "hook": SIGKILL itself from the writer's
+# before_complete callback (data files written, commit not completed); "timer": the parent kills
+# it after a random delay; "cli": the real command, killed after a random delay.
+DRIVER = """
+import os, signal, sys
+from tributary.cdc import CdcOptions, apply_pending
+opts = CdcOptions("crash", ("id",), "ts", partition_fields=("region",))
+hook = (lambda: os.kill(os.getpid(), signal.SIGKILL)) if sys.argv[3] == "hook" else None
+print("ready", flush=True)
+apply_pending(sys.argv[1], sys.argv[2], opts, before_complete=hook)
+print("done", flush=True)
+"""
+
+
+def _child(src: Path, target: str, point: str) -> subprocess.Popen[str]:
+    if point == "cli":
+        cmd = [
+            sys.executable,
+            "-c",
+            "import sys; print('ready', flush=True); from tributary.cli.main import main; sys.exit(main())",
+        ]
+        cmd += ["cdc", "apply", "--source", str(src), "--target", target, "--record-key", "id", "--precombine", "ts"]
+        cmd += ["--partition-fields", "region", "--table-name", "crash"]
+    else:
+        cmd = [sys.executable, "-c", DRIVER, str(src), target, point]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+
+
+def _run_and_kill(src: Path, target: str, point: str, window: float, rng: random.Random) -> str:
+    proc = _child(src, target, point)
+    assert proc.stdout is not None
+    proc.stdout.readline()  # "ready": imports done, the apply starts now
+    if point != "hook":
+        time.sleep(rng.uniform(0, window))
+        proc.send_signal(signal.SIGKILL)
+    _out, err = proc.communicate(timeout=120)
+    if proc.returncode not in (0, -signal.SIGKILL):
+        raise AssertionError(f"child failed ({proc.returncode}): {err}")
+    return "completed" if proc.returncode == 0 else "killed"
+
+
+def _file_rows(rng: random.Random, band: int) -> list[dict]:
+    rows = []
+    for _ in range(rng.randint(1, 8)):
+        rows.append(
+            {
+                "Op": rng.choice("IIUUD"),
+                "id": rng.randint(0, 15),
+                "ts": band * 10 + rng.randint(0, 2),  # later files order after earlier ones
+                "region": rng.choice(["a", "b"]),
+                "val": rng.choice([None, rng.randint(0, 99)]),
+            }
+        )
+    return rows
+
+
+def _check(src: Path, target: str, oracle: Oracle, files: list[str]) -> None:
+    apply_pending(str(src), target, OPTS)  # the clean run
+    assert snapshot_rows(target, COLS, ["id"]) == oracle.snapshot(COLS)
+    commits = completed_commits(target)
+    applied = [f for c in commits for f in applied_files(c["extra"])]
+    assert applied == files, "a file was applied twice, or lost"
+    assert Checkpoint.from_metadata(commits[-1]["extra"]).files_total == len(files)
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_points_never_loses_or_doubles_a_file(tmp_path: Path) -> None:
+    rng = random.Random(20261123)
+    dms, target = DmsFolder(tmp_path / "src"), str(tmp_path / "lake" / "crash")
+    oracle = Oracle(("id",), "ts")
+    files: list[str] = []
+
+    def add_file(band: int) -> None:
+        rows = _file_rows(rng, band)
+        files.append(dms.cdc(rows).relative_to(dms.root).as_posix())
+        oracle.apply_run([rows])
+
+    # calibrate the kill window on one uninterrupted child run (not an assertion)
+    add_file(0)
+    proc = _child(dms.root, target, "none")
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    started = time.monotonic()
+    assert proc.wait(timeout=120) == 0
+    window = max(0.05, (time.monotonic() - started) * 1.3)
+    _check(dms.root, target, oracle, files)
+
+    outcomes: dict[str, int] = {}
+    trials = 60
+    for trial in range(1, trials + 1):
+        for _ in range(rng.randint(0, 2)):
+            add_file(trial)
+        point = rng.choice(["timer", "timer", "hook", "cli"])
+        outcome = _run_and_kill(dms.root, target, point, window, rng)
+        outcomes[f"{point}:{outcome}"] = outcomes.get(f"{point}:{outcome}", 0) + 1
+        if rng.random() < 0.5 or trial == trials:  # sometimes crash again before a clean run
+            _check(dms.root, target, oracle, files)
+    print(f"crash trials={trials} outcomes={outcomes} files={len(files)}")
+    assert sum(outcomes.values()) == trials
