@@ -1,0 +1,155 @@
+"""Base files: names, footers (record-key range and bloom filter), reading and writing.
+
+A base file is ``<partition>/<fileId>_<writeToken>_<instant>.parquet`` with the five meta columns
+first. Its footer holds ``hoodie_min_record_key``, ``hoodie_max_record_key``,
+``org.apache.hudi.bloomfilter`` and ``hoodie_bloom_filter_type_code=DYNAMIC_V0``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tributary.errors import HudiError
+from tributary.hudi.bloom import TYPE_CODE, DynamicBloomFilter
+from tributary.hudi.options import META_COLUMNS
+from tributary.storage import Storage
+
+logger = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^([^_]+)_(\d+-\d+-\d+)_(\d{17})\.parquet$")
+MIN_KEY = b"hoodie_min_record_key"
+MAX_KEY = b"hoodie_max_record_key"
+BLOOM = b"org.apache.hudi.bloomfilter"
+BLOOM_TYPE = b"hoodie_bloom_filter_type_code"
+META_SCHEMA = [pa.field(m, pa.string(), True) for m in META_COLUMNS]
+
+
+@dataclass(frozen=True)
+class BaseFile:
+    """One version (slice) of a file group."""
+
+    partition: str
+    file_id: str
+    write_token: str
+    instant: str
+    size: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"{self.file_id}_{self.write_token}_{self.instant}.parquet"
+
+    @property
+    def path(self) -> str:
+        return f"{self.partition}/{self.name}" if self.partition else self.name
+
+
+def parse_base_file(path: str, size: int = 0) -> BaseFile | None:
+    """A BaseFile for a path relative to the table root, or None if it is not a base file."""
+    partition, _, name = path.rpartition("/")
+    m = _NAME.match(name)
+    if not m:
+        return None
+    return BaseFile(partition, m.group(1), m.group(2), m.group(3), size)
+
+
+def new_file_id() -> str:
+    return f"{uuid.uuid4()}-0"
+
+
+@dataclass
+class Footer:
+    num_rows: int
+    min_key: str | None
+    max_key: str | None
+    bloom_text: bytes | None
+    schema: pa.Schema
+
+    def bloom(self) -> DynamicBloomFilter | None:
+        if not self.bloom_text:
+            return None
+        return DynamicBloomFilter.from_footer(self.bloom_text)
+
+
+def read_footer(storage: Storage, path: str) -> Footer:
+    try:
+        with storage.open_input(path) as f:
+            md = pq.read_metadata(f)
+    except (OSError, pa.ArrowException) as exc:
+        raise HudiError(f"{storage.full_uri(path)}: cannot read parquet footer: {exc}") from exc
+    kv = md.metadata or {}
+    return Footer(
+        num_rows=md.num_rows,
+        min_key=kv[MIN_KEY].decode() if MIN_KEY in kv else None,
+        max_key=kv[MAX_KEY].decode() if MAX_KEY in kv else None,
+        bloom_text=kv.get(BLOOM),
+        schema=md.schema.to_arrow_schema(),
+    )
+
+
+def read_table(storage: Storage, path: str, columns: list[str] | None = None) -> pa.Table:
+    try:
+        with storage.open_input(path) as f:
+            return pq.read_table(f, columns=columns)
+    except (OSError, pa.ArrowException) as exc:
+        raise HudiError(f"{storage.full_uri(path)}: cannot read base file: {exc}") from exc
+
+
+def write_base_file(
+    storage: Storage,
+    path: str,
+    data: pa.Table,
+    commit_time: pa.Array | pa.ChunkedArray,
+    seqno: pa.Array | pa.ChunkedArray,
+    record_key: pa.Array | pa.ChunkedArray,
+    partition_path: str,
+    avro_schema_json: str | None = None,
+) -> int:
+    """Write a base file (meta columns + ``data``) with Hudi's footer. Returns its size in bytes."""
+    n = data.num_rows
+    name = path.rsplit("/", 1)[-1]
+    meta_cols = [
+        commit_time,
+        seqno,
+        record_key,
+        pa.repeat(pa.scalar(partition_path, pa.string()), n),
+        pa.repeat(pa.scalar(name, pa.string()), n),
+    ]
+    table = pa.Table.from_arrays(
+        [*meta_cols, *data.columns],
+        schema=pa.schema([*META_SCHEMA, *[pa.field(f.name, f.type, True) for f in data.schema]]),
+    )
+    bloom = DynamicBloomFilter()
+    bloom.add_keys(record_key)
+    mm = pc.min_max(record_key)
+    kv = {
+        MIN_KEY: (mm["min"].as_py() or "").encode(),
+        MAX_KEY: (mm["max"].as_py() or "").encode(),
+        BLOOM: bloom.to_footer().encode(),
+        BLOOM_TYPE: TYPE_CODE.encode(),
+    }
+    if avro_schema_json:
+        kv[b"parquet.avro.schema"] = avro_schema_json.encode()
+        kv[b"writer.model.name"] = b"avro"
+    table = table.replace_schema_metadata(kv)
+    try:
+        with storage.open_output(path) as sink:
+            pq.write_table(
+                table,
+                sink,
+                compression="snappy",
+                coerce_timestamps="us",
+                allow_truncated_timestamps=False,
+                store_schema=False,
+                row_group_size=1024 * 1024,
+            )
+    except (OSError, pa.ArrowException) as exc:
+        storage.delete(path)
+        raise HudiError(f"{storage.full_uri(path)}: cannot write base file: {exc}") from exc
+    return storage.size(path)

@@ -1,0 +1,332 @@
+"""Table options, write operations and the mapping to/from ``hoodie.properties``."""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from tributary.errors import HudiError, TableConfigMismatchError, UnsupportedTableError
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+META_COLUMNS = (
+    "_hoodie_commit_time",
+    "_hoodie_commit_seqno",
+    "_hoodie_record_key",
+    "_hoodie_partition_path",
+    "_hoodie_file_name",
+)
+KEYGEN_CLASS = {
+    "SIMPLE": "org.apache.hudi.keygen.SimpleKeyGenerator",
+    "COMPLEX": "org.apache.hudi.keygen.ComplexKeyGenerator",
+    "NON_PARTITION": "org.apache.hudi.keygen.NonpartitionedKeyGenerator",
+}
+_KEYGEN_TYPE_BY_CLASS = {v: k for k, v in KEYGEN_CLASS.items()}
+_KEYGEN_TYPE_BY_CLASS["org.apache.hudi.keygen.CustomKeyGenerator"] = "CUSTOM"
+_KEYGEN_TYPE_BY_CLASS["org.apache.hudi.keygen.TimestampBasedKeyGenerator"] = "TIMESTAMP"
+MERGE_STRATEGY_EVENT_TIME = "eeb8d96f-b1e4-49fd-bbf8-28ac514178e5"
+PAYLOAD_DEFAULT = "org.apache.hudi.common.model.DefaultHoodieRecordPayload"
+
+
+class WriteOperation(StrEnum):
+    """Write operations, named as Hudi's ``operationType``."""
+
+    UPSERT = "UPSERT"
+    INSERT = "INSERT"
+    DELETE = "DELETE"
+    INSERT_OVERWRITE_TABLE = "INSERT_OVERWRITE_TABLE"
+
+
+@dataclass(frozen=True)
+class TableOptions:
+    """How a table is keyed, partitioned and maintained. Validated on construction."""
+
+    table_name: str
+    record_key_fields: tuple[str, ...]
+    precombine_field: str | None = None
+    partition_fields: tuple[str, ...] = ()
+    hive_style_partitioning: bool = True
+    table_version: int = 6
+    database_name: str = "default"
+    clean_retain_commits: int = 10
+    archive_min_instants: int = 20
+    archive_max_instants: int = 30
+    target_file_size_bytes: int = 120 * 1024 * 1024
+    small_file_limit_bytes: int = 100 * 1024 * 1024
+    extra_properties: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    """Properties read from an existing table that the writer keeps as they are."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "record_key_fields", tuple(self.record_key_fields))
+        object.__setattr__(self, "partition_fields", tuple(self.partition_fields))
+        problems = []
+        if not _NAME.match(self.table_name or ""):
+            problems.append(f"table_name {self.table_name!r} must match {_NAME.pattern}")
+        if not _NAME.match(self.database_name or ""):
+            problems.append(f"database_name {self.database_name!r} must match {_NAME.pattern}")
+        if not self.record_key_fields:
+            problems.append("record_key_fields must name at least one column")
+        for name in (
+            *self.record_key_fields,
+            *self.partition_fields,
+            *([self.precombine_field] if self.precombine_field else []),
+        ):
+            if not isinstance(name, str) or not name or name.startswith("_hoodie_") or "," in name:
+                problems.append(f"column name {name!r} is not usable as a key/partition/precombine field")
+        if len(set(self.record_key_fields)) != len(self.record_key_fields):
+            problems.append("record_key_fields has duplicates")
+        if len(set(self.partition_fields)) != len(self.partition_fields):
+            problems.append("partition_fields has duplicates")
+        if self.table_version not in (6, 8):
+            problems.append(f"table_version {self.table_version} is not supported; use 6 or 8")
+        if self.clean_retain_commits < 1:
+            problems.append("clean_retain_commits must be >= 1")
+        if not (1 <= self.archive_min_instants < self.archive_max_instants):
+            problems.append("archive_min_instants must be >= 1 and < archive_max_instants")
+        if self.archive_min_instants <= self.clean_retain_commits:
+            problems.append("archive_min_instants must be > clean_retain_commits (Hudi requires it)")
+        if self.target_file_size_bytes <= 0 or self.small_file_limit_bytes < 0:
+            problems.append("target_file_size_bytes must be > 0 and small_file_limit_bytes >= 0")
+        if problems:
+            raise HudiError(f"invalid options for table {self.table_name!r}: " + "; ".join(problems))
+
+    @property
+    def is_partitioned(self) -> bool:
+        return bool(self.partition_fields)
+
+    @property
+    def keygen_type(self) -> str:
+        if not self.partition_fields:
+            return "NON_PARTITION"
+        return "SIMPLE" if len(self.record_key_fields) == 1 and len(self.partition_fields) == 1 else "COMPLEX"
+
+    def to_properties(self) -> dict[str, str]:
+        """``hoodie.properties`` content for this table (checksum last)."""
+        p: dict[str, str] = {}
+        p["hoodie.table.name"] = self.table_name
+        p["hoodie.table.type"] = "COPY_ON_WRITE"
+        p["hoodie.table.version"] = str(self.table_version)
+        p["hoodie.timeline.layout.version"] = "1" if self.table_version == 6 else "2"
+        p["hoodie.table.recordkey.fields"] = ",".join(self.record_key_fields)
+        if self.precombine_field:
+            p["hoodie.table.precombine.field"] = self.precombine_field
+        if self.partition_fields:
+            p["hoodie.table.partition.fields"] = ",".join(self.partition_fields)
+        p["hoodie.database.name"] = self.database_name
+        p["hoodie.datasource.write.hive_style_partitioning"] = str(self.hive_style_partitioning).lower()
+        p["hoodie.datasource.write.partitionpath.urlencode"] = "false"
+        p["hoodie.datasource.write.drop.partition.columns"] = "false"
+        p["hoodie.table.base.file.format"] = "PARQUET"
+        p["hoodie.populate.meta.fields"] = "true"
+        p["hoodie.table.timeline.timezone"] = "UTC"
+        p["hoodie.archivelog.folder"] = "archived"
+        if self.table_version == 6:
+            p["hoodie.table.keygenerator.class"] = KEYGEN_CLASS[self.keygen_type]
+        else:
+            p["hoodie.table.keygenerator.type"] = self.keygen_type
+            p["hoodie.table.initial.version"] = "8"
+            p["hoodie.timeline.path"] = "timeline"
+            p["hoodie.timeline.history.path"] = "history"
+            p["hoodie.record.merge.mode"] = "EVENT_TIME_ORDERING"
+            p["hoodie.record.merge.strategy.id"] = MERGE_STRATEGY_EVENT_TIME
+            p["hoodie.compaction.payload.class"] = PAYLOAD_DEFAULT
+        for key, value in self.extra_properties:
+            p.setdefault(key, value)
+        p.pop("hoodie.table.checksum", None)
+        p["hoodie.table.checksum"] = str(table_checksum(self.database_name, self.table_name))
+        return p
+
+    @classmethod
+    def from_properties(cls, props: dict[str, str], where: str, **maintenance: int) -> TableOptions:
+        """Options of an existing table; refuses what the writer cannot continue."""
+        table_type = props.get("hoodie.table.type", "COPY_ON_WRITE").upper()
+        name = props.get("hoodie.table.name")
+        if not name:
+            raise HudiError(f"{where}: hoodie.properties has no hoodie.table.name; this is not a valid Hudi table")
+        if table_type != "COPY_ON_WRITE":
+            raise UnsupportedTableError(
+                f"{where}: table {name!r} is {table_type}; Tributary's embedded writer only writes Copy-on-Write "
+                "tables. Write it with Spark/Glue (engine 'glue'), or recreate it as COPY_ON_WRITE."
+            )
+        if props.get("hoodie.table.metadata.partitions", "").strip():
+            raise UnsupportedTableError(
+                f"{where}: table {name!r} has a metadata table (hoodie.table.metadata.partitions="
+                f"{props['hoodie.table.metadata.partitions']}); the embedded writer cannot keep it in step. "
+                "Disable it with Spark (hoodie.metadata.enable=false on the next write, which deletes "
+                ".hoodie/metadata and clears the property), or use engine 'glue'."
+            )
+        if props.get("hoodie.populate.meta.fields", "true").lower() == "false":
+            raise UnsupportedTableError(
+                f"{where}: table {name!r} has hoodie.populate.meta.fields=false (no _hoodie_* columns); the "
+                "embedded writer needs the meta columns to locate records. Rewrite the table with meta fields "
+                "(Spark: hoodie.populate.meta.fields=true) or use engine 'glue'."
+            )
+        if props.get("hoodie.table.base.file.format", "PARQUET").upper() != "PARQUET":
+            raise UnsupportedTableError(f"{where}: table {name!r} does not use PARQUET base files")
+        if props.get("hoodie.datasource.write.drop.partition.columns", "false").lower() == "true":
+            raise UnsupportedTableError(f"{where}: table {name!r} drops partition columns; not supported")
+        if props.get("hoodie.datasource.write.partitionpath.urlencode", "false").lower() == "true":
+            raise UnsupportedTableError(f"{where}: table {name!r} URL-encodes partition paths; not supported")
+        version = int(props.get("hoodie.table.version", "0"))
+        if version not in (6, 8):
+            raise UnsupportedTableError(
+                f"{where}: table {name!r} has hoodie.table.version={version}; the embedded writer writes versions "
+                "6 and 8 only. Upgrade/downgrade it with Hudi's CLI or Spark first."
+            )
+        keygen = props.get("hoodie.table.keygenerator.type") or _KEYGEN_TYPE_BY_CLASS.get(
+            props.get("hoodie.table.keygenerator.class", ""), ""
+        )
+        if keygen and keygen not in ("SIMPLE", "COMPLEX", "NON_PARTITION"):
+            raise UnsupportedTableError(
+                f"{where}: table {name!r} uses key generator {keygen}; only simple, complex and non-partitioned "
+                "key generators are supported"
+            )
+        rk = tuple(f.strip() for f in props.get("hoodie.table.recordkey.fields", "").split(",") if f.strip())
+        if not rk:
+            raise UnsupportedTableError(
+                f"{where}: table {name!r} has no hoodie.table.recordkey.fields (keyless table); not supported"
+            )
+        pf = tuple(f.strip() for f in props.get("hoodie.table.partition.fields", "").split(",") if f.strip())
+        known = set(cls(name, rk).to_properties()) | {"hoodie.table.create.schema", "hoodie.table.precombine.field"}
+        known |= {"hoodie.table.partition.fields", "hoodie.table.keygenerator.class", "hoodie.table.keygenerator.type"}
+        extra = tuple((k, v) for k, v in props.items() if k not in known and k != "hoodie.table.checksum")
+        return cls(
+            table_name=name,
+            record_key_fields=rk,
+            precombine_field=props.get("hoodie.table.precombine.field") or None,
+            partition_fields=pf,
+            hive_style_partitioning=props.get("hoodie.datasource.write.hive_style_partitioning", "false").lower()
+            == "true",
+            table_version=version,
+            database_name=props.get("hoodie.database.name") or "default",
+            extra_properties=extra,
+            **maintenance,  # type: ignore[arg-type]
+        )
+
+    def check_matches(self, existing: TableOptions, where: str) -> None:
+        """Raise TableConfigMismatchError naming the first property where ``self`` disagrees."""
+        checks = [
+            ("hoodie.table.recordkey.fields", self.record_key_fields, existing.record_key_fields),
+            ("hoodie.table.partition.fields", self.partition_fields, existing.partition_fields),
+            ("hoodie.table.version", self.table_version, existing.table_version),
+            ("hoodie.table.precombine.field", self.precombine_field, existing.precombine_field),
+        ]
+        if self.partition_fields:
+            checks.append(
+                (
+                    "hoodie.datasource.write.hive_style_partitioning",
+                    self.hive_style_partitioning,
+                    existing.hive_style_partitioning,
+                )
+            )
+        for prop, mine, theirs in checks:
+            if mine != theirs:
+                raise TableConfigMismatchError(
+                    f"{where}: table {existing.table_name!r} has {prop}={_fmt(theirs)} but the options ask for "
+                    f"{_fmt(mine)}; fix the table config to match, or write to a new table"
+                )
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, tuple):
+        return ",".join(value) or "(none)"
+    if value is None:
+        return "(none)"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def table_checksum(database: str, table: str) -> int:
+    """``hoodie.table.checksum``: CRC32 of ``"<database>.<table>"`` (Java ``HoodieTableConfig``)."""
+    return zlib.crc32(f"{database}.{table}".encode())
+
+
+# --- Java properties ---------------------------------------------------------------------------
+
+
+def parse_properties(text: str) -> dict[str, str]:
+    """Parse Java ``.properties`` text (comments, ``\\`` escapes, ``=`` or ``:`` separators)."""
+    result: dict[str, str] = {}
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i].lstrip()
+        i += 1
+        if not line or line[0] in "#!":
+            continue
+        while _continues(line) and i < len(lines):
+            line = line[:-1] + lines[i].lstrip()
+            i += 1
+        key, value = _split_kv(line)
+        result[_unescape(key)] = _unescape(value)
+    return result
+
+
+def _continues(line: str) -> bool:
+    n = len(line) - len(line.rstrip("\\"))
+    return n % 2 == 1
+
+
+def _split_kv(line: str) -> tuple[str, str]:
+    i = 0
+    while i < len(line):
+        c = line[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c in "=: \t":
+            key = line[:i]
+            rest = line[i:].lstrip(" \t")
+            if rest and rest[0] in "=:" and c in " \t":
+                rest = rest[1:].lstrip(" \t")
+            elif c in "=:":
+                rest = line[i + 1 :].lstrip(" \t")
+            return key, rest
+        i += 1
+    return line, ""
+
+
+def _unescape(s: str) -> str:
+    out = []
+    i = 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\" and i + 1 < len(s):
+            n = s[i + 1]
+            if n == "u" and i + 5 < len(s) + 0:
+                out.append(chr(int(s[i + 2 : i + 6], 16)))
+                i += 6
+                continue
+            out.append({"t": "\t", "n": "\n", "r": "\r", "f": "\f"}.get(n, n))
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _escape(s: str, key: bool = False) -> str:
+    out = []
+    for idx, c in enumerate(s):
+        if c in "\\=:#!":
+            out.append("\\" + c)
+        elif c == " " and (key or idx == 0):
+            out.append("\\ ")
+        elif c == "\n":
+            out.append("\\n")
+        elif c == "\t":
+            out.append("\\t")
+        elif c == "\r":
+            out.append("\\r")
+        elif ord(c) > 126 or ord(c) < 32:
+            out.append(f"\\u{ord(c):04x}")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def format_properties(props: dict[str, str], stamp: str) -> str:
+    """Java-style properties text, in the given order, with a ``#Properties saved`` header."""
+    lines = [f"#Properties saved on {stamp}", f"#{stamp}"]
+    lines += [f"{_escape(k, key=True)}={_escape(v)}" for k, v in props.items()]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,212 @@
+"""``HudiTable``: open or create a Copy-on-Write table and write commits to it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from tributary.errors import HudiError, StorageError, UnsupportedTableError
+from tributary.hudi import maintenance
+from tributary.hudi import schema as sch
+from tributary.hudi.base_file import Footer
+from tributary.hudi.file_index import FileIndex
+from tributary.hudi.options import TableOptions, WriteOperation, format_properties, parse_properties
+from tributary.hudi.timeline import Timeline
+from tributary.hudi.writer import CommitResult, CommitWriter
+from tributary.storage import Storage, hudi_storage_options
+
+logger = logging.getLogger(__name__)
+
+PROPERTIES = ".hoodie/hoodie.properties"
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """A completed commit on the active timeline."""
+
+    instant: str
+    action: str
+    operation: str | None
+    completion_time: str | None
+    extra_metadata: dict[str, str] = field(default_factory=dict)
+
+
+class HudiTable:
+    """A Hudi Copy-on-Write table at ``uri`` (local path or ``s3://``)."""
+
+    def __init__(self, uri: str, options: TableOptions, storage: Storage) -> None:
+        self.uri = uri.rstrip("/")
+        self.options = options
+        self.storage = storage
+        self.timeline = Timeline(storage, options.table_version, options.table_name)
+        self._footer_cache: dict[str, Footer] = {}
+        self._partition_md: set[str] = set()
+
+    # --- construction --------------------------------------------------------------------------
+
+    @staticmethod
+    def exists(uri: str, storage_options: dict[str, str] | None = None) -> bool:
+        return Storage(uri, storage_options).is_file(PROPERTIES)
+
+    @classmethod
+    def create(cls, uri: str, opts: TableOptions, storage_options: dict[str, str] | None = None) -> HudiTable:
+        """Create an empty table (writes ``.hoodie/hoodie.properties``); fails if one exists."""
+        storage = Storage(uri, storage_options)
+        if storage.is_file(PROPERTIES):
+            raise HudiError(f"{uri}: a Hudi table already exists here; use HudiTable.open or open_or_create")
+        storage.makedirs(".hoodie")
+        if opts.table_version == 6:
+            storage.makedirs(".hoodie/archived")
+        else:
+            storage.makedirs(".hoodie/timeline/history")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        storage.write_text(PROPERTIES, format_properties(opts.to_properties(), stamp))
+        logger.info("created Hudi table %s (%s) version %d", opts.table_name, uri, opts.table_version)
+        return cls(uri, opts, storage)
+
+    @classmethod
+    def open(cls, uri: str, storage_options: dict[str, str] | None = None, **maintenance_opts: int) -> HudiTable:
+        """Open an existing table, reading its config from ``hoodie.properties``.
+
+        Refuses Merge-on-Read tables, tables with a metadata table and other unsupported layouts
+        with UnsupportedTableError saying what to do. ``maintenance_opts`` override
+        clean/archive/file-size options (they are not table properties).
+        """
+        storage = Storage(uri, storage_options)
+        try:
+            text = storage.read_text(PROPERTIES)
+        except StorageError as exc:
+            raise HudiError(f"{uri}: no Hudi table here ({PROPERTIES} not found); create it first") from exc
+        props = parse_properties(text)
+        opts = TableOptions.from_properties(props, uri, **maintenance_opts)
+        if storage.exists(".hoodie/metadata/.hoodie"):
+            raise UnsupportedTableError(
+                f"{uri}: table {opts.table_name!r} has a metadata table (.hoodie/metadata); the embedded writer "
+                "cannot keep it in step. Disable it with Spark (hoodie.metadata.enable=false on the next write) "
+                "or use engine 'glue'."
+            )
+        return cls(uri, opts, storage)
+
+    @classmethod
+    def open_or_create(cls, uri: str, opts: TableOptions, storage_options: dict[str, str] | None = None) -> HudiTable:
+        """Open the table at ``uri`` checking it matches ``opts``, or create it with ``opts``."""
+        if not cls.exists(uri, storage_options):
+            return cls.create(uri, opts, storage_options)
+        table = cls.open(
+            uri,
+            storage_options,
+            clean_retain_commits=opts.clean_retain_commits,
+            archive_min_instants=opts.archive_min_instants,
+            archive_max_instants=opts.archive_max_instants,
+            target_file_size_bytes=opts.target_file_size_bytes,
+            small_file_limit_bytes=opts.small_file_limit_bytes,
+        )
+        opts.check_matches(table.options, uri)
+        return table
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def hudi_storage_options(self) -> dict[str, str]:
+        """Options for hudi-rs (``hudi.HudiTable(uri, options)``) to read this table."""
+        return hudi_storage_options(self.uri)
+
+    def completed_commits(self) -> list[CommitInfo]:
+        self.timeline.reload()
+        out = []
+        for inst in self.timeline.completed_commits():
+            meta = self.timeline.read_metadata(inst)
+            extra = {k: v for k, v in (meta.get("extraMetadata") or {}).items() if v is not None}
+            out.append(CommitInfo(inst.timestamp, inst.action, meta.get("operationType"), inst.completion, extra))
+        return out
+
+    def latest_extra_metadata(self) -> dict[str, str]:
+        """extraMetadata of the latest completed commit ({} if none)."""
+        self.timeline.reload()
+        commits = self.timeline.completed_commits()
+        if not commits:
+            return {}
+        meta = self.timeline.read_metadata(commits[-1])
+        return {k: v for k, v in (meta.get("extraMetadata") or {}).items() if v is not None}
+
+    @property
+    def schema(self) -> pa.Schema | None:
+        """Data columns of the table (no meta columns), or None before the first data commit."""
+        self.timeline.reload()
+        index = FileIndex(self.storage, self.timeline)
+        latest = index.latest_files()
+        if latest:
+            newest = max(latest, key=lambda b: b.instant)
+            footer = self._footer_cache.get(newest.path)
+            if footer is None:
+                from tributary.hudi.base_file import read_footer
+
+                footer = read_footer(self.storage, newest.path)
+                self._footer_cache[newest.path] = footer
+            return sch.data_schema(pa.schema([pa.field(f.name, f.type, True) for f in footer.schema]))
+        for inst in reversed(self.timeline.completed_commits()):
+            avro_schema = (self.timeline.read_metadata(inst).get("extraMetadata") or {}).get("schema")
+            if avro_schema:
+                return sch.arrow_from_avro(avro_schema)
+        return None
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def write(
+        self,
+        upserts: pa.Table | None = None,
+        deletes: pa.Table | None = None,
+        operation: WriteOperation = WriteOperation.UPSERT,
+        extra_metadata: Mapping[str, str] | None = None,
+        before_complete: Callable[[], None] | None = None,
+        allow_empty: bool = True,
+    ) -> CommitResult:
+        """Write one commit; see the package docs for the semantics of each argument."""
+        self.timeline.reload()
+        maintenance.rollback_pending(self.storage, self.timeline)
+        result = CommitWriter(self).run(upserts, deletes, operation, extra_metadata, before_complete, allow_empty)
+        if result.instant is not None:
+            self._table_services()
+        return result
+
+    def rollback_pending(self) -> list[str]:
+        """Roll back instants left pending by a crashed writer; returns their times."""
+        self.timeline.reload()
+        return maintenance.rollback_pending(self.storage, self.timeline)
+
+    def _table_services(self) -> None:
+        """Clean and archive after a commit; failures are logged, the commit stands."""
+        try:
+            self.timeline.reload()
+            maintenance.clean(self.storage, self.timeline, self.options.clean_retain_commits)
+            self.timeline.reload()
+            maintenance.archive(
+                self.timeline,
+                self.options.archive_min_instants,
+                self.options.archive_max_instants,
+                self.options.clean_retain_commits,
+            )
+        except Exception:
+            logger.exception("cleaning/archiving %s failed; the commit stands, the next write retries", self.uri)
+
+    def _ensure_partition_metadata(self, partition: str, instant: str) -> None:
+        if partition in self._partition_md:
+            return
+        rel = f"{partition}/.hoodie_partition_metadata" if partition else ".hoodie_partition_metadata"
+        if not self.storage.is_file(rel):
+            depth = len(partition.split("/")) if partition else 0
+            stamp = datetime.now(UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
+            self.storage.write_text(
+                rel, f"#partition metadata\n#{stamp}\ncommitTime={instant}\npartitionDepth={depth}\n"
+            )
+        self._partition_md.add(partition)
+
+    def with_options(self, **changes: object) -> HudiTable:
+        """This table with maintenance options changed (not persisted)."""
+        return HudiTable(self.uri, replace(self.options, **changes), self.storage)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return f"HudiTable({self.uri!r}, {self.options.table_name!r}, v{self.options.table_version})"

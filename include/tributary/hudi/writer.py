@@ -1,0 +1,488 @@
+"""One Copy-on-Write commit: locate keys, plan file groups, write base files, commit atomically.
+
+Order of a commit (a reader never sees half of one):
+requested → inflight → base files (new names, invisible until committed) → ``before_complete``
+→ completed instant (the last file written). Any failure before the completed instant rolls
+the instant back (its files deleted, a rollback instant written).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tributary.errors import HudiError
+from tributary.hudi import schema as sch
+from tributary.hudi.base_file import BaseFile, Footer, new_file_id, read_footer, read_table, write_base_file
+from tributary.hudi.bloom import DynamicBloomFilter, hash_positions
+from tributary.hudi.file_index import FileIndex
+from tributary.hudi.keys import partition_paths, record_keys
+from tributary.hudi.options import META_COLUMNS, TableOptions, WriteOperation
+from tributary.hudi.timeline import Timeline
+
+logger = logging.getLogger(__name__)
+
+KEY, PART = "__tributary_key", "__tributary_part"
+DEFAULT_RECORD_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    """Outcome of :meth:`HudiTable.write`."""
+
+    instant: str | None
+    operation: WriteOperation
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    files_written: int = 0
+    files_replaced: int = 0
+    bytes_written: int = 0
+    completion_time: str | None = None
+
+
+@dataclass
+class _FilePlan:
+    """Changes to one file group (existing when ``base`` is set)."""
+
+    partition: str
+    file_id: str
+    base: BaseFile | None = None
+    remove_keys: list[pa.Array] = field(default_factory=list)  # deleted or updated-in-place or moved out
+    updates: list[pa.Table] = field(default_factory=list)  # rows (data + KEY) replacing existing keys
+    inserts: list[pa.Table] = field(default_factory=list)
+    num_deletes: int = 0
+
+
+class _KeyProbe:
+    """Bloom positions of the incoming keys, computed once per filter geometry."""
+
+    def __init__(self, keys: pa.Array) -> None:
+        self.keys = keys
+        self._cache: dict[tuple[int, int], list[tuple[pa.Array | None, list[pa.Array]]]] = {}
+
+    def might_contain(self, bloom: DynamicBloomFilter, mask: pa.Array) -> pa.Array:
+        geo = (bloom.nb_hash, bloom.vector_size)
+        if geo not in self._cache:
+            self._cache[geo] = hash_positions(self.keys, *geo)
+        rows = [pa.Array.from_buffers(pa.bool_(), bloom.vector_size, [None, pa.py_buffer(r)]) for r in bloom.rows]
+        parts = []
+        for idx, positions in self._cache[geo]:
+            hit = None
+            for bits in rows:
+                h = None
+                for p in positions:
+                    t = pc.take(bits, p)
+                    h = t if h is None else pc.and_(h, t)
+                hit = h if hit is None else pc.or_(hit, h)
+            parts.append((idx, hit))
+        if len(parts) == 1 and parts[0][0] is None:
+            result = parts[0][1]
+        else:
+            idx_all = pa.chunked_array([p[0] for p in parts]).combine_chunks()
+            hits = pa.chunked_array([p[1] for p in parts]).combine_chunks()
+            order = pc.sort_indices(idx_all)
+            result = pc.take(hits, order)
+        return pc.and_(result, mask)
+
+
+class CommitWriter:
+    """Executes one write against a table (use through :meth:`HudiTable.write`)."""
+
+    def __init__(self, table: Any) -> None:  # HudiTable
+        self.t = table
+        self.opts: TableOptions = table.options
+        self.storage = table.storage
+        self.timeline: Timeline = table.timeline
+
+    # --- input -------------------------------------------------------------------------------
+
+    def _prepare(self, data: pa.Table | None, what: str) -> pa.Table | None:
+        if data is None:
+            return None
+        if not isinstance(data, pa.Table):
+            raise HudiError(f"{what} for table {self.opts.table_name!r} must be a pyarrow.Table")
+        data = sch.normalize_table(data, f"{what} for table {self.opts.table_name!r}")
+        keys = record_keys(data, self.opts, what)
+        return data.append_column(KEY, keys)
+
+    def run(
+        self,
+        upserts: pa.Table | None,
+        deletes: pa.Table | None,
+        operation: WriteOperation,
+        extra_metadata: Mapping[str, str] | None,
+        before_complete: Callable[[], None] | None,
+        allow_empty: bool,
+    ) -> CommitResult:
+        operation = WriteOperation(operation)
+        if operation == WriteOperation.DELETE and upserts is not None and upserts.num_rows:
+            raise HudiError(f"table {self.opts.table_name!r}: operation DELETE takes `deletes`, not `upserts`")
+        if operation == WriteOperation.INSERT_OVERWRITE_TABLE and deletes is not None and deletes.num_rows:
+            raise HudiError(f"table {self.opts.table_name!r}: INSERT_OVERWRITE_TABLE takes no `deletes`")
+        ups = self._prepare(upserts, "upserts")
+        dels = self._prepare(deletes, "deletes")
+        if dels is not None:
+            dels = pa.table({KEY: pc.unique(dels.column(KEY).combine_chunks())})
+        if ups is not None:
+            ups = ups.append_column(PART, partition_paths(ups, self.opts, "upserts"))
+            if operation != WriteOperation.INSERT:
+                n_unique = pc.count_distinct(ups.column(KEY)).as_py()
+                if n_unique != ups.num_rows:
+                    raise HudiError(
+                        f"upserts for table {self.opts.table_name!r} contain {ups.num_rows - n_unique} duplicate "
+                        "record key(s); deduplicate by key (keep the latest by the precombine field) before writing"
+                    )
+            if dels is not None and dels.num_rows:
+                both = pc.sum(pc.cast(pc.is_in(ups.column(KEY), value_set=dels.column(KEY)), pa.int64())).as_py()
+                if both:
+                    raise HudiError(
+                        f"table {self.opts.table_name!r}: {both} record key(s) appear in both upserts and deletes of "
+                        "one write; keep only the latest change per key"
+                    )
+        extra = {str(k): str(v) for k, v in (extra_metadata or {}).items()}
+        if "schema" in extra:
+            raise HudiError("extra_metadata must not use the key 'schema' (Hudi keeps the table schema there)")
+
+        old_schema = self.t.schema
+        new_schema = old_schema
+        if ups is not None:
+            incoming = pa.schema([f for f in ups.schema if f.name not in (KEY, PART)])
+            new_schema = sch.evolve(old_schema, incoming, self.opts.table_name)
+        empty_input = (ups is None or ups.num_rows == 0) and (dels is None or dels.num_rows == 0)
+        if empty_input and operation != WriteOperation.INSERT_OVERWRITE_TABLE and not allow_empty:
+            return CommitResult(None, operation)
+        index = FileIndex(self.storage, self.timeline)
+        instant = self.timeline.new_time()
+        action = "replacecommit" if operation == WriteOperation.INSERT_OVERWRITE_TABLE else "commit"
+        self.schema = new_schema
+        self.instant = instant
+        avro_json = sch.avro_schema_json(new_schema, self.opts.table_name) if new_schema is not None else None
+        extra_all = {"schema": avro_json} if avro_json else {}
+        extra_all.update(extra)
+
+        # requested + inflight first: from here on a crash leaves a pending instant to roll back
+        if action == "replacecommit":
+            self.timeline.write_requested(instant, action, self.timeline.requested_replace_payload(operation.value, {}))
+        else:
+            self.timeline.write_requested(instant, action)
+        inflight = {
+            "partitionToWriteStats": {},
+            "compacted": False,
+            "extraMetadata": {},
+            "operationType": operation.value,
+        }
+        if action == "replacecommit":
+            inflight["partitionToReplaceFileIds"] = {}
+        self.timeline.write_inflight(instant, action, self.timeline.commit_payload(inflight, action))
+        try:
+            plans, counts, replaced = self._plan(index, ups, dels, operation)
+            stats, nbytes = self._execute(plans)
+            metadata: dict[str, Any] = {
+                "partitionToWriteStats": stats,
+                "compacted": False,
+                "extraMetadata": extra_all,
+                "operationType": operation.value,
+            }
+            if action == "replacecommit":
+                metadata["partitionToReplaceFileIds"] = replaced
+            if before_complete is not None:
+                before_complete()
+            done = self.timeline.write_completed(instant, action, self.timeline.commit_payload(metadata, action))
+        except BaseException:
+            logger.exception("write to %s failed before commit %s completed; rolling back", self.storage.uri, instant)
+            from tributary.hudi.maintenance import rollback_pending
+
+            try:
+                self.timeline.reload()
+                rollback_pending(self.storage, self.timeline)
+            except Exception:  # the next write retries the rollback
+                logger.exception("rollback of %s on %s failed; the next write will retry it", instant, self.storage.uri)
+            raise
+        files_written = sum(len(v) for v in stats.values())
+        n_replaced = sum(len(v) for v in replaced.values())
+        return CommitResult(
+            instant=instant,
+            operation=operation,
+            inserted=counts["inserted"],
+            updated=counts["updated"],
+            deleted=counts["deleted"],
+            files_written=files_written,
+            files_replaced=n_replaced,
+            bytes_written=nbytes,
+            completion_time=done.completion,
+        )
+
+    # --- planning ------------------------------------------------------------------------------
+
+    def _footer(self, bf: BaseFile) -> Footer:
+        cache = self.t._footer_cache
+        if bf.path not in cache:
+            cache[bf.path] = read_footer(self.storage, bf.path)
+        return cache[bf.path]
+
+    def _locate(self, files: list[BaseFile], keys: pa.Array) -> list[tuple[BaseFile, pa.Array]]:
+        """(file, keys found in it) for every file holding some of ``keys``."""
+        found: list[tuple[BaseFile, pa.Array]] = []
+        if len(keys) == 0:
+            return found
+        probe = _KeyProbe(keys)
+        for bf in files:
+            footer = self._footer(bf)
+            if footer.num_rows == 0:
+                continue
+            if footer.min_key is not None and footer.max_key is not None:
+                mask = pc.and_(pc.greater_equal(keys, footer.min_key), pc.less_equal(keys, footer.max_key))
+                n = pc.sum(pc.cast(mask, pa.int64())).as_py() or 0
+                if n == 0:
+                    continue
+            else:
+                mask = pa.repeat(pa.scalar(True), len(keys))
+                n = len(keys)
+            if footer.bloom_text and n * 30 < footer.num_rows:
+                bloom = footer.bloom()
+                assert bloom is not None
+                mask = probe.might_contain(bloom, mask)
+                if not pc.any(mask).as_py():
+                    continue
+            cands = pc.filter(keys, mask)
+            file_keys = read_table(self.storage, bf.path, ["_hoodie_record_key"]).column(0)
+            hits = pc.filter(cands, pc.is_in(cands, value_set=file_keys))
+            if len(hits):
+                found.append((bf, hits))
+        return found
+
+    def _plan(
+        self, index: FileIndex, ups: pa.Table | None, dels: pa.Table | None, op: WriteOperation
+    ) -> tuple[list[_FilePlan], dict[str, int], dict[str, list[str]]]:
+        counts = {"inserted": 0, "updated": 0, "deleted": 0}
+        plans: dict[tuple[str, str], _FilePlan] = {}
+        replaced: dict[str, list[str]] = {}
+        latest = index.latest_files()
+        if op == WriteOperation.INSERT_OVERWRITE_TABLE:
+            for bf in latest:
+                replaced.setdefault(bf.partition, []).append(bf.file_id)
+            if ups is not None and ups.num_rows:
+                counts["inserted"] = ups.num_rows
+                self._assign_inserts(plans, ups, [], {})
+            return list(plans.values()), counts, replaced
+
+        lookup_parts: list[pa.Array] = []
+        if ups is not None and op != WriteOperation.INSERT:
+            lookup_parts.append(ups.column(KEY).combine_chunks())
+        if dels is not None:
+            lookup_parts.append(dels.column(KEY).combine_chunks())
+        keys = (
+            pa.chunked_array(lookup_parts, pa.string()).combine_chunks() if lookup_parts else pa.array([], pa.string())
+        )
+        located = self._locate(latest, keys)
+        # key -> (file path, partition) table
+        loc_keys, loc_paths = [], []
+        by_path: dict[str, BaseFile] = {}
+        for bf, hits in located:
+            loc_keys.append(hits)
+            loc_paths.append(pa.repeat(pa.scalar(bf.path), len(hits)))
+            by_path[bf.path] = bf
+        loc = pa.table(
+            {
+                KEY: pa.chunked_array(loc_keys, pa.string()),
+                "__path": pa.chunked_array(loc_paths, pa.string()),
+            }
+        )
+
+        def plan_for(bf: BaseFile) -> _FilePlan:
+            k = (bf.partition, bf.file_id)
+            if k not in plans:
+                plans[k] = _FilePlan(bf.partition, bf.file_id, base=bf)
+            return plans[k]
+
+        if dels is not None and dels.num_rows and loc.num_rows:
+            d = dels.join(loc, KEY, join_type="inner")
+            counts["deleted"] = d.num_rows
+            for path, grp in _group(d, "__path"):
+                p = plan_for(by_path[path])
+                p.remove_keys.append(grp.column(KEY).combine_chunks())
+                p.num_deletes += grp.num_rows
+        insert_rows: pa.Table | None = None
+        if ups is not None and ups.num_rows:
+            if op == WriteOperation.INSERT or loc.num_rows == 0:
+                insert_rows = ups
+                counts["inserted"] = ups.num_rows
+            else:
+                j = ups.join(loc, KEY, join_type="left outer")
+                has = pc.is_valid(j.column("__path"))
+                existing = j.filter(has)
+                new = j.filter(pc.invert(has)).drop_columns(["__path"])
+                counts["updated"] = existing.num_rows
+                counts["inserted"] = new.num_rows
+                moved_parts: list[pa.Table] = []
+                for path, grp in _group(existing, "__path"):
+                    bf = by_path[path]
+                    p = plan_for(bf)
+                    same = pc.equal(grp.column(PART), bf.partition)
+                    in_place = grp.filter(same).drop_columns(["__path"])
+                    moved = grp.filter(pc.invert(same)).drop_columns(["__path"])
+                    p.remove_keys.append(grp.column(KEY).combine_chunks())
+                    if in_place.num_rows:
+                        p.updates.append(in_place)
+                    if moved.num_rows:
+                        moved_parts.append(moved)
+                insert_rows = pa.concat_tables([new, *moved_parts]) if moved_parts else new
+        if insert_rows is not None and insert_rows.num_rows:
+            self._assign_inserts(plans, insert_rows, latest, by_path)
+        return list(plans.values()), counts, replaced
+
+    def _record_size(self, latest: list[BaseFile], sample: pa.Table) -> float:
+        rows = size = 0
+        for bf in latest[-20:]:
+            footer = self._footer(bf)
+            if footer.num_rows:
+                rows += footer.num_rows
+                size += bf.size
+        if rows:
+            return max(1.0, size / rows)
+        if sample.num_rows:
+            # Parquet compresses; in-memory bytes per row overestimate, which keeps files under target
+            return max(1.0, sample.nbytes / sample.num_rows / 2)
+        return DEFAULT_RECORD_BYTES
+
+    def _assign_inserts(
+        self, plans: dict[tuple[str, str], _FilePlan], rows: pa.Table, latest: list[BaseFile], by_path: dict
+    ) -> None:
+        """Pack inserts into small files of their partition, then into new file groups."""
+        target, small = self.opts.target_file_size_bytes, self.opts.small_file_limit_bytes
+        rec = self._record_size(latest, rows)
+        per_file = max(1, int(target // rec))
+        by_part: dict[str, list[BaseFile]] = {}
+        for bf in latest:
+            by_part.setdefault(bf.partition, []).append(bf)
+        for part, grp in _group(rows, PART):
+            offset, n = 0, grp.num_rows
+            for bf in sorted(by_part.get(part, []), key=lambda b: b.size):
+                if offset >= n or bf.size >= small:
+                    continue
+                room = int((target - bf.size) // rec)
+                if room <= 0:
+                    continue
+                take = min(room, n - offset)
+                key = (bf.partition, bf.file_id)
+                p = plans.get(key) or _FilePlan(bf.partition, bf.file_id, base=bf)
+                plans[key] = p
+                p.inserts.append(grp.slice(offset, take))
+                offset += take
+            while offset < n:
+                take = min(per_file, n - offset)
+                fid = new_file_id()
+                plans[(part, fid)] = _FilePlan(part, fid, inserts=[grp.slice(offset, take)])
+                offset += take
+
+    # --- execution -----------------------------------------------------------------------------
+
+    def _execute(self, plans: list[_FilePlan]) -> tuple[dict[str, list[dict[str, Any]]], int]:
+        stats: dict[str, list[dict[str, Any]]] = {}
+        total = 0
+        partitions_written = set()
+        schema = self.schema
+        avro_meta = sch.avro_schema_json(schema, self.opts.table_name, with_meta=True)
+        for task, plan in enumerate(sorted(plans, key=lambda p: (p.partition, p.file_id))):
+            start = time.monotonic()
+            token = f"{task}-1-0"
+            name = f"{plan.file_id}_{token}_{self.instant}.parquet"
+            path = f"{plan.partition}/{name}" if plan.partition else name
+            new_parts: list[tuple[pa.Table, pa.Array, pa.Array, pa.Array]] = []
+            num_updates = sum(u.num_rows for u in plan.updates)
+            num_inserts = sum(i.num_rows for i in plan.inserts)
+            if plan.base is not None:
+                old = read_table(self.storage, plan.base.path)
+                if plan.remove_keys:
+                    rm = pa.chunked_array(plan.remove_keys, pa.string()).combine_chunks()
+                    old = old.filter(pc.invert(pc.is_in(old.column("_hoodie_record_key"), value_set=rm)))
+                data = sch.conform(old.drop_columns(list(META_COLUMNS)), schema, f"{plan.base.path}")
+                new_parts.append(
+                    (
+                        data,
+                        old.column("_hoodie_commit_time"),
+                        old.column("_hoodie_commit_seqno"),
+                        old.column("_hoodie_record_key"),
+                    )
+                )
+            seq = 0
+            for t in [*plan.updates, *plan.inserts]:
+                n = t.num_rows
+                keys = t.column(KEY)
+                data = sch.conform(t.drop_columns([KEY, PART]), schema, "incoming rows")
+                seqno = pc.binary_join_element_wise(
+                    pa.repeat(pa.scalar(f"{self.instant}_{task}_"), n),
+                    pc.cast(pa.array(range(seq, seq + n), pa.int64()), pa.string()),
+                    "",
+                )
+                seq += n
+                new_parts.append((data, pa.repeat(pa.scalar(self.instant, pa.string()), n), seqno, keys))
+            data = pa.concat_tables([p[0] for p in new_parts]) if len(new_parts) > 1 else new_parts[0][0]
+            commit_time = pa.chunked_array([_chunks(p[1]) for p in new_parts], pa.string())
+            seqnos = pa.chunked_array([_chunks(p[2]) for p in new_parts], pa.string())
+            keys = pa.chunked_array([_chunks(p[3]) for p in new_parts], pa.string())
+            size = write_base_file(
+                self.storage, path, data, commit_time, seqnos, keys, plan.partition, avro_schema_json=avro_meta
+            )
+            if plan.partition not in partitions_written:
+                self.t._ensure_partition_metadata(plan.partition, self.instant)
+                partitions_written.add(plan.partition)
+            total += size
+            elapsed = int((time.monotonic() - start) * 1000)
+            stats.setdefault(plan.partition, []).append(
+                {
+                    "fileId": plan.file_id,
+                    "path": path,
+                    "cdcStats": None,
+                    "prevCommit": plan.base.instant if plan.base else "null",
+                    "numWrites": data.num_rows,
+                    "numDeletes": plan.num_deletes,
+                    "numUpdateWrites": num_updates,
+                    "numInserts": num_inserts,
+                    "totalWriteBytes": size,
+                    "totalWriteErrors": 0,
+                    "tempPath": None,
+                    "partitionPath": plan.partition,
+                    "totalLogRecords": 0,
+                    "totalLogFilesCompacted": 0,
+                    "totalLogSizeCompacted": 0,
+                    "totalUpdatedRecordsCompacted": 0,
+                    "totalLogBlocks": 0,
+                    "totalCorruptLogBlock": 0,
+                    "totalRollbackBlocks": 0,
+                    "fileSizeInBytes": size,
+                    "minEventTime": None,
+                    "maxEventTime": None,
+                    "runtimeStats": {
+                        "totalScanTime": 0,
+                        "totalUpsertTime": elapsed if plan.base else 0,
+                        "totalCreateTime": 0 if plan.base else elapsed,
+                    },
+                }
+            )
+        return stats, total
+
+
+def _chunks(col: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(col, pa.ChunkedArray):
+        return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    return col
+
+
+def _group(table: pa.Table, column: str) -> list[tuple[str, pa.Table]]:
+    """Split ``table`` by the distinct values of a string column (sorted)."""
+    values = pc.unique(table.column(column).combine_chunks()).to_pylist()
+    if len(values) == 1:
+        return [(values[0], table)]
+    out = []
+    col = table.column(column)
+    for v in sorted(values):
+        out.append((v, table.filter(pc.equal(col, v))))
+    return out
