@@ -211,6 +211,7 @@ class CdcFileRow(Base):
         CheckConstraint("attempts >= 0", name="attempts"),
         CheckConstraint("size_bytes IS NULL OR size_bytes >= 0", name="size"),
         CheckConstraint("status <> 'unmatched' OR table_id IS NULL", name="unmatched_has_no_table"),
+        CheckConstraint("file_kind IS NULL OR file_kind IN ('load', 'cdc')", name="kind"),
         Index("ix_cdc_files_table_status", "table_id", "status"),
     )
 
@@ -225,6 +226,11 @@ class CdcFileRow(Base):
     landed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     order_key: Mapped[str] = mapped_column(String(512), default="")
+    relative_path: Mapped[str | None] = mapped_column(String(2048))
+    """Path inside the table's staging folder: what the Hudi commit checkpoint names."""
+    mtime_ns: Mapped[int | None] = mapped_column(BigInteger)
+    file_kind: Mapped[str | None] = mapped_column(String(8))
+    file_format: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str | None] = mapped_column(Text)
