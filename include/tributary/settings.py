@@ -35,6 +35,18 @@ class Settings:
     s3_endpoint_url: str | None
     """Endpoint override for S3 and other AWS APIs (moto on loopback in tests)."""
     aws_region: str
+    alert_topic_arn: str | None = None
+    """Default SNS topic for alerts when a flow names none (``TRIBUTARY_ALERT_TOPIC_ARN``)."""
+    alert_group_window_seconds: int = 3600
+    """Identical alerts (same dedupe key) within this window are grouped (``TRIBUTARY_ALERT_GROUP_WINDOW``)."""
+    alert_max_attempts: int = 20
+    """Delivery attempts before an alert is marked dead (``TRIBUTARY_ALERT_MAX_ATTEMPTS``)."""
+    aws_conn_id: str = "aws_default"
+    """Airflow connection used for SNS, Glue, Lambda and Secrets Manager (``TRIBUTARY_AWS_CONN_ID``)."""
+    strict_dags: bool = False
+    """Fail the whole DAG file on any broken flow, for CI (``TRIBUTARY_STRICT_DAGS``)."""
+    airflow_base_url: str | None = None
+    """Base URL of the Airflow UI for log links (``TRIBUTARY_AIRFLOW_BASE_URL``, else Airflow's own)."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -53,4 +65,10 @@ def get_settings() -> Settings:
         actor=os.environ.get("TRIBUTARY_ACTOR") or os.environ.get("USER") or "unknown",
         s3_endpoint_url=os.environ.get("TRIBUTARY_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL"),
         aws_region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        alert_topic_arn=os.environ.get("TRIBUTARY_ALERT_TOPIC_ARN") or None,
+        alert_group_window_seconds=int(os.environ.get("TRIBUTARY_ALERT_GROUP_WINDOW", "3600")),
+        alert_max_attempts=int(os.environ.get("TRIBUTARY_ALERT_MAX_ATTEMPTS", "20")),
+        aws_conn_id=os.environ.get("TRIBUTARY_AWS_CONN_ID", "aws_default"),
+        strict_dags=os.environ.get("TRIBUTARY_STRICT_DAGS", "").lower() in {"1", "true", "yes", "on"},
+        airflow_base_url=os.environ.get("TRIBUTARY_AIRFLOW_BASE_URL") or None,
     )

@@ -1,0 +1,1 @@
+"""Failure alerts: messages, the transactional outbox, SNS delivery and Airflow callbacks."""
