@@ -53,7 +53,7 @@ def is_s3(uri: str) -> bool:
     return _split_uri(uri)[0] == "s3"
 
 
-def _s3_filesystem(storage_options: dict[str, str] | None = None) -> pafs.S3FileSystem:
+def _s3_filesystem(storage_options: dict[str, str] | None = None, create_buckets: bool = False) -> pafs.S3FileSystem:
     opts = dict(storage_options or {})
     settings = get_settings()
     endpoint = opts.get("endpoint_url") or opts.get("aws_endpoint") or settings.s3_endpoint_url
@@ -73,6 +73,8 @@ def _s3_filesystem(storage_options: dict[str, str] | None = None) -> pafs.S3File
         token = opts.get("aws_session_token") or os.environ.get("AWS_SESSION_TOKEN")
         if token:
             kwargs["session_token"] = token
+    if create_buckets:
+        kwargs["allow_bucket_creation"] = True
     return pafs.S3FileSystem(**kwargs)  # type: ignore[arg-type]
 
 
@@ -102,6 +104,7 @@ class Storage:
     def __init__(self, uri: str, storage_options: dict[str, str] | None = None) -> None:
         self.uri = uri.rstrip("/")
         self.scheme, self.root = _split_uri(uri)
+        self._storage_options = storage_options
         if self.scheme == "s3":
             self.fs: pafs.FileSystem = _s3_filesystem(storage_options)
         else:
@@ -124,6 +127,7 @@ class Storage:
         """A Storage rooted at ``rel`` sharing this filesystem."""
         sub = Storage.__new__(Storage)
         sub.uri, sub.scheme, sub.root, sub.fs = self.full_uri(rel), self.scheme, self.full_path(rel), self.fs
+        sub._storage_options = self._storage_options
         return sub
 
     def _wrap(self, exc: Exception, rel: str, action: str) -> StorageError:
@@ -279,6 +283,6 @@ class Storage:
             return
         bucket = self.root.split("/", 1)[0]
         try:
-            self.fs.create_dir(bucket)
+            _s3_filesystem(self._storage_options, create_buckets=True).create_dir(bucket)
         except (OSError, pa.ArrowException) as exc:
             raise self._wrap(exc, "", "create bucket") from exc

@@ -68,7 +68,7 @@ def normalize_table(table: pa.Table, what: str) -> pa.Table:
     if target.equals(table.schema, check_metadata=False):
         return table.replace_schema_metadata(None)
     try:
-        return table.cast(target)
+        return table.cast(target, safe=False)  # widening casts, plus ns to us truncation
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise SchemaEvolutionError(f"{what}: cannot normalise column types: {exc}") from exc
 

@@ -315,10 +315,13 @@ class CommitWriter:
                 insert_rows = ups
                 counts["inserted"] = ups.num_rows
             else:
-                j = ups.join(loc, KEY, join_type="left outer")
+                # join on the key only (acero cannot carry nested columns), then take rows
+                idx = pa.table({KEY: ups.column(KEY), "__row": pa.array(range(ups.num_rows), pa.int64())})
+                j = idx.join(loc, KEY, join_type="left outer")
                 has = pc.is_valid(j.column("__path"))
-                existing = j.filter(has)
-                new = j.filter(pc.invert(has)).drop_columns(["__path"])
+                hit = j.filter(has)
+                existing = ups.take(hit.column("__row")).append_column("__path", hit.column("__path"))
+                new = ups.take(j.filter(pc.invert(has)).column("__row"))
                 counts["updated"] = existing.num_rows
                 counts["inserted"] = new.num_rows
                 moved_parts: list[pa.Table] = []

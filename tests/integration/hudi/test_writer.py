@@ -1,0 +1,170 @@
+"""The writer against hudi-rs: snapshot, time travel, incremental, for v6/v8 and every layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from tests.integration.hudi import helpers as rs
+from tributary.errors import HudiError, SchemaEvolutionError, TableConfigMismatchError
+from tributary.hudi import HudiTable, TableOptions, WriteOperation
+
+LAYOUTS = {
+    "hive": dict(partition_fields=("region",), hive_style_partitioning=True),
+    "nonhive": dict(partition_fields=("region",), hive_style_partitioning=False),
+    "nonpartitioned": dict(partition_fields=()),
+    "complex": dict(partition_fields=("region", "day"), record_key_fields=("id", "sub")),
+}
+
+
+def rows(ids: list[int], version: str = "v1", region: str | None = None) -> pa.Table:
+    return pa.table(
+        {
+            "id": pa.array(ids, pa.int64()),
+            "sub": pa.array(["s"] * len(ids)),
+            "region": pa.array([region or ("eu" if i % 2 else "us") for i in ids]),
+            "day": pa.array([i % 3 for i in ids], pa.int16()),
+            "value": pa.array([f"{version}-{i}" for i in ids]),
+            "ts": pa.array([1_700_000_000_000_000 + i for i in ids], pa.timestamp("ns", tz="UTC")),
+        }
+    )
+
+
+def opts(version: int, layout: str, **kw: object) -> TableOptions:
+    base = dict(table_name="orders", record_key_fields=("id",), precombine_field="ts", table_version=version)
+    base.update(LAYOUTS[layout])
+    base.update(kw)
+    return TableOptions(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("version", [6, 8])
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_commits_read_by_hudi_rs(tmp_path: Path, version: int, layout: str) -> None:
+    uri = str(tmp_path / "t")
+    t = HudiTable.create(uri, opts(version, layout))
+    r1 = t.write(rows([1, 2, 3, 4]), operation=WriteOperation.INSERT, extra_metadata={"tributary.cp": "1"})
+    r2 = t.write(rows([2, 5], "v2"), deletes=rows([3]).select(["id", "sub"]))
+    r3 = t.write(deletes=rows([1, 99]).select(["id", "sub"]), operation=WriteOperation.DELETE)
+    assert (r1.inserted, r2.inserted, r2.updated, r2.deleted, r3.deleted) == (4, 1, 1, 1, 1)
+
+    snap = rs.snapshot(uri)
+    assert [(r["id"], r["value"]) for r in snap] == [(2, "v2-2"), (4, "v1-4"), (5, "v2-5")]
+    assert {r["_hoodie_commit_time"] for r in snap if r["id"] == 4} == {r1.instant}
+    assert all(r["day"] == r["id"] % 3 and isinstance(r["day"], int) for r in snap)
+    key = "id:2,sub:s" if layout == "complex" else "2"
+    assert [r["_hoodie_record_key"] for r in snap if r["id"] == 2] == [key]
+    part = {"hive": "region=us", "nonhive": "us", "nonpartitioned": "", "complex": "region=us/day=2"}[layout]
+    assert [r["_hoodie_partition_path"] for r in snap if r["id"] == 2] == [part]
+
+    assert [r["id"] for r in rs.as_of(uri, r1.instant)] == [1, 2, 3, 4]
+    assert [(r["id"], r["value"]) for r in rs.as_of(uri, r2.instant)] == [
+        (1, "v1-1"),
+        (2, "v2-2"),
+        (4, "v1-4"),
+        (5, "v2-5"),
+    ]
+    start, mid = (r1.instant, r2.instant) if version == 6 else (r1.completion_time, r2.completion_time)
+    inc = rs.incremental(uri, start, mid)
+    assert sorted(r["id"] for r in inc) == [2, 5]
+
+    timeline = rs.table(uri).get_timeline().get_completed_commits()
+    assert [i.timestamp for i in timeline] == [r1.instant, r2.instant, r3.instant]
+    commits = t.completed_commits()
+    assert [c.operation for c in commits] == ["INSERT", "UPSERT", "DELETE"]
+    assert commits[0].extra_metadata["tributary.cp"] == "1"
+    if version == 8:
+        assert all(c.completion_time and c.completion_time > c.instant for c in commits)
+        assert not list((tmp_path / "t" / ".hoodie").glob("*.commit"))
+    reopened = HudiTable.open(uri)
+    assert reopened.options == t.options
+    assert reopened.schema is not None and reopened.schema.field("day").type == pa.int32()
+
+
+def test_partition_move_is_global(tmp_path: Path) -> None:
+    uri = str(tmp_path / "t")
+    t = HudiTable.create(uri, opts(6, "hive"))
+    t.write(rows([1, 2]))
+    r = t.write(rows([1], "moved", region="ap"))
+    assert (r.updated, r.inserted) == (1, 0)
+    snap = rs.snapshot(uri)
+    assert [(x["id"], x["region"], x["_hoodie_partition_path"]) for x in snap] == [
+        (1, "ap", "region=ap"),
+        (2, "us", "region=us"),
+    ]
+
+
+def test_input_errors(tmp_path: Path) -> None:
+    t = HudiTable.create(str(tmp_path / "t"), opts(6, "hive"))
+    with pytest.raises(HudiError, match="duplicate record key"):
+        t.write(rows([1, 1]))
+    with pytest.raises(HudiError, match="both upserts and deletes"):
+        t.write(rows([1, 2]), deletes=rows([2]).select(["id"]))
+    with pytest.raises(HudiError, match="null or empty record key"):
+        t.write(pa.table({"id": pa.array([None], pa.int64()), "region": ["eu"]}))
+    assert t.completed_commits() == []
+
+
+def test_checkpoint_only_commit_and_open_or_create(tmp_path: Path) -> None:
+    uri = str(tmp_path / "t")
+    t = HudiTable.open_or_create(uri, opts(8, "hive"))
+    t.write(rows([1]))
+    r = t.write(extra_metadata={"tributary.checkpoint": "file-7"})
+    assert r.instant and r.files_written == 0
+    assert HudiTable.open(uri).latest_extra_metadata()["tributary.checkpoint"] == "file-7"
+    assert len(rs.snapshot(uri)) == 1
+    assert t.write(allow_empty=False).instant is None
+    with pytest.raises(TableConfigMismatchError, match="hoodie.table.partition.fields"):
+        HudiTable.open_or_create(uri, opts(8, "nonpartitioned"))
+    with pytest.raises(TableConfigMismatchError, match="hoodie.table.version"):
+        HudiTable.open_or_create(uri, opts(6, "hive"))
+
+
+@pytest.mark.parametrize("version", [6, 8])
+def test_insert_overwrite_table(tmp_path: Path, version: int) -> None:
+    uri = str(tmp_path / "t")
+    t = HudiTable.create(uri, opts(version, "hive"))
+    r1 = t.write(rows([1, 2, 3]))
+    r2 = t.write(rows([7, 8], "new"), operation=WriteOperation.INSERT_OVERWRITE_TABLE)
+    assert r2.files_replaced == 2
+    assert [x["id"] for x in rs.snapshot(uri)] == [7, 8]
+    assert [x["id"] for x in rs.as_of(uri, r1.instant)] == [1, 2, 3]
+    assert t.completed_commits()[-1].action == "replacecommit"
+
+
+@pytest.mark.parametrize("version", [6, 8])
+def test_schema_evolution(tmp_path: Path, version: int) -> None:
+    uri = str(tmp_path / "t")
+    t = HudiTable.create(uri, opts(version, "nonpartitioned"))
+    t.write(
+        pa.table(
+            {
+                "id": pa.array([1, 2], pa.int64()),
+                "n": pa.array([1, 2], pa.int32()),
+                "f": pa.array([0.5, 1.5], pa.float32()),
+            }
+        )
+    )
+    t.write(
+        pa.table(
+            {
+                "id": pa.array([3], pa.int64()),
+                "n": pa.array([2**40], pa.int64()),
+                "f": pa.array([2.25], pa.float64()),
+                "extra": ["x"],
+            }
+        )
+    )
+    snap = rs.snapshot(uri)
+    assert [(r["id"], r["n"], r["f"], r["extra"]) for r in snap] == [
+        (1, 1, 0.5, None),
+        (2, 2, 1.5, None),
+        (3, 2**40, 2.25, "x"),
+    ]
+    assert t.schema.field("n").type == pa.int64() and t.schema.field("f").type == pa.float64()
+    with pytest.raises(SchemaEvolutionError, match="'extra'"):
+        t.write(pa.table({"id": pa.array([4], pa.int64()), "extra": pa.array([1.0])}))
+    with pytest.raises(SchemaEvolutionError, match="'n'"):
+        t.write(pa.table({"id": pa.array([4], pa.int64()), "n": pa.array(["text"])}))
+    assert len(t.completed_commits()) == 2
