@@ -48,6 +48,11 @@ class Settings:
     airflow_base_url: str | None = None
     """Base URL of the Airflow UI for log links (``TRIBUTARY_AIRFLOW_BASE_URL``, else Airflow's own)."""
 
+    max_file_attempts: int = 3
+    """Attempts at a failing CDC file before it is quarantined (``TRIBUTARY_MAX_FILE_ATTEMPTS``)."""
+    lease_ttl_seconds: int = 60
+    """How long a table lease lives without a heartbeat (``TRIBUTARY_LEASE_TTL``)."""
+
     @property
     def is_sqlite(self) -> bool:
         return self.db_url.startswith("sqlite")
@@ -71,4 +76,6 @@ def get_settings() -> Settings:
         aws_conn_id=os.environ.get("TRIBUTARY_AWS_CONN_ID", "aws_default"),
         strict_dags=os.environ.get("TRIBUTARY_STRICT_DAGS", "").lower() in {"1", "true", "yes", "on"},
         airflow_base_url=os.environ.get("TRIBUTARY_AIRFLOW_BASE_URL") or None,
+        max_file_attempts=max(1, int(os.environ.get("TRIBUTARY_MAX_FILE_ATTEMPTS", "3"))),
+        lease_ttl_seconds=max(1, int(os.environ.get("TRIBUTARY_LEASE_TTL", "60"))),
     )

@@ -24,13 +24,17 @@ err_console = Console(stderr=True)
 
 def _mount() -> None:
     # Imported here so `tributary --help` stays fast and one broken group names itself.
-    from tributary.cli import bench, cdc, config_cmd, db_cmd, inventory
+    from tributary.cli import bench, cdc, config_cmd, db_cmd, inventory, processing_cmd
 
     app.add_typer(db_cmd.app, name="db", help="Metadata database: migrations.")
     app.add_typer(config_cmd.app, name="config", help="Validate, apply and export configuration.")
     app.add_typer(inventory.flows_app, name="flows", help="Configured flows.")
     app.add_typer(inventory.tables_app, name="tables", help="Configured raw tables.")
     app.add_typer(cdc.app, name="cdc", help="Apply CDC files to one Hudi table (no Airflow, no DB).")
+    app.add_typer(processing_cmd.files_app, name="files", help="Tracked CDC files: register, list, retry, skip.")
+    app.add_typer(processing_cmd.runs_app, name="runs", help="Processing history.")
+    app.add_typer(processing_cmd.locks_app, name="locks", help="Table leases: list, release --force.")
+    app.command("process")(processing_cmd.process)
     app.add_typer(bench.app, name="bench", help="Benchmarks: a readable table, then one JSON line.")
 
 

@@ -1,0 +1,253 @@
+"""Register landed files in ``cdc_files``, list them, and let operators retry or skip them.
+
+Registration is idempotent: the same object reported twice (a duplicate event, a sweep that
+finds an announced file) registers once, because ``(uri, version_key)`` is unique in the DB and
+the insert is ``ON CONFLICT DO NOTHING``. ``version_key`` is what the CDC checkpoint identifies a
+file by: nothing for CDC files (DMS never reuses a timestamped name), size and mtime for
+full-load files (a reload rewrites ``LOAD00000001.*`` under the same name).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from tributary.cdc.files import CdcFile, FileKind, classify, list_files
+from tributary.config.locations import canonical_uri, relative_to, resolve_location
+from tributary.config.models import RawTable
+from tributary.errors import NotFoundError, StorageError
+from tributary.metadata.models import CdcFileHistoryRow, CdcFileRow, ConfigChangeRow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    """A file as reported by an event, a listing or a user."""
+
+    uri: str
+    size: int | None = None
+    mtime_ns: int | None = None
+    landed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Registration:
+    uri: str
+    table_id: str | None
+    status: str  # "registered" | "duplicate" | "unmatched"
+    reason: str | None = None
+
+
+def table_roots(tables: Iterable[RawTable]) -> list[tuple[str, str]]:
+    """(resolved staging root, table id), longest root first so the most specific wins."""
+    roots = [(resolve_location(t.staging_prefix), t.table_id) for t in tables]
+    return sorted(roots, key=lambda r: -len(r[0]))
+
+
+def match_table(uri: str, roots: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
+    """(table id, path relative to its staging root) for a file, or None."""
+    for root, table_id in roots:
+        rel = relative_to(root, uri)
+        if rel is not None:
+            return table_id, rel
+    return None
+
+
+def _version_key(kind: FileKind, size: int | None, mtime_ns: int | None) -> str:
+    return f"{size}:{mtime_ns}" if kind is FileKind.LOAD else ""
+
+
+def _insert(session: Session, values: dict[str, object]) -> bool:
+    """Insert unless the same (uri, version_key) exists; True when a row was added."""
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert(CdcFileRow) if dialect == "postgresql" else sqlite_insert(CdcFileRow)
+    stmt = (
+        ins.values(**values).on_conflict_do_nothing(index_elements=["uri", "version_key"]).returning(CdcFileRow.file_id)
+    )
+    file_id = session.execute(stmt).scalar()
+    if file_id is None:
+        return False
+    session.add(CdcFileHistoryRow(file_id=file_id, status=str(values["status"]), detail=values.get("reason")))
+    return True
+
+
+def register(session: Session, files: Iterable[LandedFile], tables: Iterable[RawTable]) -> list[Registration]:
+    """Register files; each goes to the table whose staging prefix holds it, or is recorded as
+    unmatched with the reason (never dropped)."""
+    roots = table_roots(tables)
+    out: list[Registration] = []
+    now = datetime.now(UTC)
+    for landed in files:
+        uri = canonical_uri(landed.uri)
+        match = match_table(uri, roots)
+        name = uri.rsplit("/", 1)[-1]
+        kind_fmt = classify(name)
+        base: dict[str, object] = {
+            "uri": uri,
+            "size_bytes": landed.size,
+            "mtime_ns": landed.mtime_ns,
+            "landed_at": landed.landed_at or now,
+            "registered_at": now,
+            "attempts": 0,
+        }
+        if match is None or kind_fmt is None:
+            reason = (
+                "no raw table's staging_prefix contains this file; add the table to config or move the file"
+                if match is None
+                else f"{name!r} is not a DMS data file name (LOAD<hex>.csv|parquet or <yyyymmdd>-<n>.csv|parquet)"
+            )
+            added = _insert(
+                session,
+                {
+                    **base,
+                    "version_key": f"{landed.size}:{landed.mtime_ns}",
+                    "table_id": None,
+                    "status": "unmatched",
+                    "reason": reason,
+                    "order_key": "",
+                },
+            )
+            out.append(Registration(uri, None, "unmatched" if added else "duplicate", reason))
+            if added:
+                log.warning("unmatched file %s: %s", uri, reason)
+            continue
+        table_id, rel = match
+        kind, fmt = kind_fmt
+        cdc_file = CdcFile(rel, uri, landed.size or 0, landed.mtime_ns or 0, kind, fmt)
+        added = _insert(
+            session,
+            {
+                **base,
+                "version_key": _version_key(kind, landed.size, landed.mtime_ns),
+                "table_id": table_id,
+                "status": "pending",
+                "relative_path": rel,
+                "file_kind": kind.value,
+                "file_format": fmt,
+                "order_key": cdc_file.order_key,
+            },
+        )
+        out.append(Registration(uri, table_id, "registered" if added else "duplicate"))
+    return out
+
+
+def discover(paths_or_uris: Sequence[str]) -> list[LandedFile]:
+    """Files at the given paths or URIs (folders are walked) with size and mtime."""
+    from pyarrow import fs as pafs
+
+    from tributary.cdc.files import resolve
+
+    landed: list[LandedFile] = []
+    for item in paths_or_uris:
+        filesystem, path = resolve(item)
+        try:
+            info = filesystem.get_file_info(path)
+        except OSError as exc:
+            raise StorageError(f"{item}: cannot read: {exc}") from exc
+        if info.type == pafs.FileType.NotFound:
+            raise StorageError(f"{item}: no such file or folder")
+        prefix = "s3://" if isinstance(filesystem, pafs.S3FileSystem) else ""
+        infos = (
+            [info]
+            if info.type == pafs.FileType.File
+            else [
+                i
+                for i in filesystem.get_file_info(pafs.FileSelector(path, recursive=True))
+                if i.type == pafs.FileType.File
+            ]
+        )
+        for i in infos:
+            if any(part.startswith(".") for part in i.path.split("/")):
+                continue
+            mtime = int(i.mtime_ns) if i.mtime_ns is not None else None
+            landed.append(
+                LandedFile(
+                    prefix + i.path,
+                    int(i.size or 0),
+                    mtime,
+                    datetime.fromtimestamp(mtime / 1e9, UTC) if mtime else None,
+                )
+            )
+    return landed
+
+
+def sweep_table_files(table: RawTable) -> list[LandedFile]:
+    """Every DMS file under a table's staging prefix (for reconciliation of lost events)."""
+    root = resolve_location(table.staging_prefix)
+    try:
+        files = list_files(root)
+    except StorageError:
+        return []
+    return [LandedFile(f.uri if f.uri.startswith("s3://") else canonical_uri(f.uri), f.size, f.mtime_ns) for f in files]
+
+
+def as_cdc_file(row: CdcFileRow) -> CdcFile:
+    """The engine's view of a tracked file."""
+    assert row.relative_path and row.file_kind and row.file_format
+    return CdcFile(
+        row.relative_path, row.uri, row.size_bytes or 0, row.mtime_ns or 0, FileKind(row.file_kind), row.file_format
+    )
+
+
+def set_status(session: Session, row: CdcFileRow, status: str, detail: str | None = None) -> None:
+    row.status = status
+    session.add(CdcFileHistoryRow(file_id=row.file_id, status=status, detail=detail))
+
+
+def list_tracked(
+    session: Session, table_id: str | None = None, status: str | None = None, limit: int = 200
+) -> list[CdcFileRow]:
+    stmt = select(CdcFileRow).order_by(CdcFileRow.table_id, CdcFileRow.order_key, CdcFileRow.file_id)
+    if table_id:
+        stmt = stmt.where(CdcFileRow.table_id == table_id)
+    if status:
+        stmt = stmt.where(CdcFileRow.status == status)
+    return list(session.scalars(stmt.limit(limit)))
+
+
+def status_counts(session: Session) -> dict[tuple[str | None, str], int]:
+    rows = session.execute(
+        select(CdcFileRow.table_id, CdcFileRow.status, func.count()).group_by(CdcFileRow.table_id, CdcFileRow.status)
+    )
+    return {(t, s): int(n) for t, s, n in rows}
+
+
+def operator_action(session: Session, file_id: int, action: str, actor: str) -> CdcFileRow:
+    """``retry`` puts a failed or quarantined file back in the queue; ``skip`` gives it up for good
+    (the table's later files go on without it). Both are audited in ``config_changes``."""
+    row = session.get(CdcFileRow, file_id, with_for_update=True)
+    if row is None:
+        raise NotFoundError(f"file {file_id}: not tracked; see `tributary files list`")
+    allowed = {"retry": ("failed", "quarantined", "skipped"), "skip": ("pending", "failed", "quarantined")}
+    if row.status not in allowed[action]:
+        raise NotFoundError(
+            f"file {file_id} ({row.uri}) is {row.status}; {action} applies to files that are "
+            f"{' or '.join(allowed[action])}"
+        )
+    before = {"status": row.status, "attempts": row.attempts, "reason": row.reason}
+    if action == "retry":
+        row.attempts = 0
+        row.reason = None
+        set_status(session, row, "pending", f"retried by {actor}")
+    else:
+        set_status(session, row, "skipped", f"skipped by {actor}")
+    session.add(
+        ConfigChangeRow(
+            batch_id=f"file-{file_id}",
+            actor=actor,
+            entity="cdc_files",
+            entity_id=str(file_id),
+            action=f"{action}_file",
+            before=before,
+            after={"status": row.status, "attempts": row.attempts},
+        )
+    )
+    return row

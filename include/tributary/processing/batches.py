@@ -1,0 +1,137 @@
+"""Cadences and batches: tables grouped by refresh cadence, split into batches of the cadence's
+batch size, each batch processed table by table. One table's failure never stops the others;
+the batch result names every table that failed."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from tributary.config.service import load_db_config
+from tributary.config.validation import ConfigSet
+from tributary.errors import NotFoundError
+from tributary.locks.lease import default_holder
+from tributary.processing.context import RunContext
+from tributary.processing.processor import DEFAULT_MAX_FILES, TableOutcome, process_table
+from tributary.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchResult:
+    tables: dict[str, TableOutcome] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[str]:
+        return sorted(t for t, o in self.tables.items() if o.failed)
+
+    @property
+    def blocked(self) -> list[str]:
+        return sorted(t for t, o in self.tables.items() if o.status == "blocked")
+
+    def merge(self, other: BatchResult) -> None:
+        self.tables.update(other.tables)
+        self.seconds += other.seconds
+
+
+def cadence_tables(config: ConfigSet, cadence_id: str) -> list[str]:
+    if cadence_id not in config.cadences:
+        known = ", ".join(sorted(config.cadences)) or "none"
+        raise NotFoundError(f"refresh cadence {cadence_id!r} is not configured (configured: {known})")
+    return sorted(t for t, table in config.tables.items() if table.refresh_cadence == cadence_id and table.active)
+
+
+def plan_batches(cadence_id: str, config: ConfigSet | None = None) -> list[list[str]]:
+    """The cadence's active tables in batches of its batch size (stable order)."""
+    config = config or load_db_config()
+    tables = cadence_tables(config, cadence_id)
+    size = config.cadences[cadence_id].batch_size
+    return [tables[i : i + size] for i in range(0, len(tables), size)]
+
+
+def process_batch(
+    table_ids: list[str],
+    *,
+    holder: str | None = None,
+    run_context: RunContext | None = None,
+    config: ConfigSet | None = None,
+    max_files: int = DEFAULT_MAX_FILES,
+) -> BatchResult:
+    """Process each table in turn; a failure is recorded for its table and the batch goes on."""
+    config = config or load_db_config()
+    holder = holder or default_holder()
+    ttl = timedelta(seconds=get_settings().lease_ttl_seconds)
+    disabled = config.disabled("raw_tables")
+    result = BatchResult()
+    start = time.perf_counter()
+    for table_id in table_ids:
+        table = config.tables.get(table_id)
+        if table is None:
+            reason = disabled.get(table_id, "not configured")
+            result.tables[table_id] = _config_failure(table_id, reason, run_context)
+            continue
+        try:
+            result.tables[table_id] = process_table(table, holder, run_context, max_files=max_files, ttl=ttl)
+        except Exception as exc:  # e.g. the metadata DB was unreachable for this table
+            log.exception("%s: processing failed outside the engine", table_id)
+            result.tables[table_id] = TableOutcome(table_id, "failed", error=f"{type(exc).__name__}: {exc}")
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _config_failure(table_id: str, reason: str, ctx: RunContext | None) -> TableOutcome:
+    """A table whose config row is broken fails alone, with an alert naming the reason."""
+    from tributary.alerts.messages import table_failure
+    from tributary.alerts.outbox import enqueue
+    from tributary.metadata.db import session_scope
+
+    message = f"raw_tables row {table_id!r} is invalid and disabled: {reason}; fix the row and apply config"
+    ctx = ctx or RunContext()
+    try:
+        with session_scope() as s:
+            alert = table_failure(
+                table_id=table_id,
+                error=message,
+                flow_id=ctx.flow_id,
+                dag_id=ctx.dag_id,
+                dag_run_id=ctx.dag_run_id,
+                task_id=ctx.task_id,
+                try_number=ctx.try_number,
+                log_url=ctx.log_url,
+                topic_arn=ctx.alert_topic_arn,
+            )
+            enqueue(
+                s, topic_arn=alert.topic_arn, subject=alert.subject, message=alert.message, dedupe_key=alert.dedupe_key
+            )
+    except Exception as exc:
+        log.error("could not queue the alert for %s: %s", table_id, exc)
+    return TableOutcome(table_id, "failed", error=message)
+
+
+def process_cadence(
+    cadence_id: str,
+    *,
+    batch: int | None = None,
+    holder: str | None = None,
+    run_context: RunContext | None = None,
+    max_files: int = DEFAULT_MAX_FILES,
+) -> BatchResult:
+    """Every batch of a cadence (or only batch number ``batch``, 1-based), one after another."""
+    config = load_db_config()
+    batches = plan_batches(cadence_id, config)
+    if batch is not None:
+        if not 1 <= batch <= len(batches):
+            raise NotFoundError(
+                f"cadence {cadence_id!r} has {len(batches)} batch(es); --batch must be 1..{len(batches)}"
+            )
+        batches = [batches[batch - 1]]
+    total = BatchResult()
+    for table_ids in batches:
+        total.merge(
+            process_batch(table_ids, holder=holder, run_context=run_context, config=config, max_files=max_files)
+        )
+    return total

@@ -1,0 +1,306 @@
+"""Process one table: lease → reconcile → pending files in DMS order → engine → mark → release.
+
+Exactly once holds because the Hudi commit carries the checkpoint of the files it applied (see
+:mod:`tributary.cdc.checkpoint`): a run that crashed after the commit but before the DB update is
+reconciled by the next run from that checkpoint, and the engine never re-applies a file the
+checkpoint names. Leases keep two workers off one table; the fencing check runs inside the
+commit (before its completed instant appears) and inside the transaction that marks files.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from tributary.cdc.apply import apply_files
+from tributary.cdc.checkpoint import Checkpoint, applied_files
+from tributary.cdc.options import CdcOptions
+from tributary.config.locations import resolve_location
+from tributary.config.models import FileFormat, RawTable
+from tributary.errors import CdcFileError, LeaseLostError, TributaryError
+from tributary.files.registry import as_cdc_file, set_status
+from tributary.locks.lease import DEFAULT_TTL, Lease, LeaseKeeper, acquire, release
+from tributary.metadata.db import session_scope
+from tributary.metadata.models import CdcFileRow, ProcessingRunHistoryRow, ProcessingRunRow
+from tributary.processing.context import RunContext
+from tributary.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+#: files a run takes at most; the rest wait for the next run (bounded memory per commit)
+DEFAULT_MAX_FILES = 500
+
+
+@dataclass
+class TableOutcome:
+    table_id: str
+    status: str  # completed | idle | busy | blocked | failed
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    files: list[str] = field(default_factory=list)
+    instant: str | None = None
+    error: str | None = None
+    run_id: int | None = None
+    reconciled: int = 0
+    db_seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+
+def cdc_options(table: RawTable) -> CdcOptions:
+    """The engine's options for a configured raw table."""
+    csv_header = table.options.get("csv_header")
+    return CdcOptions(
+        table_name=table.table_name,
+        database_name=table.database_name,
+        record_key_fields=table.record_key_fields,
+        precombine_field=table.precombine_field,
+        partition_fields=table.partition_fields,
+        mode=table.storage_mode.value,  # type: ignore[arg-type]
+        table_version=table.table_version,
+        hive_style_partitioning=table.hive_style_partitioning,
+        csv_columns=table.csv_columns if table.file_format is FileFormat.CSV else None,
+        csv_header=None if csv_header is None else csv_header == "true",
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class TableProcessor:
+    """Runs the steps for one table; each DB step is its own short transaction."""
+
+    def __init__(
+        self,
+        table: RawTable,
+        holder: str,
+        ctx: RunContext | None = None,
+        *,
+        max_files: int = DEFAULT_MAX_FILES,
+        ttl: timedelta = DEFAULT_TTL,
+    ) -> None:
+        self.table = table
+        self.table_id = table.table_id
+        self.holder = holder
+        self.ctx = ctx or RunContext()
+        self.max_files = max_files
+        self.ttl = ttl
+        self.target = resolve_location(table.target_uri)
+        self.options = cdc_options(table)
+        self.max_attempts = get_settings().max_file_attempts
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def run(self) -> TableOutcome:
+        lease = acquire(self.table_id, self.holder, self.ttl)
+        if lease is None:
+            return TableOutcome(self.table_id, "busy", error="another worker holds the table's lease")
+        keeper = LeaseKeeper(lease, self.ttl)
+        try:
+            with keeper:
+                return self._run_leased(keeper)
+        finally:
+            try:
+                release(keeper.lease)
+            except Exception as exc:  # the lease expires by itself; never mask the outcome
+                log.warning("releasing the lease on %s failed: %s", self.table_id, exc)
+
+    def _run_leased(self, keeper: LeaseKeeper) -> TableOutcome:
+        reconciled = self._reconcile(keeper)
+        with session_scope() as s:
+            blocked = s.scalar(
+                select(CdcFileRow.uri)
+                .where(CdcFileRow.table_id == self.table_id, CdcFileRow.status == "quarantined")
+                .limit(1)
+            )
+            rows = list(
+                s.scalars(
+                    select(CdcFileRow)
+                    .where(CdcFileRow.table_id == self.table_id, CdcFileRow.status.in_(("pending", "failed")))
+                    .order_by(CdcFileRow.order_key, CdcFileRow.file_id)
+                    .limit(self.max_files)
+                )
+            )
+        if blocked is not None:
+            return TableOutcome(
+                self.table_id,
+                "blocked",
+                reconciled=reconciled,
+                error=f"quarantined file {blocked} blocks this table; run `tributary files retry` "
+                "or `tributary files skip`",
+            )
+        if not rows:
+            return TableOutcome(self.table_id, "idle", reconciled=reconciled)
+        run_id = self._start_run(keeper.lease, rows)
+        files = [as_cdc_file(r) for r in rows]
+        try:
+            result = apply_files(self.target, files, self.options, before_complete=keeper.check)
+        except Exception as exc:
+            return self._fail(keeper, run_id, rows, exc)
+        applied = set(result.files)
+        with session_scope() as s:
+            keeper.check(s)  # fence: on PostgreSQL the lock row stays locked until this commits
+            now = _now()
+            for row in s.scalars(select(CdcFileRow).where(CdcFileRow.file_id.in_([r.file_id for r in rows]))):
+                row.commit_instant = result.instant if row.relative_path in applied else row.commit_instant
+                row.processed_at = now
+                row.reason = None if row.relative_path in applied else "already applied by an earlier commit"
+                set_status(
+                    s,
+                    row,
+                    "processed",
+                    f"commit {result.instant}"
+                    if row.relative_path in applied
+                    else "found applied in the table's checkpoint",
+                )
+            run = s.get(ProcessingRunRow, run_id)
+            assert run is not None
+            run.status, run.finished_at = "completed", now
+            run.inserted, run.updated, run.deleted = result.inserted, result.updated, result.deleted
+            run.commit_instant = result.instant
+            s.add(
+                ProcessingRunHistoryRow(
+                    run_id=run_id, status="completed", detail=f"{len(rows)} files, instant {result.instant}"
+                )
+            )
+        return TableOutcome(
+            self.table_id,
+            "completed",
+            result.inserted,
+            result.updated,
+            result.deleted,
+            [r.uri for r in rows],
+            result.instant,
+            run_id=run_id,
+            reconciled=reconciled,
+        )
+
+    def _reconcile(self, keeper: LeaseKeeper) -> int:
+        """Mark files the table's commits applied but the DB still shows as pending (a crash
+        between the Hudi commit and the DB update)."""
+        from tributary.hudi import HudiTable
+
+        if not HudiTable.exists(self.target):
+            return 0
+        table = HudiTable.open(self.target)
+        checkpoint = Checkpoint.from_metadata(table.latest_extra_metadata())
+        if checkpoint.empty:
+            return 0
+        with session_scope() as s:
+            rows = list(
+                s.scalars(
+                    select(CdcFileRow).where(
+                        CdcFileRow.table_id == self.table_id,
+                        CdcFileRow.status.in_(("pending", "processing", "failed", "quarantined")),
+                    )
+                )
+            )
+            done = [r for r in rows if checkpoint.is_applied(as_cdc_file(r))]
+            if not done:
+                return 0
+            by_path: dict[str, str] = {}
+            for commit in reversed(table.completed_commits()):
+                for path in applied_files(commit.extra_metadata):
+                    by_path.setdefault(path, commit.instant)
+            keeper.check(s)
+            for row in done:
+                row.commit_instant = by_path.get(row.relative_path or "")
+                row.processed_at = _now()
+                set_status(s, row, "processed", "reconciled from the Hudi commit checkpoint")
+            log.warning("%s: reconciled %d file(s) from the commit checkpoint", self.table_id, len(done))
+            return len(done)
+
+    def _start_run(self, lease: Lease, rows: list[CdcFileRow]) -> int:
+        with session_scope() as s:
+            run = ProcessingRunRow(
+                table_id=self.table_id,
+                status="running",
+                holder=self.holder,
+                lock_token=lease.token,
+                dag_id=self.ctx.dag_id,
+                dag_run_id=self.ctx.dag_run_id,
+                task_id=self.ctx.task_id,
+                files=[r.uri for r in rows],
+            )
+            s.add(run)
+            s.flush()
+            s.add(ProcessingRunHistoryRow(run_id=run.run_id, status="running", detail=f"{len(rows)} files"))
+            return run.run_id
+
+    def _fail(self, keeper: LeaseKeeper, run_id: int, rows: list[CdcFileRow], exc: BaseException) -> TableOutcome:
+        """Record the failure, count the attempt against the bad file (quarantining it after the
+        configured attempts) and queue the alert — all in one transaction."""
+        from tributary.alerts.messages import table_failure
+        from tributary.alerts.outbox import enqueue
+
+        expected = isinstance(exc, TributaryError)
+        message = str(exc) if expected else f"{type(exc).__name__}: {exc}"
+        tb = "".join(traceback.format_exception(exc))
+        if not expected:
+            log.exception("%s: processing failed", self.table_id)
+        bad_uri = None
+        if isinstance(exc, CdcFileError):
+            for row in rows:
+                if exc.path in (row.relative_path, row.uri) or row.uri.endswith("/" + exc.path):
+                    bad_uri = row.uri
+        with session_scope() as s:
+            now = _now()
+            run = s.get(ProcessingRunRow, run_id)
+            assert run is not None
+            run.status, run.finished_at, run.error, run.traceback = "failed", now, message, tb
+            s.add(ProcessingRunHistoryRow(run_id=run_id, status="failed", detail=message[:2000]))
+            quarantined = False
+            if bad_uri is not None and not isinstance(exc, LeaseLostError):
+                row = s.scalar(
+                    select(CdcFileRow).where(
+                        CdcFileRow.table_id == self.table_id,
+                        CdcFileRow.uri == bad_uri,
+                        CdcFileRow.status.in_(("pending", "failed")),
+                    )
+                )
+                if row is not None:
+                    row.attempts += 1
+                    row.reason = message
+                    quarantined = row.attempts >= self.max_attempts
+                    set_status(
+                        s,
+                        row,
+                        "quarantined" if quarantined else "failed",
+                        f"attempt {row.attempts}/{self.max_attempts}: {message[:1000]}",
+                    )
+            alert = table_failure(
+                table_id=self.table_id,
+                error=message,
+                files=[r.uri for r in rows],
+                flow_id=self.ctx.flow_id,
+                dag_id=self.ctx.dag_id,
+                dag_run_id=self.ctx.dag_run_id,
+                task_id=self.ctx.task_id,
+                try_number=self.ctx.try_number,
+                log_url=self.ctx.log_url,
+                topic_arn=self.ctx.alert_topic_arn,
+            )
+            enqueue(
+                s, topic_arn=alert.topic_arn, subject=alert.subject, message=alert.message, dedupe_key=alert.dedupe_key
+            )
+        suffix = f" (file quarantined after {self.max_attempts} attempts)" if quarantined else ""
+        return TableOutcome(self.table_id, "failed", files=[r.uri for r in rows], error=message + suffix, run_id=run_id)
+
+
+def process_table(
+    table: RawTable,
+    holder: str,
+    ctx: RunContext | None = None,
+    *,
+    max_files: int = DEFAULT_MAX_FILES,
+    ttl: timedelta = DEFAULT_TTL,
+) -> TableOutcome:
+    return TableProcessor(table, holder, ctx, max_files=max_files, ttl=ttl).run()
