@@ -115,9 +115,9 @@ def test_checkpoint_only_commit_and_open_or_create(tmp_path: Path) -> None:
     assert HudiTable.open(uri).latest_extra_metadata()["tributary.checkpoint"] == "file-7"
     assert len(rs.snapshot(uri)) == 1
     assert t.write(allow_empty=False).instant is None
-    with pytest.raises(TableConfigMismatchError, match="hoodie.table.partition.fields"):
+    with pytest.raises(TableConfigMismatchError, match=r"hoodie\.table.partition.fields"):
         HudiTable.open_or_create(uri, opts(8, "nonpartitioned"))
-    with pytest.raises(TableConfigMismatchError, match="hoodie.table.version"):
+    with pytest.raises(TableConfigMismatchError, match=r"hoodie\.table.version"):
         HudiTable.open_or_create(uri, opts(6, "hive"))
 
 

@@ -51,12 +51,12 @@ def test_refusals_and_mismatch() -> None:
         TableOptions.from_properties({**base, "hoodie.table.type": "MERGE_ON_READ"}, "x")
     with pytest.raises(UnsupportedTableError, match="metadata table"):
         TableOptions.from_properties({**base, "hoodie.table.metadata.partitions": "files"}, "x")
-    with pytest.raises(UnsupportedTableError, match="populate.meta.fields"):
+    with pytest.raises(UnsupportedTableError, match=r"populate\.meta\.fields"):
         TableOptions.from_properties({**base, "hoodie.populate.meta.fields": "false"}, "x")
     existing = TableOptions.from_properties(base, "x")
-    with pytest.raises(TableConfigMismatchError, match="hoodie.table.recordkey.fields"):
+    with pytest.raises(TableConfigMismatchError, match=r"hoodie\.table.recordkey.fields"):
         TableOptions("t", ("other",), "ts", ("p",)).check_matches(existing, "x")
-    with pytest.raises(TableConfigMismatchError, match="hoodie.table.precombine.field"):
+    with pytest.raises(TableConfigMismatchError, match=r"hoodie\.table.precombine.field"):
         TableOptions("t", ("id",), None, ("p",)).check_matches(existing, "x")
     with pytest.raises(TableConfigMismatchError, match="hive_style"):
         TableOptions("t", ("id",), "ts", ("p",), hive_style_partitioning=False).check_matches(existing, "x")
