@@ -158,7 +158,7 @@ def read_and_plan(
     files: Sequence[CdcFile], options: CdcOptions, table_schema: pa.Schema | None, *, reload: bool = False
 ) -> WritePlan:
     """Read every file (raising on the first bad one) and plan the write."""
-    types = {f.name: f.type for f in data_schema(table_schema)}
+    types = {**options.csv_type_map(), **{f.name: f.type for f in data_schema(table_schema)}}
     batches = [(f, read_file(f, options, types)) for f in files]
     return plan(batches, options, table_schema, reload=reload)
 

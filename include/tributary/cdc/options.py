@@ -2,10 +2,43 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+import pyarrow as pa
+
 from tributary.errors import CdcError
+
+_TYPES = {
+    "string": pa.string(),
+    "int32": pa.int32(),
+    "int": pa.int32(),
+    "int64": pa.int64(),
+    "long": pa.int64(),
+    "bigint": pa.int64(),
+    "float": pa.float32(),
+    "double": pa.float64(),
+    "float64": pa.float64(),
+    "bool": pa.bool_(),
+    "boolean": pa.bool_(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us"),
+}
+_DECIMAL = re.compile(r"^decimal\((\d+),\s*(\d+)\)$")
+
+
+def parse_type(name: str, what: str) -> pa.DataType:
+    """A type by name: string, int/int32, long/int64/bigint, float, double, bool, date,
+    timestamp (microseconds) or decimal(p,s)."""
+    key = name.strip().lower()
+    if key in _TYPES:
+        return _TYPES[key]
+    match = _DECIMAL.match(key)
+    if match and 0 < int(match.group(1)) <= 38 and int(match.group(2)) <= int(match.group(1)):
+        return pa.decimal128(int(match.group(1)), int(match.group(2)))
+    raise CdcError(f"{what}: unknown type {name!r} (use one of {', '.join(_TYPES)} or decimal(p,s))")
+
 
 OP_COLUMN = "Op"
 """The DMS change-operation column (``I``, ``U``, ``D``)."""
@@ -42,6 +75,9 @@ class CdcOptions:
     csv_header: bool | None = None
     csv_null_value: str | None = None
     csv_delimiter: str = ","
+    csv_types: tuple[tuple[str, str], ...] = ()
+    """Types of CSV columns the table does not have yet, e.g. ``(("id", "int64"),)``; see
+    :func:`parse_type` for the names."""
     recent_files_kept: int = 512
     """How many applied CDC file names the checkpoint keeps (tolerance for late arrivals)."""
 
@@ -57,6 +93,11 @@ class CdcOptions:
         if self.recent_files_kept < 1:
             raise CdcError(f"table {self.table_name}: recent_files_kept must be positive")
         object.__setattr__(self, "mode", StorageMode(self.mode))
+        for column, name in self.csv_types:
+            parse_type(name, f"table {self.table_name}: CSV type of {column}")
+
+    def csv_type_map(self) -> dict[str, pa.DataType]:
+        return {column: parse_type(name, column) for column, name in self.csv_types}
 
     @property
     def historical(self) -> bool:

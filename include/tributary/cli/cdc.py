@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import typer
 
 from tributary.cdc.options import StorageMode
@@ -11,6 +13,17 @@ app = typer.Typer(no_args_is_help=True)
 
 def _fields(value: str | None) -> tuple[str, ...]:
     return tuple(f.strip() for f in (value or "").split(",") if f.strip())
+
+
+def _types(value: str | None) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in re.split(r",(?![^()]*\))", value or ""):
+        if item.strip():
+            column, sep, name = item.partition("=")
+            if not sep:
+                raise typer.BadParameter(f"{item!r} is not column=type", param_hint="--csv-types")
+            pairs.append((column.strip(), name.strip()))
+    return tuple(pairs)
 
 
 @app.command("apply")
@@ -32,6 +45,9 @@ def apply_command(
         None, "--csv-header/--no-csv-header", help="CSV files have a header row (default: detect)."
     ),
     csv_null: str | None = typer.Option(None, "--csv-null", help="Text that means null in CSV (default: empty)."),
+    csv_types: str | None = typer.Option(
+        None, "--csv-types", help="Types of CSV columns new to the table: id=int64,amount=decimal(10,2)."
+    ),
     max_files: int | None = typer.Option(None, "--max-files", min=1, help="Apply at most this many files."),
 ) -> None:
     """Apply, in DMS order, every CDC file under --source that the target has not applied yet,
@@ -52,6 +68,7 @@ def apply_command(
         csv_columns=_fields(columns) or None,
         csv_header=csv_header,
         csv_null_value=csv_null,
+        csv_types=_types(csv_types),
     )
     result = apply_pending(source, target, options, max_files=max_files)
     typer.echo(result.summary())

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from cdc_factory import DmsFolder, Oracle, completed_commits, hudi_snapshot, snapshot_rows
 
+from tests.cdc_factory import DmsFolder, Oracle, completed_commits, hudi_snapshot, snapshot_rows
 from tributary.cdc import CdcFile, CdcOptions, apply_files, apply_pending, list_files
 from tributary.cdc.checkpoint import applied_files
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from cdc_factory import DmsFolder, table_fingerprint, write_csv
 
+from tests.cdc_factory import DmsFolder, table_fingerprint, write_csv
 from tributary.cli.main import main
 
 CDC_NAME = "20261123-0000000002"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from cdc_factory import DmsFolder, completed_commits, hudi_snapshot
-from conftest import HUDI_FIXTURES
 
+from tests.cdc_factory import DmsFolder, completed_commits, hudi_snapshot
+from tests.conftest import HUDI_FIXTURES
 from tributary.cli.main import main
 
 
@@ -86,8 +86,8 @@ def test_source_on_s3(aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[st
 )
 def test_continues_spark_written_table(fixture: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with zipfile.ZipFile(HUDI_FIXTURES / "spark-written" / f"{fixture}.zip") as zf:
-        zf.extractall(tmp_path)
-    (target,) = [p for p in tmp_path.iterdir() if p.is_dir() and p.name != "__MACOSX"]
+        zf.extractall(tmp_path / "fx")
+    (target,) = [p for p in (tmp_path / "fx").iterdir() if p.is_dir() and p.name != "__MACOSX"]
     before = hudi_snapshot(target)
     spark_commits = len(completed_commits(target))
     props = (target / ".hoodie" / "hoodie.properties").read_text()

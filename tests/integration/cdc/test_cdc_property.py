@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from cdc_factory import DmsFolder, Oracle, completed_commits, snapshot_rows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.cdc_factory import DmsFolder, Oracle, completed_commits, snapshot_rows
 from tributary.cdc import CdcOptions, apply_pending
 from tributary.cdc.checkpoint import applied_files
 

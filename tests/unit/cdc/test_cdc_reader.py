@@ -133,3 +133,20 @@ def test_gzipped_csv(tmp_path: Path) -> None:
     p = tmp_path / "20261123-0000000001.csv.gz"
     p.write_bytes(gzip.compress(b"Op,id,ts\nI,1,t\n"))
     assert read_file(_file(p), OPTS).num_rows == 1
+
+
+def test_csv_types_for_new_tables(tmp_path: Path) -> None:
+    from tributary.cdc.options import CdcOptions as O
+
+    opts = O("t", ("id",), "ts", csv_types=(("id", "int64"), ("ts", "timestamp"), ("amount", "decimal(10,2)")))
+    f = _write(tmp_path / "20261123-0000000001.csv", "Op,id,ts,amount\nI,7,2026-11-23 10:00:00.123456,12.50\n")
+    t = read_file(f, opts, opts.csv_type_map())
+    assert t.schema.field("ts").type == pa.timestamp("us")
+    assert str(t.column("amount")[0]) == "12.50" and t.column("id").to_pylist() == [7]
+
+
+def test_unknown_csv_type_is_refused() -> None:
+    from tributary.errors import CdcError
+
+    with pytest.raises(CdcError, match="unknown type 'varchar'"):
+        CdcOptions("t", ("id",), csv_types=(("id", "varchar"),))
