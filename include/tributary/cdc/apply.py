@@ -16,7 +16,7 @@ from pathlib import PurePosixPath
 
 import pyarrow as pa
 
-from tributary.cdc.checkpoint import Checkpoint
+from tributary.cdc.checkpoint import K_VERSION, Checkpoint
 from tributary.cdc.files import CdcFile, list_files, sort_files
 from tributary.cdc.merge import PlanOperation, WritePlan, plan
 from tributary.cdc.options import CdcOptions
@@ -76,10 +76,21 @@ def default_table_name(target: str) -> str:
 
 
 def read_checkpoint(table) -> Checkpoint:  # table: tributary.hudi.HudiTable | None
-    """The checkpoint of the table's latest completed commit (empty without one)."""
+    """The checkpoint of the newest completed commit that carries one (empty without one).
+
+    Usually the latest commit; when another writer (Spark, a maintenance job) committed after
+    Tributary, the active timeline is searched back for Tributary's last checkpoint.
+    """
     if table is None:
         return Checkpoint()
-    return Checkpoint.from_metadata(table.latest_extra_metadata())
+    latest = table.latest_extra_metadata()
+    if K_VERSION in latest:
+        return Checkpoint.from_metadata(latest)
+    for commit in reversed(table.completed_commits()):
+        if K_VERSION in commit.extra_metadata:
+            log.info("checkpoint of %s found in commit %s", table, commit.instant)
+            return Checkpoint.from_metadata(commit.extra_metadata)
+    return Checkpoint()
 
 
 def _open(target: str, options: CdcOptions):

@@ -7,6 +7,7 @@ import re
 import typer
 
 from tributary.cdc.options import StorageMode
+from tributary.errors import CdcError
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -21,7 +22,7 @@ def _types(value: str | None) -> tuple[tuple[str, str], ...]:
         if item.strip():
             column, sep, name = item.partition("=")
             if not sep:
-                raise typer.BadParameter(f"{item!r} is not column=type", param_hint="--csv-types")
+                raise CdcError(f"--csv-types: {item!r} is not column=type")
             pairs.append((column.strip(), name.strip()))
     return tuple(pairs)
 

@@ -148,3 +148,29 @@ def test_table_version_8_and_date_folders(tmp_path: Path, target: str) -> None:
     apply_pending(str(dms.root), target, opts)
     oracle.apply_run(runs)
     assert snapshot_rows(target, COLS, ["id"]) == oracle.snapshot(COLS)
+
+
+def test_checkpoint_survives_a_later_commit_by_another_writer(dms: DmsFolder, target: str) -> None:
+    from tributary.hudi import HudiTable
+
+    dms.cdc([row("I", 1, 1)])
+    apply_pending(str(dms.root), target, OPTS)
+    # another writer commits without Tributary's checkpoint (e.g. a manual fix-up)
+    HudiTable.open(target).write(upserts=pa.table({"id": [50], "ts": [1], "region": ["eu"], "name": ["manual"]}))
+    dms.cdc([row("I", 2, 2)])
+    result = apply_pending(str(dms.root), target, OPTS)
+    assert result.files == ("20261123-0000000002.parquet",)
+    assert snapshot_rows(target, ["id"], ["id"]) == [{"id": 1}, {"id": 2}, {"id": 50}]
+
+
+def test_files_that_change_nothing_still_advance_the_checkpoint(dms: DmsFolder, target: str) -> None:
+    dms.cdc([row("I", 1, 1)])
+    apply_pending(str(dms.root), target, OPTS)
+    schema = pa.schema([("Op", pa.string()), ("id", pa.int64()), ("ts", pa.int64()), ("region", pa.string())])
+    dms.cdc([], schema=schema)  # a valid Parquet file without rows
+    dms.cdc([{"Op": "D", "id": 42, "ts": 2, "region": "eu"}])  # delete of an absent key: no-op
+    result = apply_pending(str(dms.root), target, OPTS)
+    assert len(result.files) == 2 and result.instant is not None
+    assert (result.inserted, result.updated, result.deleted) == (0, 0, 0)
+    assert apply_pending(str(dms.root), target, OPTS).instant is None
+    assert snapshot_rows(target, ["id"], ["id"]) == [{"id": 1}]

@@ -55,6 +55,19 @@ def test_headerless_csv_with_columns_and_v8(tmp_path: Path, capsys: pytest.Captu
     assert (Path(target) / "us").is_dir()  # not hive-style
 
 
+def test_csv_types_give_a_new_table_typed_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src, target = tmp_path / "src", str(tmp_path / "lake" / "typed")
+    src.mkdir()
+    (src / "20261123-1100000000.csv").write_text("Op,id,ts,amount\nI,1,2026-11-23 11:00:00.5,12.50\nU,1,9,3\n")
+    args = _apply(str(src), target, "--precombine", "ts", "--csv-types", "id=int64,amount=decimal(10,2),ts=string")
+    assert main(args) == 0, capsys.readouterr().err
+    snap = hudi_snapshot(target, ["id", "ts", "amount"])
+    assert snap.schema.field("id").type == pa.int64() and snap.schema.field("amount").type == pa.decimal128(10, 2)
+    assert [(r["id"], r["ts"], str(r["amount"])) for r in snap.to_pylist()] == [(1, "9", "3.00")]
+    assert main(_apply(str(src), target, "--csv-types", "id")) != 0
+    assert "is not column=type" in capsys.readouterr().err
+
+
 def test_invalid_options_exit_non_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "src").mkdir()
     assert main(_apply(str(tmp_path / "src"), str(tmp_path / "t"), "--table-version", "7")) != 0
