@@ -123,7 +123,14 @@ def hudi_snapshot(path: str | os.PathLike[str], columns: Sequence[str] | None = 
         return pa.table({c: [] for c in columns or []})
     table = pa.Table.from_batches(batches)
     data_cols = [c for c in table.column_names if not c.startswith("_hoodie_")]
-    return table.select(list(columns) if columns is not None else data_cols)
+    if columns is None:
+        return table.select(data_cols)
+    # A column added by a commit that rewrote no base file exists in the commit schema only;
+    # hudi-rs reads the files' columns, so it reads as all-null here.
+    for c in columns:
+        if c not in table.column_names:
+            table = table.append_column(c, pa.nulls(table.num_rows))
+    return table.select(list(columns))
 
 
 def snapshot_rows(path: str | os.PathLike[str], columns: Sequence[str], keys: Sequence[str]) -> list[Row]:

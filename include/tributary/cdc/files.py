@@ -107,55 +107,33 @@ def sort_files(files: list[CdcFile]) -> list[CdcFile]:
 
 def resolve(uri: str) -> tuple[pafs.FileSystem, str]:
     """A pyarrow filesystem and path for a local directory, ``file://`` or ``s3://`` URI."""
-    from pyarrow import fs as pafs
+    from tributary.storage import Storage
 
-    from tributary.settings import get_settings
-
-    if uri.startswith("s3://") or uri.startswith("s3a://"):
-        settings = get_settings()
-        bucket_path = uri.split("://", 1)[1].rstrip("/")
-        kwargs: dict[str, object] = {"region": settings.aws_region}
-        if settings.s3_endpoint_url:
-            kwargs["endpoint_override"] = settings.s3_endpoint_url
-            kwargs["scheme"] = "https" if settings.s3_endpoint_url.startswith("https") else "http"
-        return pafs.S3FileSystem(**kwargs), bucket_path  # type: ignore[arg-type]
-    if uri.startswith("file://"):
-        uri = uri[len("file://") :]
-    import os
-
-    return pafs.LocalFileSystem(), os.path.abspath(uri)
+    storage = Storage(uri)
+    return storage.fs, storage.full_path()
 
 
 def list_files(source: str) -> list[CdcFile]:
     """Every DMS data file under ``source`` (recursively, for date folders), in DMS order.
 
-    Files whose names are not DMS data files (``_SUCCESS``, ``.crc``, notes) are skipped with a
-    debug log line; a missing source is a :class:`StorageError`.
+    Hidden files and folders (``.``/``_`` prefixes) and names that are not DMS data files
+    (``_SUCCESS``, notes) are skipped; a missing source is a :class:`StorageError`.
     """
-    from pyarrow import fs as pafs
+    from tributary.storage import Storage
 
-    filesystem, root = resolve(source)
-    try:
-        top = filesystem.get_file_info(root)
-        if top.type == pafs.FileType.NotFound:
-            raise StorageError(f"{source}: CDC source folder does not exist")
-        infos = filesystem.get_file_info(pafs.FileSelector(root, recursive=True))
-    except OSError as exc:
-        raise StorageError(f"{source}: cannot list CDC source: {exc}") from exc
-    prefix = "s3://" if isinstance(filesystem, pafs.S3FileSystem) else ""
+    storage = Storage(source)
+    if not storage.exists():
+        raise StorageError(f"{source}: CDC source folder does not exist")
     out: list[CdcFile] = []
-    for info in infos:
-        if info.type != pafs.FileType.File:
+    for entry in storage.list_files(recursive=True):
+        if any(part.startswith((".", "_")) for part in entry.path.split("/")):
             continue
-        rel = info.path[len(root) :].lstrip("/")
-        if any(part.startswith((".", "_")) for part in rel.split("/")):
-            continue
-        kind_fmt = classify(info.base_name)
+        kind_fmt = classify(entry.path.rsplit("/", 1)[-1])
         if kind_fmt is None:
-            log.debug("skipping %s: not a DMS data file name", info.path)
+            log.debug("skipping %s: not a DMS data file name", entry.path)
             continue
-        mtime_ns = int(info.mtime_ns) if info.mtime_ns is not None else 0
-        out.append(CdcFile(rel, prefix + info.path, int(info.size or 0), mtime_ns, *kind_fmt))
+        uri = storage.full_uri(entry.path)
+        out.append(CdcFile(entry.path, uri, entry.size, entry.mtime_ns or 0, *kind_fmt))
     return sort_files(out)
 
 

@@ -51,7 +51,7 @@ def streams(draw: st.DrawFn) -> list[list[tuple[bool, list[dict]]]]:
 
 
 @pytest.mark.slow
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(runs=streams(), version=st.sampled_from([6, 8]), initial_load=st.booleans(), partitioned=st.booleans())
 def test_random_streams_match_oracle(runs: list, version: int, initial_load: bool, partitioned: bool) -> None:
     opts = CdcOptions("prop", ("id",), "ts", partition_fields=("region",) if partitioned else (), table_version=version)
