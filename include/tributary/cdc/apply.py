@@ -22,6 +22,7 @@ from tributary.cdc.merge import PlanOperation, WritePlan, plan
 from tributary.cdc.options import CdcOptions
 from tributary.cdc.reader import read_file
 from tributary.cdc.schema import data_schema
+from tributary.errors import CommitConflictError
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,7 @@ def apply_files(
 
     table = _open(target, options)
     checkpoint = read_checkpoint(table)
+    seen = table.latest_extra_metadata() if table is not None else {}
     ordered = sort_files(list(files))
     pending = checkpoint.pending(ordered)
     pending_ids = {f.identity for f in pending}
@@ -145,7 +147,7 @@ def apply_files(
         deletes=write_plan.deletes if write_plan.deletes.num_rows else None,
         operation=operation,
         extra_metadata=extra,
-        before_complete=before_complete,
+        before_complete=_guarded(table, seen, target, before_complete),
         allow_empty=True,
     )
     applied = ApplyResult(
@@ -163,6 +165,26 @@ def apply_files(
     )
     log.info("applied %s", applied.summary())
     return applied
+
+
+def _guarded(
+    table, seen: dict[str, str], target: str, before_complete: Callable[[], None] | None
+) -> Callable[[], None]:
+    """``before_complete`` plus an optimistic check: if another writer completed a commit since
+    the checkpoint was read, abort (the writer rolls this instant back) instead of applying the
+    same files twice. Callers that hold a lease (the file processor) are fenced already; this
+    protects two one-shot commands started on one table."""
+
+    def check() -> None:
+        if before_complete is not None:
+            before_complete()
+        if table.latest_extra_metadata() != seen:
+            raise CommitConflictError(
+                f"{target}: another writer committed while these files were prepared; nothing was "
+                "written by this run, run it again"
+            )
+
+    return check
 
 
 def read_and_plan(

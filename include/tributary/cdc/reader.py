@@ -176,4 +176,13 @@ def _normalise(file: CdcFile, table: pa.Table, options: CdcOptions) -> pa.Table:
         if pc.any(nulls).as_py():
             row = pc.index(nulls, True).as_py()
             raise CdcFileError(file.path, f"row {row + 1}: null {what} value in column {col}")
+        if (
+            what == "record key"
+            and len(options.hudi_record_key_fields) == 1
+            and pa.types.is_string(table.column(col).type)
+        ):
+            empty = pc.equal(table.column(col), "")
+            if pc.any(empty).as_py():
+                row = pc.index(empty, True).as_py()
+                raise CdcFileError(file.path, f"row {row + 1}: empty record key value in column {col}")
     return table

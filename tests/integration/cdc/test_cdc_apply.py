@@ -174,3 +174,22 @@ def test_files_that_change_nothing_still_advance_the_checkpoint(dms: DmsFolder, 
     assert (result.inserted, result.updated, result.deleted) == (0, 0, 0)
     assert apply_pending(str(dms.root), target, OPTS).instant is None
     assert snapshot_rows(target, ["id"], ["id"]) == [{"id": 1}]
+
+
+def test_concurrent_one_shot_runs_cannot_apply_a_file_twice(dms: DmsFolder, target: str) -> None:
+    from tributary.errors import CommitConflictError
+
+    dms.cdc([row("I", 1, 1)])
+    apply_pending(str(dms.root), target, OPTS)
+    dms.cdc([row("U", 1, 2, name="x")])
+    inner: list = []
+
+    def other_writer_commits_meanwhile() -> None:
+        inner.append(apply_pending(str(dms.root), target, OPTS))
+
+    with pytest.raises(CommitConflictError, match="another writer committed"):
+        apply_pending(str(dms.root), target, OPTS, before_complete=other_writer_commits_meanwhile)
+    assert inner[0].files == ("20261123-0000000002.parquet",)
+    applied = [f for c in completed_commits(target) for f in applied_files(c["extra"])]
+    assert applied == ["20261123-0000000001.parquet", "20261123-0000000002.parquet"]
+    assert apply_pending(str(dms.root), target, OPTS).instant is None

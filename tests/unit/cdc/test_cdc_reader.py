@@ -81,6 +81,7 @@ def test_csv_custom_null_marker(tmp_path: Path) -> None:
         ("20261123-0000000001.csv", "Op,id,ts\nI,1,t\nd,2,t\n", OPTS, "row 2: unknown Op value 'd'"),
         ("20261123-0000000001.csv", "Op,id,ts\nI,,t\n", OPTS, "row 1: null record key value in column id"),
         ("20261123-0000000001.csv", "Op,id,ts\nI,1,\n", OPTS, "null precombine value in column ts"),
+        ("20261123-0000000001.csv", 'Op,id,ts\nI,"",t\n', OPTS, "row 1: empty record key value in column id"),
         ("20261123-0000000001.csv", "Op,ts\nI,t\n", OPTS, "missing record key column id"),
         ("20261123-0000000001.csv", "Op,id\nI,1\n", OPTS, "missing precombine column ts"),
         ("20261123-0000000001.csv", "Op,id,ts\nI,1,t\nI,2,t,extra\n", OPTS, "not a valid CSV file"),
