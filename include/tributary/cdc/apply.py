@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -23,6 +24,9 @@ from tributary.cdc.options import CdcOptions
 from tributary.cdc.reader import read_file
 from tributary.cdc.schema import data_schema
 from tributary.errors import CommitConflictError
+
+if TYPE_CHECKING:
+    from tributary.hudi import HudiTable, TableOptions
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +58,7 @@ class ApplyResult:
         )
 
 
-def table_options(options: CdcOptions):  # -> tributary.hudi.TableOptions
+def table_options(options: CdcOptions) -> TableOptions:
     """The Hudi writer's options for a CDC table."""
     from tributary.hudi import TableOptions
 
@@ -76,15 +80,17 @@ def default_table_name(target: str) -> str:
     return name if re.match(r"[A-Za-z_]", name) else f"t_{name}"
 
 
-def read_checkpoint(table) -> Checkpoint:  # table: tributary.hudi.HudiTable | None
+def read_checkpoint(table: HudiTable | None, latest: Mapping[str, str] | None = None) -> Checkpoint:
     """The checkpoint of the newest completed commit that carries one (empty without one).
 
-    Usually the latest commit; when another writer (Spark, a maintenance job) committed after
-    Tributary, the active timeline is searched back for Tributary's last checkpoint.
+    Usually the latest commit (``latest``: its extraMetadata, when the caller read it already);
+    when another writer (Spark, a maintenance job) committed after Tributary, the active
+    timeline is searched back for Tributary's last checkpoint.
     """
     if table is None:
         return Checkpoint()
-    latest = table.latest_extra_metadata()
+    if latest is None:
+        latest = table.latest_extra_metadata()
     if K_VERSION in latest:
         return Checkpoint.from_metadata(latest)
     for commit in reversed(table.completed_commits()):
@@ -94,7 +100,7 @@ def read_checkpoint(table) -> Checkpoint:  # table: tributary.hudi.HudiTable | N
     return Checkpoint()
 
 
-def _open(target: str, options: CdcOptions):
+def _open(target: str, options: CdcOptions) -> HudiTable | None:
     from tributary.hudi import HudiTable
 
     if not HudiTable.exists(target):
@@ -120,8 +126,8 @@ def apply_files(
     from tributary.hudi import HudiTable, WriteOperation
 
     table = _open(target, options)
-    checkpoint = read_checkpoint(table)
     seen = table.latest_extra_metadata() if table is not None else {}
+    checkpoint = read_checkpoint(table, seen)
     ordered = sort_files(list(files))
     pending = checkpoint.pending(ordered)
     pending_ids = {f.identity for f in pending}
@@ -168,7 +174,7 @@ def apply_files(
 
 
 def _guarded(
-    table, seen: dict[str, str], target: str, before_complete: Callable[[], None] | None
+    table: HudiTable, seen: Mapping[str, str], target: str, before_complete: Callable[[], None] | None
 ) -> Callable[[], None]:
     """``before_complete`` plus an optimistic check: if another writer completed a commit since
     the checkpoint was read, abort (the writer rolls this instant back) instead of applying the
