@@ -121,3 +121,19 @@ class EventError(TributaryError):
 
 class AirflowApiError(TributaryError):
     """The Airflow REST API refused a request."""
+
+
+class TemplateRenderError(TributaryError):
+    """A task's params could not be rendered, or the template reached for something refused."""
+
+
+class TaskConfigError(TributaryError):
+    """A task's config rows (flow task, template) are missing or invalid when the task runs."""
+
+
+class TemplateRunError(TributaryError):
+    """A template (python, glue, lambda, sql, cdc_to_hudi) failed while running."""
+
+
+class DagFactoryError(TributaryError):
+    """One or more flows cannot be turned into DAGs (strict mode raises this)."""

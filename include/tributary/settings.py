@@ -46,6 +46,8 @@ class Settings:
     strict_dags: bool = False
     """Fail the whole DAG file on any broken flow, for CI (``TRIBUTARY_STRICT_DAGS``)."""
     airflow_base_url: str | None = None
+    glue_role_arn: str = "arn:aws:iam::123456789012:role/tributary-glue"
+    """IAM role Glue jobs created from templates run as, unless params give ``role_arn`` (``TRIBUTARY_GLUE_ROLE_ARN``)."""
     """Base URL of the Airflow UI for log links (``TRIBUTARY_AIRFLOW_BASE_URL``, else Airflow's own)."""
 
     max_file_attempts: int = 3
@@ -76,6 +78,7 @@ def get_settings() -> Settings:
         aws_conn_id=os.environ.get("TRIBUTARY_AWS_CONN_ID", "aws_default"),
         strict_dags=os.environ.get("TRIBUTARY_STRICT_DAGS", "").lower() in {"1", "true", "yes", "on"},
         airflow_base_url=os.environ.get("TRIBUTARY_AIRFLOW_BASE_URL") or None,
+        glue_role_arn=os.environ.get("TRIBUTARY_GLUE_ROLE_ARN") or "arn:aws:iam::123456789012:role/tributary-glue",
         max_file_attempts=max(1, int(os.environ.get("TRIBUTARY_MAX_FILE_ATTEMPTS", "3"))),
         lease_ttl_seconds=max(1, int(os.environ.get("TRIBUTARY_LEASE_TTL", "60"))),
     )

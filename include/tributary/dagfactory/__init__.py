@@ -1,0 +1,1 @@
+"""The DAG factory: config snapshot → plain task graph (``graph``) → Airflow objects (``builder``)."""

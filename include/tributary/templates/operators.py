@@ -1,0 +1,224 @@
+"""Airflow operators that run Tributary templates; cheap to construct, config read at run time.
+
+Construction stores only the flow and task ids (the DAG's structure). ``execute`` reads the task
+and template rows from the metadata DB, renders params in the sandbox, resolves the secret,
+validates params against the template schema and runs the template kind.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+log = logging.getLogger(__name__)
+
+
+def run_context(context: Mapping[str, Any], flow_id: str, topic: str | None) -> Any:
+    from tributary.processing.context import RunContext
+
+    ti = context["ti"]
+    try:
+        log_url = ti.log_url
+    except Exception:  # no API base URL configured
+        log_url = None
+    return RunContext(
+        dag_id=ti.dag_id,
+        dag_run_id=ti.run_id,
+        task_id=ti.task_id if getattr(ti, "map_index", -1) < 0 else f"{ti.task_id}[{ti.map_index}]",
+        try_number=getattr(ti, "try_number", None),
+        log_url=log_url,
+        alert_topic_arn=topic,
+        flow_id=flow_id,
+    )
+
+
+class _TemplateOperator(BaseOperator):
+    """Common part: which flow task this is, and how to load and prepare its config."""
+
+    template_fields = ()
+    expected_kind: str = ""
+
+    def __init__(self, *, flow_id: str, flow_task_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.flow_id = flow_id
+        self.flow_task_id = flow_task_id
+
+    def prepare(self, context: Mapping[str, Any]) -> tuple[Any, dict[str, Any], Any]:
+        """(task config, rendered and validated params, secret or None)."""
+        from tributary.errors import TaskConfigError
+        from tributary.secrets import redact, resolve_secret
+        from tributary.templates.rendering import render_params
+        from tributary.templates.runtime import check_params, load_task_config, with_defaults
+
+        cfg = load_task_config(self.flow_id, self.flow_task_id)
+        kind = cfg.template.kind.value
+        if self.expected_kind and kind != self.expected_kind:
+            raise TaskConfigError(
+                f"flow {self.flow_id!r} task {self.flow_task_id!r}: template kind is now {kind!r} but the DAG was "
+                f"built for {self.expected_kind!r}; wait for the DAG file to be re-parsed"
+            )
+        where = f"flow {self.flow_id!r} task {self.flow_task_id!r}"
+        params = render_params(with_defaults(cfg.task.params, cfg.template.params_schema), context)
+        check_params(params, cfg.template.params_schema, where)
+        secret = resolve_secret(cfg.task.secret_id) if cfg.task.secret_id else None
+        log.info(
+            "%s: template %s v%s params %s",
+            where,
+            cfg.template.template_id,
+            cfg.template.version,
+            redact(params, secret),
+        )
+        return cfg, params, secret
+
+
+class TemplateTaskOperator(_TemplateOperator):
+    """Runs a ``python``, ``lambda`` or ``sql`` template."""
+
+    ui_color = "#e8f4fa"
+
+    def __init__(self, *, kind: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.expected_kind = kind
+
+    def execute(self, context: Any) -> Any:
+        from tributary.secrets import redact
+        from tributary.settings import get_settings
+
+        cfg, params, secret = self.prepare(context)
+        entry = cfg.template.entry_point
+        if self.expected_kind == "python":
+            from tributary.templates.python_runner import run_python
+
+            result = run_python(entry, params, secret=secret)
+        elif self.expected_kind == "lambda":
+            from tributary.templates.aws_lambda import invoke_lambda
+
+            function = str(params.pop("function_name", None) or entry)
+            if secret is not None:
+                params["secret"] = secret  # travels in the payload only, never to logs or XCom
+            result = invoke_lambda(function, params, aws_conn_id=get_settings().aws_conn_id)
+        elif self.expected_kind == "sql":
+            from tributary.templates.sql import run_sql
+
+            result = run_sql(entry, params)
+        else:  # pragma: no cover - the builder never makes one
+            raise ValueError(f"unsupported kind {self.expected_kind}")
+        return redact(result, secret)
+
+
+class CdcPlanOperator(_TemplateOperator):
+    """Plans the cadence's tables into batches (XCom: list of lists of table ids)."""
+
+    expected_kind = "cdc_to_hudi"
+    ui_color = "#fdf1e0"
+
+    def execute(self, context: Any) -> list[list[str]]:
+        from tributary.templates.cdc import plan
+
+        _, params, _ = self.prepare(context)
+        return plan(str(params["cadence"]))
+
+
+class CdcBatchOperator(_TemplateOperator):
+    """Processes one batch (mapped over the plan's output with ``.expand(batch=...)``)."""
+
+    expected_kind = "cdc_to_hudi"
+    ui_color = "#fbe3bd"
+
+    def __init__(self, *, batch: list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.batch = batch
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from tributary.templates.cdc import process
+
+        cfg, params, _ = self.prepare(context)
+        ctx = run_context(context, self.flow_id, cfg.alert_topic_arn)
+        ti = context["ti"]
+        holder = f"{ti.dag_id}/{ti.run_id}/{ctx.task_id}#{ctx.try_number}"
+        return process(list(self.batch), holder=holder, run_context=ctx, max_files=params.get("max_files_per_table"))
+
+
+class CdcSummaryOperator(_TemplateOperator):
+    """Runs after every batch (``all_done``); fails the run if any table failed."""
+
+    expected_kind = "cdc_to_hudi"
+    ui_color = "#f6d5a8"
+
+    def __init__(self, *, plan_task_id: str, process_task_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.plan_task_id = plan_task_id
+        self.process_task_id = process_task_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from tributary.templates.cdc import summarise
+
+        ti = context["ti"]
+        planned = ti.xcom_pull(task_ids=self.plan_task_id, key="return_value")
+        results: list[Any] = []
+        if planned:
+            pulled = ti.xcom_pull(task_ids=self.process_task_id, key="return_value", map_indexes=None)
+            if isinstance(pulled, dict):
+                pulled = [pulled]
+            results = [r for r in (pulled or []) if r]
+        return summarise(planned, results)
+
+
+class GlueTemplateOperator(_TemplateOperator):
+    """Creates a Glue job from the template, runs it deferrably, deletes it after success."""
+
+    expected_kind = "glue"
+    ui_color = "#e4d7f5"
+
+    def execute(self, context: Any) -> None:
+        from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
+        from airflow.providers.amazon.aws.triggers.glue import GlueJobCompleteTrigger
+
+        from tributary.settings import get_settings
+        from tributary.templates.glue import build_spec, create_and_start
+
+        settings = get_settings()
+        cfg, params, _ = self.prepare(context)
+        ti = context["ti"]
+        spec = build_spec(
+            dag_id=ti.dag_id,
+            task_id=ti.task_id,
+            run_id=ti.run_id,
+            script=cfg.template.entry_point,
+            params=params,
+            secret_id=cfg.task.secret_id,
+            default_role=settings.glue_role_arn,
+        )
+        hook = GlueJobHook(aws_conn_id=settings.aws_conn_id, region_name=settings.aws_region)
+        run_id = create_and_start(hook.conn, spec)
+        self.defer(
+            trigger=GlueJobCompleteTrigger(
+                job_name=spec.job_name,
+                run_id=run_id,
+                waiter_delay=int(params.get("poll_seconds", 30)),
+                waiter_max_attempts=int(params.get("max_polls", 240)),
+                aws_conn_id=settings.aws_conn_id,
+                region_name=settings.aws_region,
+            ),
+            method_name="execute_complete",
+            kwargs={"job_name": spec.job_name},
+            timeout=self.execution_timeout or timedelta(hours=2),
+        )
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None, job_name: str = "") -> dict[str, Any]:
+        from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
+
+        from tributary.errors import TemplateRunError
+        from tributary.settings import get_settings
+        from tributary.templates.glue import delete_job
+
+        event = event or {}
+        if event.get("status") != "success":
+            raise TemplateRunError(f"Glue job {job_name} run did not succeed: {event.get('message') or event}")
+        settings = get_settings()
+        delete_job(GlueJobHook(aws_conn_id=settings.aws_conn_id, region_name=settings.aws_region).conn, job_name)
+        return {"job_name": job_name, "run_id": event.get("run_id")}
