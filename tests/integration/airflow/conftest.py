@@ -1,0 +1,69 @@
+"""A real Airflow 3 for these tests: its own AIRFLOW_HOME, SQLite DB migrated once, our dags/ folder.
+
+The environment is set when this conftest is imported, before Airflow is imported anywhere in
+the process, because Airflow reads its configuration at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+DAGS = REPO / "dags"
+CONFIG = REPO / "config"
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="tributary-airflow-"))
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_AIRFLOW_HOME),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        "AIRFLOW__API__BASE_URL": "http://airflow.test:8080",
+    }
+)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Migrate Airflow's SQLite metadata DB once per session (``dag.test`` needs it)."""
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, env=os.environ.copy())
+    return _AIRFLOW_HOME
+
+
+@pytest.fixture
+def apply_config(migrated_db: str, tributary_home: Path) -> Callable[..., Path]:
+    """Apply YAML config (default: the example config/) into this test's metadata DB and snapshot."""
+    from tributary.config.service import apply_paths
+
+    def _apply(*paths: Path) -> Path:
+        apply_paths(list(paths) or [CONFIG])
+        return tributary_home
+
+    return _apply
+
+
+@pytest.fixture
+def dagbag_of() -> Callable[[], object]:
+    from airflow.dag_processing.dagbag import DagBag
+
+    def _bag() -> DagBag:
+        return DagBag(dag_folder=str(DAGS))
+
+    return _bag
+
+
+@pytest.fixture
+def sqlite_only(db_url: str) -> Iterator[str]:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("Airflow end-to-end tests run on the SQLite metadata DB only")
+    yield db_url
