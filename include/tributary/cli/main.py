@@ -24,7 +24,7 @@ err_console = Console(stderr=True)
 
 def _mount() -> None:
     # Imported here so `tributary --help` stays fast and one broken group names itself.
-    from tributary.cli import bench, cdc, config_cmd, db_cmd, inventory, processing_cmd
+    from tributary.cli import bench, bench_processing, cdc, config_cmd, db_cmd, inventory, processing_cmd
 
     app.add_typer(db_cmd.app, name="db", help="Metadata database: migrations.")
     app.add_typer(config_cmd.app, name="config", help="Validate, apply and export configuration.")
@@ -35,6 +35,7 @@ def _mount() -> None:
     app.add_typer(processing_cmd.runs_app, name="runs", help="Processing history.")
     app.add_typer(processing_cmd.locks_app, name="locks", help="Table leases: list, release --force.")
     app.command("process")(processing_cmd.process)
+    bench_processing.register(bench.app)
     app.add_typer(bench.app, name="bench", help="Benchmarks: a readable table, then one JSON line.")
 
 
@@ -44,6 +45,20 @@ def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DE
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    """Typer vendors its own click; accept either click's exception classes."""
+    import click
+
+    classes: list[type] = [click.exceptions.ClickException]
+    try:
+        from typer._click.exceptions import ClickException as TyperClickException
+
+        classes.append(TyperClickException)
+    except ImportError:  # older typer uses click itself
+        pass
+    return isinstance(exc, tuple(classes))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,12 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         err_console.print("aborted")
         return 130
-    except Exception as exc:  # click usage errors arrive as ClickException
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
+    except Exception as exc:
+        if _is_usage_error(exc):  # bad options or arguments: click's own message, no traceback
+            exc.show()  # type: ignore[attr-defined]
+            return int(exc.exit_code)  # type: ignore[attr-defined]
         raise
     # click returns a typer.Exit's code instead of raising it when not in standalone mode
     return result if isinstance(result, int) else 0

@@ -10,6 +10,7 @@ commit (before its completed instant appears) and inside the transaction that ma
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from tributary.cdc.options import CdcOptions
 from tributary.config.locations import resolve_location
 from tributary.config.models import FileFormat, RawTable
 from tributary.errors import CdcFileError, LeaseLostError, TributaryError
+from tributary.faults import crash_point
 from tributary.files.registry import as_cdc_file, set_status
 from tributary.locks.lease import DEFAULT_TTL, Lease, LeaseKeeper, acquire, release
 from tributary.metadata.db import session_scope
@@ -47,7 +49,10 @@ class TableOutcome:
     error: str | None = None
     run_id: int | None = None
     reconciled: int = 0
-    db_seconds: float = 0.0
+    seconds: float = 0.0
+    engine_seconds: float = 0.0
+    """Time inside the CDC engine (read files, write the Hudi commit); the rest is lease, tracker,
+    history and reconcile work against the metadata DB."""
 
     @property
     def failed(self) -> bool:
@@ -96,13 +101,24 @@ class TableProcessor:
         self.target = resolve_location(table.target_uri)
         self.options = cdc_options(table)
         self.max_attempts = get_settings().max_file_attempts
+        self.engine_seconds = 0.0
 
     # -- steps ---------------------------------------------------------------------------------
 
     def run(self) -> TableOutcome:
+        start = time.perf_counter()
+        outcome = self._run()
+        outcome.seconds = time.perf_counter() - start
+        outcome.engine_seconds = self.engine_seconds
+        return outcome
+
+    def _run(self) -> TableOutcome:
+        if not self._has_work():
+            return TableOutcome(self.table_id, "idle")
         lease = acquire(self.table_id, self.holder, self.ttl)
         if lease is None:
             return TableOutcome(self.table_id, "busy", error="another worker holds the table's lease")
+        crash_point("after_lease")
         keeper = LeaseKeeper(lease, self.ttl)
         try:
             with keeper:
@@ -112,6 +128,22 @@ class TableProcessor:
                 release(keeper.lease)
             except Exception as exc:  # the lease expires by itself; never mask the outcome
                 log.warning("releasing the lease on %s failed: %s", self.table_id, exc)
+
+    def _has_work(self) -> bool:
+        """A cheap read before taking the lease: are there files to apply or to reconcile?
+        (A file registered right after this read is picked up by the next run.)"""
+        with session_scope() as s:
+            return (
+                s.scalar(
+                    select(CdcFileRow.file_id)
+                    .where(
+                        CdcFileRow.table_id == self.table_id,
+                        CdcFileRow.status.in_(("pending", "failed", "processing", "quarantined")),
+                    )
+                    .limit(1)
+                )
+                is not None
+            )
 
     def _run_leased(self, keeper: LeaseKeeper) -> TableOutcome:
         reconciled = self._reconcile(keeper)
@@ -140,14 +172,25 @@ class TableProcessor:
         if not rows:
             return TableOutcome(self.table_id, "idle", reconciled=reconciled)
         run_id = self._start_run(keeper.lease, rows)
+        crash_point("after_run_started")
         files = [as_cdc_file(r) for r in rows]
+
+        def fence() -> None:
+            keeper.check()
+            crash_point("before_commit_complete")
+
+        engine_start = time.perf_counter()
         try:
-            result = apply_files(self.target, files, self.options, before_complete=keeper.check)
+            result = apply_files(self.target, files, self.options, before_complete=fence)
         except Exception as exc:
             return self._fail(keeper, run_id, rows, exc)
+        finally:
+            self.engine_seconds += time.perf_counter() - engine_start
+        crash_point("after_hudi_commit")
         applied = set(result.files)
         with session_scope() as s:
             keeper.check(s)  # fence: on PostgreSQL the lock row stays locked until this commits
+            crash_point("while_marking")
             now = _now()
             for row in s.scalars(select(CdcFileRow).where(CdcFileRow.file_id.in_([r.file_id for r in rows]))):
                 row.commit_instant = result.instant if row.relative_path in applied else row.commit_instant
@@ -171,6 +214,7 @@ class TableProcessor:
                     run_id=run_id, status="completed", detail=f"{len(rows)} files, instant {result.instant}"
                 )
             )
+        crash_point("after_marking")
         return TableOutcome(
             self.table_id,
             "completed",
