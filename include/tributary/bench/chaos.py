@@ -307,6 +307,7 @@ def run_chaos(
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="tributary-chaos-")
         workdir = Path(tmp.name)
+    workdir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     scratch_db = _scratch_postgres(db_url) if db_url and db_url.startswith("postgres") else None
     run = ChaosRun(workdir, tables, seed, scratch_db[0] if scratch_db else db_url)
