@@ -110,8 +110,13 @@ def write_base_file(
     record_key: pa.Array | pa.ChunkedArray,
     partition_path: str,
     avro_schema_json: str | None = None,
+    bloom: DynamicBloomFilter | None = None,
 ) -> int:
-    """Write a base file (meta columns + ``data``) with Hudi's footer. Returns its size in bytes."""
+    """Write a base file (meta columns + ``data``) with Hudi's footer. Returns its size in bytes.
+
+    ``bloom``, when given, already holds every key of the file (a superset is allowed: a bloom
+    filter may only answer "maybe"); otherwise one is built from ``record_key``.
+    """
     n = data.num_rows
     name = path.rsplit("/", 1)[-1]
     meta_cols = [
@@ -125,8 +130,9 @@ def write_base_file(
         [*meta_cols, *data.columns],
         schema=pa.schema([*META_SCHEMA, *[pa.field(f.name, f.type, True) for f in data.schema]]),
     )
-    bloom = DynamicBloomFilter()
-    bloom.add_keys(record_key)
+    if bloom is None:
+        bloom = DynamicBloomFilter()
+        bloom.add_keys(record_key)
     mm = pc.min_max(record_key)
     kv = {
         MIN_KEY: (mm["min"].as_py() or "").encode(),
@@ -137,18 +143,19 @@ def write_base_file(
     if avro_schema_json:
         kv[b"parquet.avro.schema"] = avro_schema_json.encode()
         kv[b"writer.model.name"] = b"avro"
-    table = table.replace_schema_metadata(kv)
     try:
         with storage.open_output(path) as sink:
-            pq.write_table(
-                table,
+            # footer key-values go in directly: no ARROW:schema copy (it would repeat the filter)
+            with pq.ParquetWriter(
                 sink,
+                table.schema,
                 compression="snappy",
                 coerce_timestamps="us",
                 allow_truncated_timestamps=False,
                 store_schema=False,
-                row_group_size=1024 * 1024,
-            )
+            ) as writer:
+                writer.write_table(table, row_group_size=1024 * 1024)
+                writer.add_key_value_metadata({k.decode(): v.decode() for k, v in kv.items()})
     except (OSError, pa.ArrowException) as exc:
         storage.delete(path)
         raise HudiError(f"{storage.full_uri(path)}: cannot write base file: {exc}") from exc

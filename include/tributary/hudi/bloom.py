@@ -114,7 +114,7 @@ def _hash_positions_fixed(data: pa.Buffer, n: int, length: int, nb_hash: int, ve
     out: list[pa.Array] = []
     seed: pa.Array | None = None
     len_scalar = _u32(length)
-    vs = pa.scalar(vector_size, pa.int64())
+    vs = _u32(vector_size)
     for _ in range(nb_hash):
         h = pa.repeat(len_scalar, n) if seed is None else pc.bit_wise_xor(seed, len_scalar)
         for k in blocks:
@@ -127,10 +127,8 @@ def _hash_positions_fixed(data: pa.Buffer, n: int, length: int, nb_hash: int, ve
         h = _mul(h)
         h = pc.bit_wise_xor(h, pc.shift_right(h, _u32(15)))
         seed = h
-        # abs(signed % vectorSize) == abs(signed) % vectorSize
-        signed = pc.cast(h, pa.int64())
-        signed = pc.if_else(pc.greater_equal(signed, 1 << 31), pc.subtract(signed, 1 << 32), signed)
-        mag = pc.abs(signed)
+        # Java: abs(signed % vectorSize) == abs(signed) % vectorSize; |h| fits in uint32
+        mag = pc.if_else(pc.greater_equal(h, _u32(1 << 31)), pc.subtract(_u32(0), h), h)
         out.append(pc.subtract(mag, pc.multiply(pc.divide(mag, vs), vs)))
     return out
 
@@ -178,17 +176,35 @@ class DynamicBloomFilter:
     def _max_rows(self) -> int:
         return max(1, math.ceil(self.max_entries / self.num_entries))
 
-    def _row_of(self, n: int) -> pa.Array:
-        """Row index (int64) for the keys numbered ``count .. count + n - 1``."""
+    def _row_slices(self, n: int) -> list[tuple[int, pa.Array | None]]:
+        """(row, indices into the next ``n`` keys) — None meaning all of them."""
         nr, rmax, start = self.num_entries, self._max_rows, self.count
-        seq = pa.array(range(start, start + n), pa.int64())
         cap = rmax * nr
-        filling = pc.divide(seq, nr)
-        # keys beyond the cap: key `cap` -> row 0, then (k - cap - 1) % rmax
-        over = pc.subtract(seq, cap + 1)
-        over = pc.if_else(pc.less(over, 0), 0, over)
-        over = pc.subtract(over, pc.multiply(pc.divide(over, rmax), rmax))
-        return pc.if_else(pc.less(seq, cap), filling, over)
+        out: list[tuple[int, pa.Array | None]] = []
+        end = start + n
+        if end <= nr:
+            return [(0, None)]
+        # filling phase: key k < cap goes to row k // nr
+        k = start
+        while k < min(end, cap):
+            row = k // nr
+            stop = min(end, cap, (row + 1) * nr)
+            out.append((row, _arange(k - start, stop - start)))
+            k = stop
+        if end > cap:
+            # key `cap` goes to row 0, then key cap+1+j to row j % rmax
+            first = max(start, cap)
+            if first == cap:
+                out.append((0, pa.array([cap - start], pa.int64())))
+                first += 1
+            j0 = first - cap - 1
+            rest = _arange(first - start, end - start)
+            for r in range(rmax):
+                offset = (r - j0) % rmax
+                picked = _strided(rest, offset, rmax)
+                if len(picked):
+                    out.append((r, picked))
+        return out
 
     def add_keys(self, keys: pa.Array | pa.ChunkedArray) -> None:
         """Add UTF-8 keys in order (the order of the rows in the base file)."""
@@ -197,22 +213,17 @@ class DynamicBloomFilter:
         n = len(keys)
         if n == 0:
             return
-        row_of = self._row_of(n)
-        needed_rows = pc.max(row_of).as_py() + 1
+        slices = self._row_slices(n)
+        needed_rows = max(r for r, _ in slices) + 1
         while len(self.rows) < needed_rows:
             self.rows.append(bytes((self.vector_size + 7) // 8))
-        per_row: list[list[pa.Array]] = [[] for _ in self.rows]
-        for idx, positions in hash_positions(keys, self.nb_hash, self.vector_size):
-            rows = row_of if idx is None else pc.take(row_of, idx)
-            for r in range(len(self.rows)):
-                if len(self.rows) == 1:
-                    per_row[r].extend(positions)
-                else:
-                    mask = pc.equal(rows, r)
-                    per_row[r].extend(pc.filter(p, mask) for p in positions)
-        for r, chunks in enumerate(per_row):
-            if chunks:
-                self.rows[r] = _set_bits(self.rows[r], chunks, self.vector_size)
+        per_row: dict[int, list[pa.Array]] = {}
+        for r, idx in slices:
+            subset = keys if idx is None else pc.take(keys, idx)
+            for _, positions in _hash_parallel(subset, self.nb_hash, self.vector_size):
+                per_row.setdefault(r, []).extend(positions)
+        for r, chunks in per_row.items():
+            self.rows[r] = _set_bits(self.rows[r], chunks, self.vector_size)
         self.count += n
 
     @property
@@ -280,6 +291,45 @@ class DynamicBloomFilter:
         return bf
 
 
+def _arange(start: int, stop: int) -> pa.Array:
+    """int64 ``start .. stop-1`` without a Python loop."""
+    n = stop - start
+    if n <= 0:
+        return pa.array([], pa.int64())
+    return pc.add(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n)), start - 1)
+
+
+def _strided(values: pa.Array, offset: int, step: int) -> pa.Array:
+    """``values[offset::step]`` via a fixed-size-list view."""
+    values = values.slice(offset)
+    n = len(values)
+    if n == 0:
+        return values
+    pad = (-n) % step
+    if pad:
+        values = pa.concat_arrays([values, pa.nulls(pad, values.type)])
+    lists = pa.FixedSizeListArray.from_arrays(values, step)
+    return pc.list_element(lists, 0)
+
+
+def _hash_parallel(keys: pa.Array, nb_hash: int, vector_size: int) -> list[tuple[pa.Array | None, list[pa.Array]]]:
+    """hash_positions, split over two threads for big inputs (pyarrow releases the GIL).
+
+    Only the position lists are used by callers that merge them, so group indices are dropped.
+    """
+    n = len(keys)
+    if n < 200_000:
+        return hash_positions(keys, nb_hash, vector_size)
+    from concurrent.futures import ThreadPoolExecutor
+
+    half = n // 2
+    with ThreadPoolExecutor(2) as pool:
+        parts = list(
+            pool.map(lambda a: hash_positions(a, nb_hash, vector_size), [keys.slice(0, half), keys.slice(half)])
+        )
+    return [g for part in parts for g in part]
+
+
 def _scatter_or(result: pa.Array, idx: pa.Array, values: pa.Array) -> pa.Array:
     """``result[idx[i]] |= values[i]`` for a boolean ``result``."""
     hit_idx = pc.filter(idx, values)
@@ -287,12 +337,34 @@ def _scatter_or(result: pa.Array, idx: pa.Array, values: pa.Array) -> pa.Array:
     return pc.or_(result, mask)
 
 
+_UNIVERSE: dict[int, pa.Array] = {}
+
+
+def _universe(vector_size: int) -> pa.Array:
+    if vector_size not in _UNIVERSE:
+        _UNIVERSE.clear()
+        _UNIVERSE[vector_size] = pc.cast(_arange(0, vector_size), pa.uint32())
+    return _UNIVERSE[vector_size]
+
+
 def _set_bits(row: bytes, positions: list[pa.Array], vector_size: int) -> bytes:
-    """Set the bits at ``positions`` in the LSB-first bit vector ``row``."""
-    allpos = pc.unique(pa.chunked_array(positions, pa.int64()).combine_chunks())
-    universe = pa.array(range(vector_size), pa.int64())
-    bits = pc.is_in(universe, value_set=allpos)
-    new = bits.buffers()[1].to_pybytes()[: (vector_size + 7) // 8]
+    """Set the bits at ``positions`` in the LSB-first bit vector ``row``.
+
+    An Arrow boolean array's data buffer is exactly that layout, so membership of every bit
+    index in the position set *is* the serialised row.
+    """
+    allpos = pc.unique(pa.chunked_array(positions, pa.uint32()).combine_chunks())
+    if len(allpos) < 400_000:  # probing the whole universe costs more than a loop here
+        buf = bytearray(row)
+        for p in allpos.to_pylist():
+            buf[p >> 3] |= 1 << (p & 7)
+        return bytes(buf)
+    bits = pc.is_in(_universe(vector_size), value_set=allpos)
     if any(row):
-        return (int.from_bytes(row, "little") | int.from_bytes(new, "little")).to_bytes(len(row), "little")
-    return new
+        bits = pc.or_(bits, pa.Array.from_buffers(pa.bool_(), vector_size, [None, pa.py_buffer(row)]))
+    nbytes = (vector_size + 7) // 8
+    data = bits.buffers()[1].to_pybytes()[:nbytes]
+    tail = vector_size % 8
+    if tail:  # bits past vectorSize are zero in Java's serialisation
+        data = data[:-1] + bytes([data[-1] & ((1 << tail) - 1)])
+    return data

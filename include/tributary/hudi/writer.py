@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 KEY, PART = "__tributary_key", "__tributary_part"
 DEFAULT_RECORD_BYTES = 1024
+REUSE_BLOOM_MAX_GONE = 0.1
+"""Rebuild a rewritten file's bloom filter when more than this share of its keys left it."""
 
 
 @dataclass(frozen=True)
@@ -346,8 +348,9 @@ class CommitWriter:
         for bf in latest[-20:]:
             footer = self._footer(bf)
             if footer.num_rows:
+                # the bloom filter (~430 KB of footer) does not grow with the rows
                 rows += footer.num_rows
-                size += bf.size
+                size += max(0, bf.size - len(footer.bloom_text or b""))
         if rows:
             return max(1.0, size / rows)
         if sample.num_rows:
@@ -401,11 +404,22 @@ class CommitWriter:
             new_parts: list[tuple[pa.Table, pa.Array, pa.Array, pa.Array]] = []
             num_updates = sum(u.num_rows for u in plan.updates)
             num_inserts = sum(i.num_rows for i in plan.inserts)
+            bloom: DynamicBloomFilter | None = None
             if plan.base is not None:
                 old = read_table(self.storage, plan.base.path)
+                old_rows = old.num_rows
                 if plan.remove_keys:
                     rm = pa.chunked_array(plan.remove_keys, pa.string()).combine_chunks()
                     old = old.filter(pc.invert(pc.is_in(old.column("_hoodie_record_key"), value_set=rm)))
+                # keys gone for good (deleted / moved out); updated-in-place keys come back
+                gone = old_rows - old.num_rows - num_updates
+                footer = self._footer(plan.base)
+                if footer.bloom_text and gone <= REUSE_BLOOM_MAX_GONE * max(1, old_rows):
+                    # the old filter already holds every carried-over and updated key: add the
+                    # inserts only (a bloom filter may hold extra keys; it only answers "maybe")
+                    bloom = footer.bloom()
+                    if bloom is not None and plan.inserts:
+                        bloom.add_keys(pa.chunked_array([i.column(KEY) for i in plan.inserts], pa.string()))
                 data = sch.conform(old.drop_columns(list(META_COLUMNS)), schema, f"{plan.base.path}")
                 new_parts.append(
                     (
@@ -432,7 +446,15 @@ class CommitWriter:
             seqnos = pa.chunked_array([_chunks(p[2]) for p in new_parts], pa.string())
             keys = pa.chunked_array([_chunks(p[3]) for p in new_parts], pa.string())
             size = write_base_file(
-                self.storage, path, data, commit_time, seqnos, keys, plan.partition, avro_schema_json=avro_meta
+                self.storage,
+                path,
+                data,
+                commit_time,
+                seqnos,
+                keys,
+                plan.partition,
+                avro_schema_json=avro_meta,
+                bloom=bloom,
             )
             if plan.partition not in partitions_written:
                 self.t._ensure_partition_metadata(plan.partition, self.instant)
