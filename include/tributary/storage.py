@@ -172,6 +172,7 @@ class Storage:
                 try:
                     with os.fdopen(fd, "wb") as f:
                         f.write(data)
+                    os.chmod(tmp, 0o644)  # mkstemp creates 0600; readers (Spark, Trino) need more
                     os.replace(tmp, path)
                 except BaseException:
                     if os.path.exists(tmp):

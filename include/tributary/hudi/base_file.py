@@ -144,18 +144,20 @@ def write_base_file(
         kv[b"parquet.avro.schema"] = avro_schema_json.encode()
         kv[b"writer.model.name"] = b"avro"
     try:
-        with storage.open_output(path) as sink:
-            # footer key-values go in directly: no ARROW:schema copy (it would repeat the filter)
-            with pq.ParquetWriter(
+        # footer key-values go in directly: no ARROW:schema copy (it would repeat the filter)
+        with (
+            storage.open_output(path) as sink,
+            pq.ParquetWriter(
                 sink,
                 table.schema,
                 compression="snappy",
                 coerce_timestamps="us",
                 allow_truncated_timestamps=False,
                 store_schema=False,
-            ) as writer:
-                writer.write_table(table, row_group_size=1024 * 1024)
-                writer.add_key_value_metadata({k.decode(): v.decode() for k, v in kv.items()})
+            ) as writer,
+        ):
+            writer.write_table(table, row_group_size=1024 * 1024)
+            writer.add_key_value_metadata({k.decode(): v.decode() for k, v in kv.items()})
     except (OSError, pa.ArrowException) as exc:
         storage.delete(path)
         raise HudiError(f"{storage.full_uri(path)}: cannot write base file: {exc}") from exc
