@@ -10,3 +10,4 @@ $T config validate config/
 $T config apply config/
 $T flows list
 $T tables list
+$T demo run "$@"

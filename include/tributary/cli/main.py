@@ -24,7 +24,7 @@ err_console = Console(stderr=True)
 
 def _mount() -> None:
     # Imported here so `tributary --help` stays fast and one broken group names itself.
-    from tributary.cli import bench, bench_processing, cdc, config_cmd, db_cmd, inventory, processing_cmd
+    from tributary.cli import bench, bench_processing, cdc, config_cmd, db_cmd, demo_cmd, inventory, processing_cmd
 
     app.add_typer(db_cmd.app, name="db", help="Metadata database: migrations.")
     app.add_typer(config_cmd.app, name="config", help="Validate, apply and export configuration.")
@@ -35,6 +35,7 @@ def _mount() -> None:
     app.add_typer(processing_cmd.runs_app, name="runs", help="Processing history.")
     app.add_typer(processing_cmd.locks_app, name="locks", help="Table leases: list, release --force.")
     app.command("process")(processing_cmd.process)
+    app.add_typer(demo_cmd.app, name="demo", help="The demo: taxi dataset → Hudi tables → validation report.")
     bench_processing.register(bench.app)
     app.add_typer(bench.app, name="bench", help="Benchmarks: a readable table, then one JSON line.")
 
