@@ -222,8 +222,21 @@ class DynamicBloomFilter:
             subset = keys if idx is None else pc.take(keys, idx)
             for _, positions in _hash_parallel(subset, self.nb_hash, self.vector_size):
                 per_row.setdefault(r, []).extend(positions)
-        for r, chunks in per_row.items():
-            self.rows[r] = _set_bits(self.rows[r], chunks, self.vector_size)
+        if len(per_row) > 1 and n >= 200_000:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(2) as pool:  # pyarrow releases the GIL
+                done = dict(
+                    pool.map(
+                        lambda item: (item[0], _set_bits(self.rows[item[0]], item[1], self.vector_size)),
+                        per_row.items(),
+                    )
+                )
+            for r, row in done.items():
+                self.rows[r] = row
+        else:
+            for r, chunks in per_row.items():
+                self.rows[r] = _set_bits(self.rows[r], chunks, self.vector_size)
         self.count += n
 
     @property

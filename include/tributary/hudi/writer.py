@@ -255,7 +255,8 @@ class CommitWriter:
                     continue
             cands = pc.filter(keys, mask)
             file_keys = read_table(self.storage, bf.path, ["_hoodie_record_key"]).column(0)
-            hits = pc.filter(cands, pc.is_in(cands, value_set=file_keys))
+            # hash the smaller side (the candidates), probe the file's keys
+            hits = pc.filter(file_keys, pc.is_in(file_keys, value_set=cands)).combine_chunks()
             if len(hits):
                 found.append((bf, hits))
         return found
