@@ -82,13 +82,11 @@ def _require_postgres() -> str:
     pytest.skip("no PostgreSQL: run through `make test` (it starts a private cluster)")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tributary_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh, empty metadata DB: a SQLite file, or a new database in the private PG cluster."""
+def _fresh_db(kind: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     from tributary.metadata import db
 
-    if request.param == "sqlite":
-        url = f"sqlite:///{tributary_home / 'tributary.db'}"
+    if kind == "sqlite":
+        url = f"sqlite:///{home / 'tributary.db'}"
         dbname = None
     else:
         import uuid
@@ -111,6 +109,18 @@ def db_url(request: pytest.FixtureRequest, tributary_home: Path, monkeypatch: py
 
         with psycopg.connect(_require_postgres(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tributary_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh, empty metadata DB: a SQLite file, or a new database in the private PG cluster."""
+    yield from _fresh_db(request.param, tributary_home, monkeypatch)
+
+
+@pytest.fixture
+def pg_db_url(tributary_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh database in the private PostgreSQL cluster, for tests that need a real server."""
+    yield from _fresh_db("postgres", tributary_home, monkeypatch)
 
 
 @pytest.fixture

@@ -69,7 +69,8 @@ def acquire(table_id: str, holder: str, ttl: timedelta = DEFAULT_TTL, session: S
     stmt = (
         update(TableLockRow)
         .where(TableLockRow.table_id == table_id)
-        .where((TableLockRow.holder.is_(None)) | (TableLockRow.expires_at < now))
+        # free, expired, or ours already (a retry by the same worker after a lost DB connection)
+        .where((TableLockRow.holder.is_(None)) | (TableLockRow.expires_at < now) | (TableLockRow.holder == holder))
         .values(holder=holder, token=TableLockRow.token + 1, acquired_at=now, heartbeat_at=now, expires_at=now + ttl)
         .returning(TableLockRow.token, TableLockRow.expires_at)
     )

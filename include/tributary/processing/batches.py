@@ -9,15 +9,17 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from tributary.config.models import RawTable
 from tributary.config.service import load_db_config
 from tributary.config.validation import ConfigSet
-from tributary.errors import NotFoundError
+from tributary.errors import MetadataError, NotFoundError
 from tributary.locks.lease import default_holder
 from tributary.processing.context import RunContext
 from tributary.processing.processor import DEFAULT_MAX_FILES, TableOutcome, process_table
 from tributary.settings import get_settings
 
 log = logging.getLogger(__name__)
+DB_RETRY_PAUSE_SECONDS = 2.0
 
 
 @dataclass
@@ -68,19 +70,35 @@ def process_batch(
     disabled = config.disabled("raw_tables")
     result = BatchResult()
     start = time.perf_counter()
+    unreachable: list[str] = []
     for table_id in table_ids:
         table = config.tables.get(table_id)
         if table is None:
             reason = disabled.get(table_id, "not configured")
             result.tables[table_id] = _config_failure(table_id, reason, run_context)
             continue
-        try:
-            result.tables[table_id] = process_table(table, holder, run_context, max_files=max_files, ttl=ttl)
-        except Exception as exc:  # e.g. the metadata DB was unreachable for this table
-            log.exception("%s: processing failed outside the engine", table_id)
-            result.tables[table_id] = TableOutcome(table_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        outcome = _process_one(table, holder, run_context, max_files, ttl)
+        result.tables[table_id] = outcome
+        if outcome.failed and outcome.error and outcome.error.startswith(MetadataError.__name__):
+            unreachable.append(table_id)
+    if unreachable:
+        # the metadata DB was unavailable for a moment: nothing was lost (files stay pending, a
+        # commit that landed is reconciled from its checkpoint); try those tables once more
+        log.warning("metadata DB was unavailable for %s; retrying them", ", ".join(unreachable))
+        time.sleep(DB_RETRY_PAUSE_SECONDS)
+        for table_id in unreachable:
+            result.tables[table_id] = _process_one(config.tables[table_id], holder, run_context, max_files, ttl)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _process_one(table: RawTable, holder: str, ctx: RunContext | None, max_files: int, ttl: timedelta) -> TableOutcome:
+    try:
+        return process_table(table, holder, ctx, max_files=max_files, ttl=ttl)
+    except Exception as exc:  # e.g. the metadata DB was unreachable for this table
+        if not isinstance(exc, MetadataError):
+            log.exception("%s: processing failed outside the engine", table.table_id)
+        return TableOutcome(table.table_id, "failed", error=f"{type(exc).__name__}: {exc}")
 
 
 def _config_failure(table_id: str, reason: str, ctx: RunContext | None) -> TableOutcome:

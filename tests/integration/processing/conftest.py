@@ -61,3 +61,18 @@ def configure(migrated_db: str, tributary_home: Path) -> Callable[..., Path]:
         return tributary_home
 
     return _configure
+
+
+@pytest.fixture
+def pg_configure(pg_db_url: str, tributary_home: Path) -> Callable[..., Path]:
+    """Like ``configure``, on a fresh PostgreSQL database only."""
+    from tributary.metadata import db
+
+    db.upgrade(pg_db_url)
+
+    def _configure(n_tables: int = 3, **kwargs: object) -> Path:
+        path = write_config(tributary_home, n_tables, **kwargs)  # type: ignore[arg-type]
+        apply_paths([path])
+        return tributary_home
+
+    return _configure

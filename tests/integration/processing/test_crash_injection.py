@@ -32,6 +32,7 @@ def test_hundred_crash_trials_lose_and_duplicate_nothing(tmp_path: Path) -> None
     assert stats.races > 0
 
 
+@pytest.mark.postgres
 def test_chaos_on_postgres(tmp_path: Path) -> None:
     from tests.conftest import _require_postgres
 
@@ -40,8 +41,9 @@ def test_chaos_on_postgres(tmp_path: Path) -> None:
     assert stats.kills > 0
 
 
-def test_worker_that_lost_its_lease_cannot_commit(configure: Callable[..., Path],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_worker_that_lost_its_lease_cannot_commit(
+    configure: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = configure(1)
     DmsFolder(home / "staging/shop/t1").load([{"id": i, "ts": 1, "amount": 1.0, "region": "eu"} for i in range(5)])
     config = load_db_config()

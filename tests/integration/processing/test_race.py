@@ -37,10 +37,9 @@ print(json.dumps({"busy": busy, "completed": completed, "failed": failed}))
 
 
 @pytest.mark.slow
-def test_eight_workers_race_over_twenty_tables(configure: Callable[..., Path], db_url: str) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("the race test runs on PostgreSQL (the production metadata DB); SQLite runs the chaos trials")
-    home = configure(20, batch_size=20)
+@pytest.mark.postgres
+def test_eight_workers_race_over_twenty_tables(pg_configure: Callable[..., Path]) -> None:
+    home = pg_configure(20, batch_size=20)
     oracles: dict[int, Oracle] = {}
     for t in range(1, 21):
         folder = DmsFolder(home / f"staging/shop/t{t}")
