@@ -131,6 +131,11 @@ def test_insert_overwrite_table(tmp_path: Path, version: int) -> None:
     assert [x["id"] for x in rs.snapshot(uri)] == [7, 8]
     assert [x["id"] for x in rs.as_of(uri, r1.instant)] == [1, 2, 3]
     assert t.completed_commits()[-1].action == "replacecommit"
+    hoodie = tmp_path / "t" / ".hoodie"
+    requested = next(hoodie.rglob(f"{r2.instant}.replacecommit.requested"))
+    assert requested.read_bytes()[:4] == b"Obj\x01"  # Avro HoodieRequestedReplaceMetadata in v6 and v8
+    completed = [p for p in hoodie.rglob(f"{r2.instant}*.replacecommit") if "requested" not in p.name]
+    assert completed[0].read_bytes()[:1] == (b"O" if version == 8 else b"{")  # Avro (v8) or JSON (v6)
 
 
 @pytest.mark.parametrize("version", [6, 8])
