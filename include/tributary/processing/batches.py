@@ -14,7 +14,7 @@ from tributary.config.service import load_db_config
 from tributary.config.validation import ConfigSet
 from tributary.errors import MetadataError, NotFoundError
 from tributary.locks.lease import default_holder
-from tributary.processing.context import RunContext
+from tributary.processing.context import RunContext, queue_table_alert
 from tributary.processing.processor import DEFAULT_MAX_FILES, TableOutcome, process_table
 from tributary.settings import get_settings
 
@@ -103,28 +103,12 @@ def _process_one(table: RawTable, holder: str, ctx: RunContext | None, max_files
 
 def _config_failure(table_id: str, reason: str, ctx: RunContext | None) -> TableOutcome:
     """A table whose config row is broken fails alone, with an alert naming the reason."""
-    from tributary.alerts.messages import table_failure
-    from tributary.alerts.outbox import enqueue
     from tributary.metadata.db import session_scope
 
     message = f"raw_tables row {table_id!r} is invalid and disabled: {reason}; fix the row and apply config"
-    ctx = ctx or RunContext()
     try:
         with session_scope() as s:
-            alert = table_failure(
-                table_id=table_id,
-                error=message,
-                flow_id=ctx.flow_id,
-                dag_id=ctx.dag_id,
-                dag_run_id=ctx.dag_run_id,
-                task_id=ctx.task_id,
-                try_number=ctx.try_number,
-                log_url=ctx.log_url,
-                topic_arn=ctx.alert_topic_arn,
-            )
-            enqueue(
-                s, topic_arn=alert.topic_arn, subject=alert.subject, message=alert.message, dedupe_key=alert.dedupe_key
-            )
+            queue_table_alert(s, ctx, table_id, message)
     except Exception as exc:
         log.error("could not queue the alert for %s: %s", table_id, exc)
     return TableOutcome(table_id, "failed", error=message)

@@ -28,7 +28,7 @@ from tributary.files.registry import as_cdc_file, set_status
 from tributary.locks.lease import DEFAULT_TTL, Lease, LeaseKeeper, acquire, release
 from tributary.metadata.db import session_scope
 from tributary.metadata.models import CdcFileRow, ProcessingRunHistoryRow, ProcessingRunRow
-from tributary.processing.context import RunContext
+from tributary.processing.context import RunContext, queue_table_alert
 from tributary.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -282,9 +282,6 @@ class TableProcessor:
     def _fail(self, keeper: LeaseKeeper, run_id: int, rows: list[CdcFileRow], exc: BaseException) -> TableOutcome:
         """Record the failure, count the attempt against the bad file (quarantining it after the
         configured attempts) and queue the alert — all in one transaction."""
-        from tributary.alerts.messages import table_failure
-        from tributary.alerts.outbox import enqueue
-
         expected = isinstance(exc, TributaryError)
         message = str(exc) if expected else f"{type(exc).__name__}: {exc}"
         tb = "".join(traceback.format_exception(exc))
@@ -320,21 +317,7 @@ class TableProcessor:
                         "quarantined" if quarantined else "failed",
                         f"attempt {row.attempts}/{self.max_attempts}: {message[:1000]}",
                     )
-            alert = table_failure(
-                table_id=self.table_id,
-                error=message,
-                files=[r.uri for r in rows],
-                flow_id=self.ctx.flow_id,
-                dag_id=self.ctx.dag_id,
-                dag_run_id=self.ctx.dag_run_id,
-                task_id=self.ctx.task_id,
-                try_number=self.ctx.try_number,
-                log_url=self.ctx.log_url,
-                topic_arn=self.ctx.alert_topic_arn,
-            )
-            enqueue(
-                s, topic_arn=alert.topic_arn, subject=alert.subject, message=alert.message, dedupe_key=alert.dedupe_key
-            )
+            queue_table_alert(s, self.ctx, self.table_id, message, [r.uri for r in rows])
         suffix = f" (file quarantined after {self.max_attempts} attempts)" if quarantined else ""
         return TableOutcome(self.table_id, "failed", files=[r.uri for r in rows], error=message + suffix, run_id=run_id)
 
