@@ -22,7 +22,7 @@ from tributary.hudi.options import META_COLUMNS
 
 
 def normalize_type(t: pa.DataType) -> pa.DataType:
-    """The type Tributary writes for ``t``: int8/16→int32, timestamps in µs, no large/dict types."""
+    """The type Tributary writes for ``t``: int8/16→int32, timestamps in µs (naive ones as UTC), no large/dict types."""
     if pa.types.is_int8(t) or pa.types.is_int16(t) or pa.types.is_uint8(t) or pa.types.is_uint16(t):
         return pa.int32()
     if pa.types.is_uint32(t):
@@ -32,7 +32,9 @@ def normalize_type(t: pa.DataType) -> pa.DataType:
     if pa.types.is_float16(t):
         return pa.float32()
     if pa.types.is_timestamp(t):
-        return pa.timestamp("us", tz=t.tz)
+        # naive timestamps are stored as UTC instants (as Spark does with session time zone UTC):
+        # hudi-rs cannot read Avro local-timestamp-micros
+        return pa.timestamp("us", tz=t.tz or "UTC")
     if pa.types.is_large_string(t) or pa.types.is_string_view(t):
         return pa.string()
     if pa.types.is_large_binary(t) or pa.types.is_binary_view(t) or pa.types.is_fixed_size_binary(t):

@@ -173,3 +173,31 @@ def test_schema_evolution(tmp_path: Path, version: int) -> None:
     with pytest.raises(SchemaEvolutionError, match="'n'"):
         t.write(pa.table({"id": pa.array([4], pa.int64()), "n": pa.array(["text"])}))
     assert len(t.completed_commits()) == 2
+
+
+def test_value_types_round_trip(tmp_path: Path) -> None:
+    import datetime
+    import decimal
+
+    uri = str(tmp_path / "t")
+    t = HudiTable.create(uri, TableOptions("ty", ("id",), table_version=8))
+    t.write(
+        pa.table(
+            {
+                "id": pa.array([1], pa.int8()),
+                "naive": pa.array([datetime.datetime(2024, 1, 1, 12, 0, 0, 123456)], pa.timestamp("ns")),
+                "dec": pa.array([decimal.Decimal("12345.67")], pa.decimal128(10, 2)),
+                "d": pa.array([datetime.date(2024, 1, 2)]),
+                "s": pa.array([{"a": 1, "b": [1, 2]}]),
+                "m": pa.array([[("k", 1.0)]], pa.map_(pa.string(), pa.float64())),
+                "bin": pa.array([b"x"]),
+                "u16": pa.array([65535], pa.uint16()),
+            }
+        )
+    )
+    (row,) = rs.data(rs.snapshot(uri))
+    assert row["id"] == 1 and row["u16"] == 65535
+    assert row["naive"] == datetime.datetime(2024, 1, 1, 12, 0, 0, 123456, tzinfo=datetime.UTC)
+    assert row["dec"] == decimal.Decimal("12345.67") and row["d"] == datetime.date(2024, 1, 2)
+    assert row["s"] == {"a": 1, "b": [1, 2]} and row["m"] == [("k", 1.0)] and row["bin"] == b"x"
+    assert t.schema is not None and t.schema.field("naive").type == pa.timestamp("us", tz="UTC")
