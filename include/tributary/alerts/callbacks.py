@@ -49,6 +49,9 @@ class OutboxNotifier(BaseNotifier):
         self.alert_topic_arn = alert_topic_arn
         self.level = level
 
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        """Nothing to render (no templated fields); skips building a Jinja env from the DAG."""
+
     def build(self, context: dict[str, Any]) -> Any:
         from tributary.alerts import messages
 

@@ -36,6 +36,16 @@ def run_context(context: Mapping[str, Any], flow_id: str, topic: str | None) -> 
     )
 
 
+def _deliver_alerts_now() -> None:
+    """Best effort: the processor queued table alerts; the maintenance drain retries what fails."""
+    from tributary.alerts.outbox import drain
+
+    try:
+        drain(limit=50)
+    except Exception as exc:
+        log.warning("queued alerts not delivered yet (%s); the outbox drain will retry", exc)
+
+
 class _TemplateOperator(BaseOperator):
     """Common part: which flow task this is, and how to load and prepare its config."""
 
@@ -140,7 +150,10 @@ class CdcBatchOperator(_TemplateOperator):
         ctx = run_context(context, self.flow_id, cfg.alert_topic_arn)
         ti = context["ti"]
         holder = f"{ti.dag_id}/{ti.run_id}/{ctx.task_id}#{ctx.try_number}"
-        return process(list(self.batch), holder=holder, run_context=ctx, max_files=params.get("max_files_per_table"))
+        result = process(list(self.batch), holder=holder, run_context=ctx, max_files=params.get("max_files_per_table"))
+        if result["failed"]:
+            _deliver_alerts_now()
+        return result
 
 
 class CdcSummaryOperator(_TemplateOperator):
@@ -161,7 +174,9 @@ class CdcSummaryOperator(_TemplateOperator):
         planned = ti.xcom_pull(task_ids=self.plan_task_id, key="return_value")
         results: list[Any] = []
         if planned:
-            pulled = ti.xcom_pull(task_ids=self.process_task_id, key="return_value", map_indexes=None)
+            pulled = ti.xcom_pull(
+                task_ids=self.process_task_id, key="return_value", map_indexes=list(range(len(planned)))
+            )
             if isinstance(pulled, dict):
                 pulled = [pulled]
             results = [r for r in (pulled or []) if r]

@@ -21,7 +21,7 @@ def test_example_config_loads_without_import_errors(apply_config: Callable[..., 
     apply_config()
     bag = dagbag_of()
     assert bag.import_errors == {}
-    assert sorted(bag.dags) == ["tributary__hello_tributary", "tributary__taxi_trips_refresh"]
+    assert sorted(bag.dags) == ["tributary__hello_tributary", "tributary__maintenance", "tributary__taxi_trips_refresh"]
 
     cdc = bag.dags["tributary__taxi_trips_refresh"]
     assert [t.task_id for t in cdc.tasks] == ["apply_cdc.plan_batches", "apply_cdc.process_batch", "apply_cdc.summary"]
@@ -55,7 +55,7 @@ def test_a_broken_flow_row_is_one_import_error_and_other_dags_load(
         s.execute(text("UPDATE flows SET schedule = 'every tuesday' WHERE flow_id = 'hello_tributary'"))
     refresh_snapshot()
     bag = dagbag_of()
-    assert sorted(bag.dags) == ["tributary__taxi_trips_refresh"]
+    assert sorted(bag.dags) == ["tributary__maintenance", "tributary__taxi_trips_refresh"]
     assert len(bag.import_errors) == 1
     ((path, message),) = bag.import_errors.items()
     assert path.endswith("tributary_flow_errors.py")
@@ -72,7 +72,7 @@ def test_a_flow_broken_in_the_snapshot_file_is_one_import_error(
     doc["flows"]["hello_tributary"]["max_active_runs"] = 0
     path.write_text(json.dumps(doc))
     bag = dagbag_of()
-    assert sorted(bag.dags) == ["tributary__taxi_trips_refresh"]
+    assert sorted(bag.dags) == ["tributary__maintenance", "tributary__taxi_trips_refresh"]
     assert len(bag.import_errors) == 1
     assert "hello_tributary" in next(iter(bag.import_errors.values()))
     assert "max_active_runs" in next(iter(bag.import_errors.values()))
@@ -88,7 +88,7 @@ def test_strict_mode_turns_a_broken_flow_into_a_failure(
     monkeypatch.setenv("TRIBUTARY_STRICT_DAGS", "true")
     get_settings.cache_clear()
     bag = dagbag_of()
-    assert bag.dags == {}
+    assert sorted(bag.dags) == ["tributary__maintenance"]
     assert len(bag.import_errors) == 2 and all("hello_tributary" in m for m in bag.import_errors.values())
 
 
@@ -97,7 +97,7 @@ def test_a_broken_snapshot_falls_back_to_the_last_good_one(apply_config: Callabl
     get_settings().snapshot_path.write_text("{ not json")
     bag = dagbag_of()
     assert bag.import_errors == {}
-    assert len(bag.dags) == 2
+    assert len(bag.dags) == 3
 
 
 def test_a_worker_builds_only_the_dag_it_runs(
@@ -116,6 +116,6 @@ def test_a_worker_builds_only_the_dag_it_runs(
 
 def test_no_snapshot_means_no_dags_and_one_clear_error(tributary_home: Path, dagbag_of: Any) -> None:
     bag = dagbag_of()
-    assert bag.dags == {}
+    assert sorted(bag.dags) == ["tributary__maintenance"]
     assert len(bag.import_errors) == 1
     assert "no config snapshot" in next(iter(bag.import_errors.values()))
