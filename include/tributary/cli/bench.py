@@ -23,3 +23,18 @@ def engine(
 
     figures = bench_engine.run(rows=rows, tables=tables, changes=changes, seed_rows=seed_rows, workdir=workdir)
     bench_engine.report(figures, results_dir)
+
+
+@app.command("parse")
+def parse(
+    flows: str = typer.Option("100,1000", help="Flow counts (5 python tasks each), comma-separated."),
+    tables: int = typer.Option(3_000, help="Tables of the one cdc_to_hudi flow (0 to skip)."),
+    repeat: int = typer.Option(3, help="Parses per figure (the best is kept)."),
+    workdir: Path | None = typer.Option(None, help="Scratch folder (default: system temp)."),
+    results_dir: Path | None = typer.Option(None, help="Where parse.json goes (default: bench/results)."),
+) -> None:
+    """DAG factory parse time for many flows and one big cdc flow, against Airflow's own floor."""
+    from tributary.bench import parse as bench_parse
+
+    counts = [int(x) for x in flows.split(",") if x.strip()]
+    bench_parse.report(bench_parse.run(flows=counts, tables=tables, repeat=repeat, workdir=workdir), results_dir)
