@@ -1,0 +1,1 @@
+"""The operators' view: table state (commits, backlog, lag, leases, errors, alerts) and actions."""
