@@ -122,6 +122,22 @@ class EventError(TributaryError):
 class AirflowApiError(TributaryError):
     """The Airflow REST API refused a request."""
 
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class AirflowAuthError(AirflowApiError):
+    """The Airflow REST API refused the credentials (401) or the permission (403)."""
+
+
+class AirflowUnavailableError(AirflowApiError):
+    """The Airflow REST API kept failing (5xx, timeouts, refused connections) after every retry."""
+
+
+class StackError(TributaryError):
+    """The local stack cannot be started, stopped or inspected."""
+
 
 class TemplateRenderError(TributaryError):
     """A task's params could not be rendered, or the template reached for something refused."""

@@ -55,6 +55,21 @@ class Settings:
     lease_ttl_seconds: int = 60
     """How long a table lease lives without a heartbeat (``TRIBUTARY_LEASE_TTL``)."""
 
+    airflow_api_url: str | None = None
+    """Base URL of the Airflow API server the invokers trigger (``TRIBUTARY_AIRFLOW_API_URL``)."""
+    airflow_username: str | None = None
+    """Airflow API user for the invokers (``TRIBUTARY_AIRFLOW_USERNAME``)."""
+    airflow_password: str | None = None
+    """Airflow API password for the invokers (``TRIBUTARY_AIRFLOW_PASSWORD``)."""
+    airflow_secret_id: str | None = None
+    """Secrets Manager secret holding ``{"username", "password"[, "base_url"]}`` (``TRIBUTARY_AIRFLOW_SECRET_ID``)."""
+    mwaa_environment: str | None = None
+    """MWAA environment name: trigger through ``mwaa:InvokeRestApi`` instead (``TRIBUTARY_MWAA_ENVIRONMENT``)."""
+    airflow_api_timeout: float = 10.0
+    """Seconds per Airflow API request (``TRIBUTARY_AIRFLOW_API_TIMEOUT``)."""
+    airflow_api_attempts: int = 5
+    """Attempts per Airflow API request on 5xx and timeouts (``TRIBUTARY_AIRFLOW_API_ATTEMPTS``)."""
+
     @property
     def is_sqlite(self) -> bool:
         return self.db_url.startswith("sqlite")
@@ -81,4 +96,11 @@ def get_settings() -> Settings:
         glue_role_arn=os.environ.get("TRIBUTARY_GLUE_ROLE_ARN") or "arn:aws:iam::123456789012:role/tributary-glue",
         max_file_attempts=max(1, int(os.environ.get("TRIBUTARY_MAX_FILE_ATTEMPTS", "3"))),
         lease_ttl_seconds=max(1, int(os.environ.get("TRIBUTARY_LEASE_TTL", "60"))),
+        airflow_api_url=os.environ.get("TRIBUTARY_AIRFLOW_API_URL") or None,
+        airflow_username=os.environ.get("TRIBUTARY_AIRFLOW_USERNAME") or None,
+        airflow_password=os.environ.get("TRIBUTARY_AIRFLOW_PASSWORD") or None,
+        airflow_secret_id=os.environ.get("TRIBUTARY_AIRFLOW_SECRET_ID") or None,
+        mwaa_environment=os.environ.get("TRIBUTARY_MWAA_ENVIRONMENT") or None,
+        airflow_api_timeout=float(os.environ.get("TRIBUTARY_AIRFLOW_API_TIMEOUT", "10")),
+        airflow_api_attempts=max(1, int(os.environ.get("TRIBUTARY_AIRFLOW_API_ATTEMPTS", "5"))),
     )
