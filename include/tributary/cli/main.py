@@ -36,6 +36,10 @@ def _mount() -> None:
     app.add_typer(processing_cmd.locks_app, name="locks", help="Table leases: list, release --force.")
     app.command("process")(processing_cmd.process)
     app.add_typer(demo_cmd.app, name="demo", help="The demo: taxi dataset → Hudi tables → validation report.")
+    from tributary.cli import events_cmd, stack_cmd
+
+    app.add_typer(events_cmd.app, name="events", help="S3 events: parse, invoke, sweep, build the Lambda zip.")
+    app.add_typer(stack_cmd.app, name="stack", help="The local stack (moto, metadata DB, Airflow): up, down, status.")
     bench_processing.register(bench.app)
     app.add_typer(bench.app, name="bench", help="Benchmarks: a readable table, then one JSON line.")
 
