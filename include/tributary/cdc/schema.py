@@ -25,8 +25,10 @@ _UINT_FIT = {pa.uint8(): pa.int16(), pa.uint16(): pa.int32(), pa.uint32(): pa.in
 def _norm(typ: pa.DataType) -> pa.DataType:
     if typ in _UINT_FIT:
         return _UINT_FIT[typ]
-    if pa.types.is_timestamp(typ) and typ.unit in ("ns", "ms", "s"):
-        return pa.timestamp("us", typ.tz)
+    if pa.types.is_timestamp(typ):
+        # the writer stores naive timestamps as UTC instants (hudi-rs cannot read Avro's
+        # local-timestamp), so a naive column in a later file matches the table's UTC column
+        return pa.timestamp("us", typ.tz or "UTC")
     if pa.types.is_date64(typ):
         return pa.date32()
     if pa.types.is_float16(typ):

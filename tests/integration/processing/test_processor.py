@@ -214,3 +214,35 @@ def test_reload_replaces_content_and_later_cdc_applies_after(configure: Callable
     snap = {r["id"]: r for r in snapshot_rows(home / "lake/shop/t1", COLUMNS, ["id"])}
     assert sorted(snap) == [0, 1, 2, 3]
     assert snap[2]["amount"] == 200.0 and snap[1]["amount"] == 1.0
+
+
+def test_naive_timestamps_in_later_files_match_the_table(configure: Callable[..., Path]) -> None:
+    """DMS Parquet carries naive timestamps; the table stores them as UTC; later files still apply."""
+    from datetime import datetime
+
+    import pyarrow as pa
+
+    home = configure(1)
+    schema = pa.schema(
+        [
+            ("id", pa.int64()),
+            ("ts", pa.int64()),
+            ("amount", pa.float64()),
+            ("region", pa.string()),
+            ("picked_up", pa.timestamp("us")),
+        ]
+    )
+    folder = DmsFolder(home / "staging/shop/t1")
+    at = datetime(2026, 11, 23, 8, 30)
+    folder.load([{"id": 1, "ts": 1, "amount": 1.0, "region": "eu", "picked_up": at}], schema=schema)
+    register_all(home)
+    first = process_batch(["shop.t1"])
+    assert first.tables["shop.t1"].status == "completed" and first.tables["shop.t1"].inserted == 1
+    cdc_schema = pa.schema([("Op", pa.string()), *schema])
+    folder.cdc([{"Op": "U", "id": 1, "ts": 2, "amount": 2.0, "region": "eu", "picked_up": at}], schema=cdc_schema)
+    register_all(home)
+    result = process_batch(["shop.t1"])
+    assert result.failed == [], result.tables["shop.t1"].error
+    [row] = snapshot_rows(home / "lake/shop/t1", ["id", "amount", "picked_up"], ["id"])
+    assert row["amount"] == 2.0
+    assert row["picked_up"].replace(tzinfo=None) == at
