@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# headless Chromium and its driver for the ops-page browser test
+scripts/ensure-apt.sh chromedriver chromium chromium-driver
 
 cleanup() { scripts/pg.sh stop || true; }
 trap cleanup EXIT INT TERM

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -39,35 +40,39 @@ def run(
     home = get_settings().home
     expected_path = home / "demo" / "expected.json"
     staging_root = resolve_location(config.tables["taxi_trips.table_1"].staging_prefix).rsplit("/", 1)[0]
-    if fresh or not expected_path.exists():
-        for table_id in demo_tables:
-            for loc in (config.tables[table_id].staging_prefix, config.tables[table_id].target_uri):
-                shutil.rmtree(resolve_location(loc), ignore_errors=True)
-        from sqlalchemy import delete
-
-        from tributary.metadata.models import CdcFileRow
-
-        with session_scope() as s:
-            s.execute(delete(CdcFileRow).where(CdcFileRow.table_id.in_(demo_tables)))
-        with console.status(f"generating {rows:,} rows x 18 tables of DMS full load and CDC files ..."):
-            from pathlib import Path
-
-            generate(Path(staging_root), expected_path, rows)
-    with session_scope() as s:
-        for table_id in demo_tables:
-            register(s, sweep_table_files(config.tables[table_id]), config.tables.values())
-
     failed: list[str] = []
-    with Progress(
+    progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-    ) as progress:
-        task = progress.add_task("applying CDC files", total=len(demo_tables))
+    )
+
+    def process_all(phase: str) -> None:
+        """Register what landed and run the cadence, batch by batch, table by table."""
+        with session_scope() as s:
+            for table_id in demo_tables:
+                register(s, sweep_table_files(config.tables[table_id]), config.tables.values())
+        task = progress.add_task(f"{phase}: applying", total=len(demo_tables))
         for batch in plan_batches("every_10_minutes", config):
             for table_id in batch:
-                progress.update(task, description=f"applying {table_id}")
-                result = process_batch([table_id], config=config)
-                failed += result.failed
+                progress.update(task, description=f"{phase}: {table_id}")
+                failed.extend(process_batch([table_id], config=config).failed)
                 progress.advance(task)
+        progress.update(task, description=f"{phase}: applied")
+
+    with progress:
+        if fresh or not expected_path.exists():
+            for table_id in demo_tables:
+                for loc in (config.tables[table_id].staging_prefix, config.tables[table_id].target_uri):
+                    shutil.rmtree(resolve_location(loc), ignore_errors=True)
+            from sqlalchemy import delete
+
+            from tributary.metadata.models import CdcFileRow
+
+            with session_scope() as s:
+                s.execute(delete(CdcFileRow).where(CdcFileRow.table_id.in_(demo_tables)))
+            progress.console.print(f"landing {rows:,} rows x 18 tables of DMS full load, then CDC files ...")
+            generate(Path(staging_root), expected_path, rows, after_phase=process_all)
+        else:
+            process_all("pending files")
 
     checks = check_tables(config, expected_path)
     out = Table(title="demo validation: expected (from the generated source) vs hudi-rs")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -146,10 +147,20 @@ class DatasetWriter:
         return out
 
 
-def generate(staging_root: Path, expected_path: Path, rows_per_table: int, seed: int = 2026) -> dict[str, Any]:
-    """Write the dataset under ``staging_root`` (``table_N/`` folders) and the expected results."""
+def generate(
+    staging_root: Path,
+    expected_path: Path,
+    rows_per_table: int,
+    seed: int = 2026,
+    after_phase: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Write the dataset under ``staging_root`` (``table_N/`` folders) phase by phase — the full
+    load, then each wave of CDC files — calling ``after_phase`` after each (the demo processes
+    there, so each wave becomes its own commits), and write the expected results."""
+    after = after_phase or (lambda _phase: None)
     writer = DatasetWriter(staging_root, rows_per_table, seed)
     tables = {t: writer.full_load(t) for t in range(1, TABLES + 1)}
+    after("full load")
     n = max(1, rows_per_table // 100)
     writer.cdc_file(tables[1], writer.inserts(tables[1], n))
     writer.cdc_file(tables[2], writer.updates(tables[2], n))
@@ -163,8 +174,12 @@ def generate(staging_root: Path, expected_path: Path, rows_per_table: int, seed:
         life.append((op, row))
     ten.next_id += 1
     # insert → update → update → delete → insert → update across 5 files (the last file has two)
-    for changes in (life[0:1], life[1:2], life[2:3], life[3:4], life[4:6]):
+    waves = (life[0:1], life[1:2], life[2:3], life[3:4], life[4:6])
+    for i, changes in enumerate(waves, start=1):
         writer.cdc_file(ten, changes)
+        if i in (1, 3):  # let some files arrive between runs, some together
+            after(f"CDC wave {i}")
+    after("CDC wave 5")
     expected = {
         f"taxi_trips.table_{t}": {
             "rows": len(d.state),
