@@ -230,8 +230,11 @@ class GlueTemplateOperator(_TemplateOperator):
         from tributary.errors import TemplateRunError
         from tributary.settings import get_settings
         from tributary.templates.glue import delete_job
+        from tributary.templates.glue import job_name as glue_job_name
 
         event = event or {}
+        ti = context["ti"]
+        job_name = job_name or glue_job_name(ti.dag_id, ti.task_id, ti.run_id)  # deterministic per run
         if event.get("status") != "success":
             raise TemplateRunError(f"Glue job {job_name} run did not succeed: {event.get('message') or event}")
         settings = get_settings()
