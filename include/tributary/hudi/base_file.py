@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -29,6 +31,14 @@ MAX_KEY = b"hoodie_max_record_key"
 BLOOM = b"org.apache.hudi.bloomfilter"
 BLOOM_TYPE = b"hoodie_bloom_filter_type_code"
 META_SCHEMA = [pa.field(m, pa.string(), True) for m in META_COLUMNS]
+PARQUET_OPTIONS: dict = {
+    "compression": "snappy",
+    "coerce_timestamps": "us",
+    "allow_truncated_timestamps": False,
+    "store_schema": False,
+}
+"""``pyarrow.parquet.ParquetWriter`` options of every base file (the bench floor uses them too)."""
+ROW_GROUP_SIZE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,16 @@ def read_table(storage: Storage, path: str, columns: list[str] | None = None) ->
         raise HudiError(f"{storage.full_uri(path)}: cannot read base file: {exc}") from exc
 
 
+def _constant(value: str, n: int) -> pa.DictionaryArray:
+    """``n`` copies of ``value`` as a one-entry dictionary column (written as a dictionary page plus
+    run-length indices, as Parquet would encode it anyway, without hashing ``n`` strings)."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([value], pa.string()))
+
+
+BLOOM_THREAD_MIN_KEYS = 50_000
+"""Build a file's bloom filter in a thread next to the Parquet encoding from this many keys."""
+
+
 def write_base_file(
     storage: Storage,
     path: str,
@@ -115,50 +135,63 @@ def write_base_file(
     """Write a base file (meta columns + ``data``) with Hudi's footer. Returns its size in bytes.
 
     ``bloom``, when given, already holds every key of the file (a superset is allowed: a bloom
-    filter may only answer "maybe"); otherwise one is built from ``record_key``.
+    filter may only answer "maybe"); otherwise one is built from ``record_key`` (in a thread,
+    while the rows are encoded: numpy and Parquet both release the GIL).
     """
     n = data.num_rows
     name = path.rsplit("/", 1)[-1]
-    meta_cols = [
-        commit_time,
-        seqno,
-        record_key,
-        pa.repeat(pa.scalar(partition_path, pa.string()), n),
-        pa.repeat(pa.scalar(name, pa.string()), n),
+    meta_cols = [commit_time, seqno, record_key, _constant(partition_path, n), _constant(name, n)]
+    meta_schema = [
+        *META_SCHEMA[:3],
+        *(pa.field(f.name, pa.dictionary(pa.int32(), pa.string()), True) for f in META_SCHEMA[3:]),
     ]
     table = pa.Table.from_arrays(
         [*meta_cols, *data.columns],
-        schema=pa.schema([*META_SCHEMA, *[pa.field(f.name, f.type, True) for f in data.schema]]),
+        schema=pa.schema([*meta_schema, *[pa.field(f.name, f.type, True) for f in data.schema]]),
     )
+    pool: ThreadPoolExecutor | None = None
+    pending: Future[DynamicBloomFilter] | None = None
     if bloom is None:
-        bloom = DynamicBloomFilter()
-        bloom.add_keys(record_key)
-    mm = pc.min_max(record_key)
-    kv = {
-        MIN_KEY: (mm["min"].as_py() or "").encode(),
-        MAX_KEY: (mm["max"].as_py() or "").encode(),
-        BLOOM: bloom.to_footer().encode(),
-        BLOOM_TYPE: TYPE_CODE.encode(),
-    }
-    if avro_schema_json:
-        kv[b"parquet.avro.schema"] = avro_schema_json.encode()
-        kv[b"writer.model.name"] = b"avro"
+        if n >= BLOOM_THREAD_MIN_KEYS:
+            pool = ThreadPoolExecutor(1, thread_name_prefix="bloom")
+            pending = pool.submit(_new_bloom, record_key)
+        else:
+            bloom = _new_bloom(record_key)
     try:
-        # footer key-values go in directly: no ARROW:schema copy (it would repeat the filter)
-        with (
-            storage.open_output(path) as sink,
-            pq.ParquetWriter(
-                sink,
-                table.schema,
-                compression="snappy",
-                coerce_timestamps="us",
-                allow_truncated_timestamps=False,
-                store_schema=False,
-            ) as writer,
-        ):
-            writer.write_table(table, row_group_size=1024 * 1024)
-            writer.add_key_value_metadata({k.decode(): v.decode() for k, v in kv.items()})
-    except (OSError, pa.ArrowException) as exc:
-        storage.delete(path)
-        raise HudiError(f"{storage.full_uri(path)}: cannot write base file: {exc}") from exc
+        mm = pc.min_max(record_key)
+        kv = {
+            MIN_KEY: (mm["min"].as_py() or "").encode(),
+            MAX_KEY: (mm["max"].as_py() or "").encode(),
+        }
+        try:
+            # footer key-values go in directly: no ARROW:schema copy (it would repeat the filter)
+            with (
+                storage.open_output(path) as sink,
+                pq.ParquetWriter(sink, table.schema, **PARQUET_OPTIONS) as writer,
+            ):
+                writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
+                if pending is not None:
+                    bloom = pending.result()
+                assert bloom is not None
+                kv[BLOOM] = bloom.to_footer().encode()
+                kv[BLOOM_TYPE] = TYPE_CODE.encode()
+                if avro_schema_json:
+                    kv[b"parquet.avro.schema"] = avro_schema_json.encode()
+                    kv[b"writer.model.name"] = b"avro"
+                writer.add_key_value_metadata({k.decode(): v.decode() for k, v in kv.items()})
+        except (OSError, pa.ArrowException) as exc:
+            storage.delete(path)
+            raise HudiError(f"{storage.full_uri(path)}: cannot write base file: {exc}") from exc
+        except BaseException:
+            storage.delete(path)
+            raise
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return storage.size(path)
+
+
+def _new_bloom(record_key: pa.Array | pa.ChunkedArray) -> DynamicBloomFilter:
+    bloom = DynamicBloomFilter()
+    bloom.add_keys(record_key)
+    return bloom

@@ -12,8 +12,9 @@ position ``i % 8`` (LSB first). A key is added to row ``r`` at the ``nbHash`` po
 (Hadoop ``MurmurHash``, 32-bit, signed-byte tail). Rows fill with ``nr`` keys each until
 ``rows * nr >= maxNr``; after that keys go round-robin over the rows.
 
-Hashing is vectorised with pyarrow compute (no numpy here): keys are grouped by byte length
-so every 4-byte block is one column of a fixed-size list.
+Hashing is vectorised with numpy (:class:`KeyHasher`): keys are grouped by byte length and
+every 4-byte block is read as one uint32 column; bits are set in a bool array per row and packed
+LSB first. ``murmur_hash`` is the scalar reference the vectorised code is tested against.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ from __future__ import annotations
 import base64
 import math
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -77,85 +81,123 @@ def murmur_hash(data: bytes, seed: int = 0) -> int:
     return h - (1 << 32) if h >= 1 << 31 else h
 
 
-def _u32(value: int) -> pa.Scalar:
-    return pa.scalar(value, pa.uint32())
+_M32 = np.uint32(_M)
+_S13, _S15, _S24 = np.uint32(13), np.uint32(15), np.uint32(24)
 
 
-_MUL = _u32(_M)
+class KeyHasher:
+    """Hadoop MurmurHash of many keys at once, chained over the hash functions (numpy, uint32).
 
+    Keys are ordered by byte length (``order``; None when they all have one length) and every
+    4-byte block of a length group is one uint32 column, read little-endian straight from the
+    Arrow data buffer; so the per-seed work is a few wrapping uint32 multiplications and xors per
+    block. The seed-independent block mixing and the sign-extended tail are computed once.
+    Results come in grouped order: ``values[order]`` lines keys up with them.
+    """
 
-def _mul(a: pa.Array) -> pa.Array:
-    return pc.multiply(a, _MUL)
-
-
-def _hash_positions_fixed(data: pa.Buffer, n: int, length: int, nb_hash: int, vector_size: int) -> list[pa.Array]:
-    """Bit positions (int64) of ``n`` keys of ``length`` bytes laid out back to back in ``data``."""
-    flat = pa.Array.from_buffers(pa.uint8(), n * length, [None, data])
-    rows = pa.FixedSizeListArray.from_arrays(flat, length)
-    columns = [pc.cast(pc.list_element(rows, j), pa.uint32()) for j in range(length)]
-    n4 = length >> 2
-    blocks = []
-    for i in range(n4):
-        b0, b1, b2, b3 = columns[4 * i : 4 * i + 4]
-        k = pc.bit_wise_or(
-            pc.bit_wise_or(b0, pc.shift_left(b1, _u32(8))),
-            pc.bit_wise_or(pc.shift_left(b2, _u32(16)), pc.shift_left(b3, _u32(24))),
-        )
-        k = _mul(k)
-        k = pc.bit_wise_xor(k, pc.shift_right(k, _u32(24)))
-        blocks.append(_mul(k))
-    left = length - (n4 << 2)
-    tail: list[pa.Array] = []
-    if left:
-        for j in range(left):
-            b = columns[(n4 << 2) + j]
-            signed = pc.if_else(pc.greater_equal(b, _u32(0x80)), pc.bit_wise_or(b, _u32(0xFFFFFF00)), b)
-            tail.append(pc.shift_left(signed, _u32(8 * j)) if j else signed)
-    out: list[pa.Array] = []
-    seed: pa.Array | None = None
-    len_scalar = _u32(length)
-    vs = _u32(vector_size)
-    for _ in range(nb_hash):
-        h = pa.repeat(len_scalar, n) if seed is None else pc.bit_wise_xor(seed, len_scalar)
-        for k in blocks:
-            h = pc.bit_wise_xor(_mul(h), k)
-        if left:
-            for t in reversed(tail):
-                h = pc.bit_wise_xor(h, t)
-            h = _mul(h)
-        h = pc.bit_wise_xor(h, pc.shift_right(h, _u32(13)))
-        h = _mul(h)
-        h = pc.bit_wise_xor(h, pc.shift_right(h, _u32(15)))
-        seed = h
-        # Java: abs(signed % vectorSize) == abs(signed) % vectorSize; |h| fits in uint32
-        mag = pc.if_else(pc.greater_equal(h, _u32(1 << 31)), pc.subtract(_u32(0), h), h)
-        out.append(pc.subtract(mag, pc.multiply(pc.divide(mag, vs), vs)))
-    return out
-
-
-def hash_positions(keys: pa.Array, nb_hash: int, vector_size: int) -> list[tuple[pa.Array, list[pa.Array]]]:
-    """For each distinct key byte length: (row indices of those keys, list of position arrays)."""
-    keys = pc.cast(keys, pa.binary()) if not pa.types.is_binary(keys.type) else keys
-    if isinstance(keys, pa.ChunkedArray):
-        keys = keys.combine_chunks()
-    lengths = pc.binary_length(keys)
-    result = []
-    uniq = pc.unique(lengths).to_pylist()
-    for length in uniq:
-        if length == 0:
-            raise ValueError("bloom filter keys must not be empty")
-        if len(uniq) == 1:
-            idx = None
-            group = keys
+    def __init__(self, keys: pa.Array | pa.ChunkedArray) -> None:
+        if isinstance(keys, pa.ChunkedArray):
+            keys = keys.combine_chunks()
+        if pa.types.is_large_string(keys.type) or pa.types.is_large_binary(keys.type):
+            keys = keys.view(pa.large_binary()) if pa.types.is_large_string(keys.type) else keys
+            off_type = np.int64
         else:
-            idx = pc.indices_nonzero(pc.equal(lengths, length))
-            group = pc.take(keys, idx)
-        fixed = pc.cast(group, pa.binary(length))
-        data = fixed.buffers()[1]
-        offset = fixed.offset * length
-        data = data.slice(offset, len(group) * length)
-        result.append((idx, _hash_positions_fixed(data, len(group), length, nb_hash, vector_size)))
-    return result
+            keys = keys.view(pa.binary()) if pa.types.is_string(keys.type) else pc.cast(keys, pa.binary())
+            off_type = np.int32
+        if keys.null_count:
+            raise ValueError("bloom filter keys must not be null")
+        n = self.n = len(keys)
+        self.order: np.ndarray | None = None
+        # (start, stop, byte length, mixed blocks, tail) per length group, in grouped order
+        self.groups: list[tuple[int, int, int, list[np.ndarray], np.ndarray | None]] = []
+        if n == 0:
+            return
+        bufs = keys.buffers()
+        offsets = np.frombuffer(bufs[1], off_type, n + 1, keys.offset * np.dtype(off_type).itemsize)
+        offsets = offsets.astype(np.int64)
+        starts = offsets[:-1]
+        lengths = np.diff(offsets)
+        lo, hi = int(lengths.min()), int(lengths.max())
+        if lo == 0:
+            raise ValueError("bloom filter keys must not be empty")
+        first, end = int(offsets[0]), int(offsets[-1])
+        data = np.zeros(end - first + 3, np.uint8)  # padding: a 4-byte read may start at any byte
+        data[: end - first] = np.frombuffer(bufs[2], np.uint8, end - first, first)
+        if first:
+            starts = starts - first
+        # every byte offset as the start of a little-endian uint32 (unaligned, overlapping view)
+        words = np.ndarray((end - first,), dtype="<u4", buffer=data, strides=(1,))
+        if lo == hi:
+            bounds = [(0, n, lo)]
+        else:
+            self.order = np.argsort(lengths, kind="stable")
+            lengths = lengths[self.order]
+            starts = starts[self.order]
+            cuts = np.flatnonzero(np.diff(lengths)) + 1
+            edges = [0, *cuts.tolist(), n]
+            bounds = [(a, b, int(lengths[a])) for a, b in pairwise(edges)]
+        for a, b, length in bounds:
+            st = starts[a:b]
+            n4 = length >> 2
+            blocks = []
+            for i in range(n4):
+                k = words[st + 4 * i] if i else words[st]  # a gather: a fresh array
+                k *= _M32
+                k ^= k >> _S24
+                k *= _M32
+                blocks.append(k.astype(np.uint32, copy=False))
+            left = length - (n4 << 2)
+            tail = None
+            if left:
+                at = st + (n4 << 2)
+                tail = np.zeros(len(st), np.uint32)
+                for j in range(left):
+                    # Java sign-extends the byte, then shifts it into place
+                    byte = data[at + j].view(np.int8).astype(np.int32).view(np.uint32)
+                    tail ^= byte << np.uint32(8 * j) if j else byte
+            self.groups.append((a, b, length, blocks, tail))
+
+    def hashes(self, nb_hash: int) -> Iterator[np.ndarray]:
+        """``h_0 .. h_{nb_hash-1}`` (uint32, grouped order): ``h_j = murmur(key, h_{j-1})``, ``h_-1 = 0``.
+
+        Each yielded array is reused for the next hash: copy it to keep it.
+        """
+        h = np.empty(self.n, np.uint32)
+        for j in range(nb_hash):
+            for a, b, length, blocks, tail in self.groups:
+                g = h[a:b]
+                if j == 0:
+                    g.fill(length)
+                else:
+                    g ^= np.uint32(length)
+                for k in blocks:
+                    g *= _M32
+                    g ^= k
+                if tail is not None:
+                    g ^= tail
+                    g *= _M32
+            h ^= h >> _S13
+            h *= _M32
+            h ^= h >> _S15
+            yield h
+
+    def positions(self, nb_hash: int, vector_size: int) -> Iterator[np.ndarray]:
+        """Bit positions (uint32, grouped order) for each hash function: Java ``abs(h % vectorSize)``."""
+        vs = np.uint32(vector_size)
+        for h in self.hashes(nb_hash):
+            # abs(signed % vs) == abs(signed) % vs; int32 abs(-2**31) wraps to 2**31 as uint32
+            mag = np.abs(h.view(np.int32)).view(np.uint32)
+            q = mag // vs
+            q *= vs
+            mag -= q
+            yield mag
+
+
+def hash_positions(keys: pa.Array, nb_hash: int, vector_size: int) -> list[tuple[pa.Array | None, list[pa.Array]]]:
+    """Bit positions of every key: ``[(row indices or None for all, [positions of hash 0, 1, ...])]``."""
+    hasher = KeyHasher(keys)
+    idx = None if hasher.order is None else pa.array(hasher.order)
+    return [(idx, [pa.array(p.astype(np.int64)) for p in hasher.positions(nb_hash, vector_size)])]
 
 
 @dataclass
@@ -176,67 +218,42 @@ class DynamicBloomFilter:
     def _max_rows(self) -> int:
         return max(1, math.ceil(self.max_entries / self.num_entries))
 
-    def _row_slices(self, n: int) -> list[tuple[int, pa.Array | None]]:
-        """(row, indices into the next ``n`` keys) — None meaning all of them."""
-        nr, rmax, start = self.num_entries, self._max_rows, self.count
+    def _rows_of(self, n: int) -> np.ndarray:
+        """The row each of the next ``n`` keys goes to (Hudi's ``HoodieDynamicBoundedBloomFilter.add``).
+
+        Key ``k`` (counting every key ever added) fills row ``k // nr`` while ``k < cap``
+        (``cap = rows * nr``); key ``cap`` goes to row 0, then key ``cap + 1 + j`` to row ``j % rows``.
+        """
+        nr, rmax = self.num_entries, self._max_rows
         cap = rmax * nr
-        out: list[tuple[int, pa.Array | None]] = []
-        end = start + n
-        if end <= nr:
-            return [(0, None)]
-        # filling phase: key k < cap goes to row k // nr
-        k = start
-        while k < min(end, cap):
-            row = k // nr
-            stop = min(end, cap, (row + 1) * nr)
-            out.append((row, _arange(k - start, stop - start)))
-            k = stop
-        if end > cap:
-            # key `cap` goes to row 0, then key cap+1+j to row j % rmax
-            first = max(start, cap)
-            if first == cap:
-                out.append((0, pa.array([cap - start], pa.int64())))
-                first += 1
-            j0 = first - cap - 1
-            rest = _arange(first - start, end - start)
-            for r in range(rmax):
-                offset = (r - j0) % rmax
-                picked = _strided(rest, offset, rmax)
-                if len(picked):
-                    out.append((r, picked))
-        return out
+        k = np.arange(self.count, self.count + n, dtype=np.int64)
+        return np.where(k < cap, k // nr, np.where(k == cap, 0, (k - cap - 1) % rmax))
 
     def add_keys(self, keys: pa.Array | pa.ChunkedArray) -> None:
         """Add UTF-8 keys in order (the order of the rows in the base file)."""
-        if isinstance(keys, pa.ChunkedArray):
-            keys = keys.combine_chunks()
         n = len(keys)
         if n == 0:
             return
-        slices = self._row_slices(n)
-        needed_rows = max(r for r, _ in slices) + 1
-        while len(self.rows) < needed_rows:
-            self.rows.append(bytes((self.vector_size + 7) // 8))
-        per_row: dict[int, list[pa.Array]] = {}
-        for r, idx in slices:
-            subset = keys if idx is None else pc.take(keys, idx)
-            for _, positions in _hash_parallel(subset, self.nb_hash, self.vector_size):
-                per_row.setdefault(r, []).extend(positions)
-        if len(per_row) > 1 and n >= 200_000:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(2) as pool:  # pyarrow releases the GIL
-                done = dict(
-                    pool.map(
-                        lambda item: (item[0], _set_bits(self.rows[item[0]], item[1], self.vector_size)),
-                        per_row.items(),
-                    )
-                )
-            for r, row in done.items():
-                self.rows[r] = row
-        else:
-            for r, chunks in per_row.items():
-                self.rows[r] = _set_bits(self.rows[r], chunks, self.vector_size)
+        hasher = KeyHasher(keys)
+        rows_of = self._rows_of(n)
+        nrows = max(len(self.rows), int(rows_of.max()) + 1)
+        used = np.flatnonzero(np.bincount(rows_of, minlength=nrows)).tolist()
+        vs = self.vector_size
+        # one bool per bit, the used rows side by side
+        bits = np.zeros(len(used) * vs, np.bool_)
+        base = None
+        if len(used) > 1:
+            slot = np.zeros(nrows, np.int64)
+            slot[used] = np.arange(len(used), dtype=np.int64) * vs
+            base = slot[rows_of if hasher.order is None else rows_of[hasher.order]]
+        for pos in hasher.positions(self.nb_hash, vs):
+            bits[pos if base is None else base + pos] = True
+        while len(self.rows) < nrows:
+            self.rows.append(bytes((vs + 7) // 8))
+        for s, r in enumerate(used):
+            packed = np.packbits(bits[s * vs : (s + 1) * vs], bitorder="little")
+            packed |= np.frombuffer(self.rows[r], np.uint8)
+            self.rows[r] = packed.tobytes()
         self.count += n
 
     @property
@@ -248,25 +265,30 @@ class DynamicBloomFilter:
             return 0
         return self.count - (len(self.rows) - 1) * nr
 
-    def might_contain(self, keys: pa.Array | pa.ChunkedArray) -> pa.Array:
+    def row_bits(self) -> list[np.ndarray]:
+        """Each row's bit vector as a bool array of ``vector_size`` entries."""
+        vs = self.vector_size
+        return [
+            np.unpackbits(np.frombuffer(r, np.uint8), count=vs, bitorder="little").view(np.bool_) for r in self.rows
+        ]
+
+    def might_contain(self, keys: pa.Array | pa.ChunkedArray, row_bits: list[np.ndarray] | None = None) -> pa.Array:
         """Boolean array: True where a key may be in the filter (any row has all its bits)."""
-        if isinstance(keys, pa.ChunkedArray):
-            keys = keys.combine_chunks()
-        result = pa.array([False] * len(keys), pa.bool_())
-        if len(keys) == 0:
-            return result
-        row_arrays = [pa.Array.from_buffers(pa.bool_(), self.vector_size, [None, pa.py_buffer(r)]) for r in self.rows]
-        for idx, positions in hash_positions(keys, self.nb_hash, self.vector_size):
-            group_hit: pa.Array | None = None
-            for bits in row_arrays:
-                hit: pa.Array | None = None
-                for p in positions:
-                    h = pc.take(bits, p)
-                    hit = h if hit is None else pc.and_(hit, h)
-                group_hit = hit if group_hit is None else pc.or_(group_hit, hit)
-            assert group_hit is not None
-            result = group_hit if idx is None else _scatter_or(result, idx, group_hit)
-        return result
+        n = len(keys)
+        if n == 0:
+            return pa.array([], pa.bool_())
+        rows = self.row_bits() if row_bits is None else row_bits
+        hasher = KeyHasher(keys)
+        hits = [np.ones(n, np.bool_) for _ in rows]
+        for pos in hasher.positions(self.nb_hash, self.vector_size):
+            for hit, bits in zip(hits, rows, strict=True):
+                hit &= bits[pos]
+        grouped = np.logical_or.reduce(hits) if len(hits) > 1 else hits[0]
+        if hasher.order is None:
+            return pa.array(grouped, pa.bool_())
+        result = np.empty(n, np.bool_)
+        result[hasher.order] = grouped
+        return pa.array(result, pa.bool_())
 
     def serialize(self) -> bytes:
         header = _HEADER.pack(-1, self.nb_hash, MURMUR_HASH, self.vector_size)
@@ -302,82 +324,3 @@ class DynamicBloomFilter:
         cap = bf._max_rows * nr
         bf.count = (nrows - 1) * nr + current if current <= nr else cap + current - nr
         return bf
-
-
-def _arange(start: int, stop: int) -> pa.Array:
-    """int64 ``start .. stop-1`` without a Python loop."""
-    n = stop - start
-    if n <= 0:
-        return pa.array([], pa.int64())
-    return pc.add(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n)), start - 1)
-
-
-def _strided(values: pa.Array, offset: int, step: int) -> pa.Array:
-    """``values[offset::step]`` via a fixed-size-list view."""
-    values = values.slice(offset)
-    n = len(values)
-    if n == 0:
-        return values
-    pad = (-n) % step
-    if pad:
-        values = pa.concat_arrays([values, pa.nulls(pad, values.type)])
-    lists = pa.FixedSizeListArray.from_arrays(values, step)
-    return pc.list_element(lists, 0)
-
-
-def _hash_parallel(keys: pa.Array, nb_hash: int, vector_size: int) -> list[tuple[pa.Array | None, list[pa.Array]]]:
-    """hash_positions, split over two threads for big inputs (pyarrow releases the GIL).
-
-    Only the position lists are used by callers that merge them, so group indices are dropped.
-    """
-    n = len(keys)
-    if n < 200_000:
-        return hash_positions(keys, nb_hash, vector_size)
-    from concurrent.futures import ThreadPoolExecutor
-
-    half = n // 2
-    with ThreadPoolExecutor(2) as pool:
-        parts = list(
-            pool.map(lambda a: hash_positions(a, nb_hash, vector_size), [keys.slice(0, half), keys.slice(half)])
-        )
-    return [g for part in parts for g in part]
-
-
-def _scatter_or(result: pa.Array, idx: pa.Array, values: pa.Array) -> pa.Array:
-    """``result[idx[i]] |= values[i]`` for a boolean ``result``."""
-    hit_idx = pc.filter(idx, values)
-    mask = pc.is_in(pa.array(range(len(result)), pa.int64()), value_set=hit_idx)
-    return pc.or_(result, mask)
-
-
-_UNIVERSE: dict[int, pa.Array] = {}
-
-
-def _universe(vector_size: int) -> pa.Array:
-    if vector_size not in _UNIVERSE:
-        _UNIVERSE.clear()
-        _UNIVERSE[vector_size] = pc.cast(_arange(0, vector_size), pa.uint32())
-    return _UNIVERSE[vector_size]
-
-
-def _set_bits(row: bytes, positions: list[pa.Array], vector_size: int) -> bytes:
-    """Set the bits at ``positions`` in the LSB-first bit vector ``row``.
-
-    An Arrow boolean array's data buffer is exactly that layout, so membership of every bit
-    index in the position set *is* the serialised row.
-    """
-    allpos = pc.unique(pa.chunked_array(positions, pa.uint32()).combine_chunks())
-    if len(allpos) < 400_000:  # probing the whole universe costs more than a loop here
-        buf = bytearray(row)
-        for p in allpos.to_pylist():
-            buf[p >> 3] |= 1 << (p & 7)
-        return bytes(buf)
-    bits = pc.is_in(_universe(vector_size), value_set=allpos)
-    if any(row):
-        bits = pc.or_(bits, pa.Array.from_buffers(pa.bool_(), vector_size, [None, pa.py_buffer(row)]))
-    nbytes = (vector_size + 7) // 8
-    data = bits.buffers()[1].to_pybytes()[:nbytes]
-    tail = vector_size % 8
-    if tail:  # bits past vectorSize are zero in Java's serialisation
-        data = data[:-1] + bytes([data[-1] & ((1 << tail) - 1)])
-    return data

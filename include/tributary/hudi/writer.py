@@ -14,13 +14,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from tributary.errors import HudiError
 from tributary.hudi import schema as sch
 from tributary.hudi.base_file import BaseFile, Footer, new_file_id, read_footer, read_table, write_base_file
-from tributary.hudi.bloom import DynamicBloomFilter, hash_positions
+from tributary.hudi.bloom import DynamicBloomFilter
 from tributary.hudi.file_index import FileIndex
 from tributary.hudi.keys import partition_paths, record_keys
 from tributary.hudi.options import META_COLUMNS, TableOptions, WriteOperation
@@ -63,35 +64,19 @@ class _FilePlan:
 
 
 class _KeyProbe:
-    """Bloom positions of the incoming keys, computed once per filter geometry."""
+    """Bloom filter probes of the incoming keys, one file at a time (numpy, see ``KeyHasher``)."""
 
     def __init__(self, keys: pa.Array) -> None:
         self.keys = keys
-        self._cache: dict[tuple[int, int], list[tuple[pa.Array | None, list[pa.Array]]]] = {}
 
     def might_contain(self, bloom: DynamicBloomFilter, mask: pa.Array) -> pa.Array:
-        geo = (bloom.nb_hash, bloom.vector_size)
-        if geo not in self._cache:
-            self._cache[geo] = hash_positions(self.keys, *geo)
-        rows = [pa.Array.from_buffers(pa.bool_(), bloom.vector_size, [None, pa.py_buffer(r)]) for r in bloom.rows]
-        parts = []
-        for idx, positions in self._cache[geo]:
-            hit = None
-            for bits in rows:
-                h = None
-                for p in positions:
-                    t = pc.take(bits, p)
-                    h = t if h is None else pc.and_(h, t)
-                hit = h if hit is None else pc.or_(hit, h)
-            parts.append((idx, hit))
-        if len(parts) == 1 and parts[0][0] is None:
-            result = parts[0][1]
-        else:
-            idx_all = pa.chunked_array([p[0] for p in parts]).combine_chunks()
-            hits = pa.chunked_array([p[1] for p in parts]).combine_chunks()
-            order = pc.sort_indices(idx_all)
-            result = pc.take(hits, order)
-        return pc.and_(result, mask)
+        """``mask`` narrowed to the keys ``bloom`` may hold (only the masked keys are hashed)."""
+        sel = np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False), np.bool_))
+        cands = self.keys.take(pa.array(sel))
+        hit = np.asarray(bloom.might_contain(cands).to_numpy(zero_copy_only=False), np.bool_)
+        out = np.zeros(len(self.keys), np.bool_)
+        out[sel[hit]] = True
+        return pa.array(out, pa.bool_())
 
 
 class CommitWriter:
@@ -437,7 +422,7 @@ class CommitWriter:
                 data = sch.conform(t.drop_columns([KEY, PART]), schema, "incoming rows")
                 seqno = pc.binary_join_element_wise(
                     pa.repeat(pa.scalar(f"{self.instant}_{task}_"), n),
-                    pc.cast(pa.array(range(seq, seq + n), pa.int64()), pa.string()),
+                    pc.cast(pa.array(np.arange(seq, seq + n, dtype=np.int64)), pa.string()),
                     "",
                 )
                 seq += n
