@@ -20,6 +20,9 @@ ROOT_DISTRIBUTIONS = ("SQLAlchemy", "pydantic", "PyYAML", "croniter", "jsonschem
 EXCLUDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"})
 """In the Lambda Python runtime already."""
 SKIP_PARTS = ("__pycache__", ".dist-info/RECORD")
+LIGHT_INITS = ("tributary/cdc/__init__.py", "tributary/hudi/__init__.py")
+"""Package inits that import the engine (pyarrow); the zip gets empty ones, since the invokers
+import only submodules that need no engine."""
 PACKAGE_SKIP = ("tributary/bench/", "tributary/cli/", "tributary/demo/", "tributary/stack/", "tributary/dagfactory/")
 
 
@@ -44,7 +47,7 @@ def dependency_closure(roots: tuple[str, ...] = ROOT_DISTRIBUTIONS) -> list[meta
         for req in dist.requires or []:
             if "extra ==" in req:
                 continue
-            marker_ok = ";" not in req or ("python_version" in req and "< \"3" not in req)
+            marker_ok = ";" not in req or ("python_version" in req and '< "3' not in req)
             if marker_ok:
                 todo.append(re.split(r"[ ;<>=!~\[(]", req.strip(), maxsplit=1)[0])
     return sorted(seen.values(), key=lambda d: _norm(d.metadata["Name"]))
@@ -63,7 +66,10 @@ def build_zip(out: Path, *, with_dependencies: bool = True) -> dict[str, int]:
             arc = "tributary/" + path.relative_to(package_root).as_posix()
             if path.is_dir() or "__pycache__" in arc or arc.startswith(PACKAGE_SKIP):
                 continue
-            zf.write(path, arc)
+            if arc in LIGHT_INITS:
+                zf.writestr(arc, '"""Engine-free package init for the invoker zip."""\n')
+            else:
+                zf.write(path, arc)
             files += 1
         for dist in dists:
             for entry in dist.files or []:
