@@ -138,11 +138,15 @@ def test_new_column_added_missing_column_kept_as_null_and_widening() -> None:
     ]
 
 
-def test_timestamp_units_normalised_to_micros() -> None:
+def test_timestamps_normalised_to_utc_micros() -> None:
+    # the writer stores naive timestamps as UTC instants, so a naive column matches a UTC table column
     s = pa.schema([("Op", pa.string()), ("id", pa.int64()), ("ts", pa.timestamp("ns"))])
     b = pa.table({"Op": ["I"], "id": [1], "ts": pa.array([1_000_000_000], pa.timestamp("ns"))}, schema=s)
     p = plan([(_f(1), b)], CdcOptions("t", ("id",), "ts"), None)
-    assert p.upserts.schema.field("ts").type == pa.timestamp("us")
+    assert p.upserts.schema.field("ts").type == pa.timestamp("us", "UTC")
+    table_schema = pa.schema([("id", pa.int64()), ("ts", pa.timestamp("us", "UTC"))])
+    p = plan([(_f(1), b)], CdcOptions("t", ("id",), "ts"), table_schema)
+    assert p.upserts.column("ts").to_pylist()[0].timestamp() == 1.0
 
 
 def test_incompatible_type_change_names_file_and_column() -> None:
