@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 KEY, PART = "__tributary_key", "__tributary_part"
 DEFAULT_RECORD_BYTES = 1024
+LOCATED_KEYS_MAX_BYTES = 256 * 2**20
+"""Key columns read while locating keys are kept for the rewrite up to this many bytes in total."""
 REUSE_BLOOM_MAX_GONE = 0.1
 """Rebuild a rewritten file's bloom filter when more than this share of its keys left it."""
 
@@ -87,6 +89,9 @@ class CommitWriter:
         self.opts: TableOptions = table.options
         self.storage = table.storage
         self.timeline: Timeline = table.timeline
+        # base file path -> (keys located in it, its rows holding them, its key column or None)
+        self._located: dict[str, tuple[pa.Array, pa.Array | pa.ChunkedArray, pa.ChunkedArray | None]] = {}
+        self._located_bytes = 0
 
     # --- input -------------------------------------------------------------------------------
 
@@ -241,9 +246,16 @@ class CommitWriter:
             cands = pc.filter(keys, mask)
             file_keys = read_table(self.storage, bf.path, ["_hoodie_record_key"]).column(0)
             # hash the smaller side (the candidates), probe the file's keys
-            hits = pc.filter(file_keys, pc.is_in(file_keys, value_set=cands)).combine_chunks()
+            in_file = pc.is_in(file_keys, value_set=cands)
+            hits = pc.filter(file_keys, in_file).combine_chunks()
             if len(hits):
                 found.append((bf, hits))
+                # the rewrite of this file drops exactly these rows: keep the mask (and, within a
+                # budget, the key column) so it neither reads the keys again nor probes them again
+                keep_keys = self._located_bytes + file_keys.nbytes <= LOCATED_KEYS_MAX_BYTES
+                if keep_keys:
+                    self._located_bytes += file_keys.nbytes
+                self._located[bf.path] = (hits, in_file, file_keys if keep_keys else None)
         return found
 
     def _plan(
@@ -376,6 +388,26 @@ class CommitWriter:
 
     # --- execution -----------------------------------------------------------------------------
 
+    def _read_base(self, plan: _FilePlan) -> tuple[pa.Table, pa.Array | pa.ChunkedArray | None]:
+        """The plan's base file, and the mask of its rows to drop when ``_locate`` already has it."""
+        assert plan.base is not None
+        path = plan.base.path
+        located = self._located.pop(path, None)
+        if located is None or not plan.remove_keys:
+            return read_table(self.storage, path), None
+        hits, mask, file_keys = located
+        rm = pa.chunked_array(plan.remove_keys, pa.string())
+        # every key located in a file is removed from it (deleted, updated or moved): the masks agree
+        if pc.count_distinct(rm).as_py() != pc.count_distinct(hits).as_py():
+            return read_table(self.storage, path), None
+        if file_keys is None:
+            return read_table(self.storage, path), mask
+        names = [f.name for f in self._footer(plan.base).schema]
+        old = read_table(self.storage, path, [n for n in names if n != "_hoodie_record_key"])
+        if old.num_rows != len(file_keys):
+            raise HudiError(f"{self.storage.full_uri(path)} changed while this commit was writing")
+        return old.append_column("_hoodie_record_key", file_keys), mask
+
     def _execute(self, plans: list[_FilePlan]) -> tuple[dict[str, list[dict[str, Any]]], int]:
         stats: dict[str, list[dict[str, Any]]] = {}
         total = 0
@@ -392,9 +424,11 @@ class CommitWriter:
             num_inserts = sum(i.num_rows for i in plan.inserts)
             bloom: DynamicBloomFilter | None = None
             if plan.base is not None:
-                old = read_table(self.storage, plan.base.path)
+                old, located_mask = self._read_base(plan)
                 old_rows = old.num_rows
-                if plan.remove_keys:
+                if located_mask is not None:
+                    old = old.filter(pc.invert(located_mask))
+                elif plan.remove_keys:
                     rm = pa.chunked_array(plan.remove_keys, pa.string()).combine_chunks()
                     old = old.filter(pc.invert(pc.is_in(old.column("_hoodie_record_key"), value_set=rm)))
                 # keys gone for good (deleted / moved out); updated-in-place keys come back

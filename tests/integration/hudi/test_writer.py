@@ -201,3 +201,39 @@ def test_value_types_round_trip(tmp_path: Path) -> None:
     assert row["dec"] == decimal.Decimal("12345.67") and row["d"] == datetime.date(2024, 1, 2)
     assert row["s"] == {"a": 1, "b": [1, 2]} and row["m"] == [("k", 1.0)] and row["bin"] == b"x"
     assert t.schema is not None and t.schema.field("naive").type == pa.timestamp("us", tz="UTC")
+
+
+@pytest.mark.parametrize("path", ["located keys and mask", "mask only", "probe again"])
+def test_rewrite_drops_located_rows_whichever_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    """The rewrite reuses what locating the keys read (key column, row mask) or reads and probes
+    again; every way gives the same table, moved keys and deletes included."""
+    from tributary.hudi import writer
+
+    if path == "mask only":
+        monkeypatch.setattr(writer, "LOCATED_KEYS_MAX_BYTES", 0)
+    elif path == "probe again":
+        monkeypatch.setattr(
+            writer.CommitWriter,
+            "_read_base",
+            lambda self, plan: (writer.read_table(self.storage, plan.base.path), None),
+        )
+    uri = str(tmp_path / "t")
+    t = HudiTable.create(uri, opts(6, "hive"))
+    t.write(rows(list(range(200))), operation=WriteOperation.INSERT)
+    r = t.write(rows([3, 4, 150, 300], "v2"), deletes=rows([5, 6, 7, 999]).select(["id", "sub"]))
+    assert (r.updated, r.inserted, r.deleted) == (3, 1, 3)
+    r = t.write(rows([8], "moved", region="ap"), deletes=rows([9]).select(["id", "sub"]))
+    assert (r.updated, r.deleted) == (1, 1)
+    snap = rs.snapshot(uri)
+    ids = [x["id"] for x in snap]
+    assert ids == sorted(set(range(200)) - {5, 6, 7, 9} | {300}, key=str)
+    by_id = {x["id"]: x for x in snap}
+    assert [by_id[i]["value"] for i in (3, 4, 150, 300, 8, 10)] == [
+        "v2-3",
+        "v2-4",
+        "v2-150",
+        "v2-300",
+        "moved-8",
+        "v1-10",
+    ]
+    assert by_id[8]["_hoodie_partition_path"] == "region=ap"
