@@ -41,6 +41,9 @@ def _mount() -> None:
     app.add_typer(events_cmd.app, name="events", help="S3 events: parse, invoke, sweep, build the Lambda zip.")
     app.add_typer(stack_cmd.app, name="stack", help="The local stack (moto, metadata DB, Airflow): up, down, status.")
     bench_processing.register(bench.app)
+    from tributary.bench import events as bench_events
+
+    bench_events.register(bench.app)
     app.add_typer(bench.app, name="bench", help="Benchmarks: a readable table, then one JSON line.")
 
 
