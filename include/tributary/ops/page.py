@@ -57,7 +57,8 @@ def _table_row(t: TableState) -> str:
             f"<br><button onclick=\"act('api/locks/{e(t.table_id)}/release', "
             f"'Release the lease on {e(t.table_id)}')\">release lease</button>"
         )
-    error = e(t.disabled_reason or t.last_error or "")
+    # a quarantined file's reason is shown with the file; the run error would repeat it
+    error = e(t.disabled_reason or ("" if t.quarantined_files else t.last_error) or "")
     return (
         f'<tr data-table="{e(t.table_id)}"><td>{e(t.table_id)}</td><td class="{e(t.state.split()[0])}">'
         f"{e(t.state)}</td><td>{e(t.last_commit or '-')}</td><td>{t.pending + t.failed}</td>"

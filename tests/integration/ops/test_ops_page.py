@@ -1,0 +1,212 @@
+"""The ops page in a real Airflow api-server (the local stack), driven by headless Chromium.
+
+Real parts: the stack's api-server with the plugin loaded, Airflow's simple auth manager and
+JWT, the stack's metadata DB with tables processed by the real processor, Debian's chromium and
+chromedriver through selenium.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from tests.cdc_factory import DmsFolder
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _request(
+    url: str,
+    *,
+    token: str | None = None,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+) -> tuple[int, bytes]:
+    req = urllib.request.Request(url, method=method, data=body, headers=headers or {})
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        if os.environ.get("CI"):
+            pytest.fail("chromium and chromedriver are missing: `make test` installs them")
+        pytest.skip("chromium and chromedriver are missing: run through `make test`")
+    from tributary.stack import stack as stack_module
+
+    directory = tmp_path_factory.mktemp("ops-stack")
+    old = os.environ.get("TRIBUTARY_STACK_PLUGINS_FOLDER")
+    os.environ["TRIBUTARY_STACK_PLUGINS_FOLDER"] = str(REPO_ROOT / "plugins")
+    try:
+        state = stack_module.up(directory)
+        yield state
+    finally:
+        stack_module.down(directory)
+        if old is None:
+            os.environ.pop("TRIBUTARY_STACK_PLUGINS_FOLDER", None)
+        else:
+            os.environ["TRIBUTARY_STACK_PLUGINS_FOLDER"] = old
+
+
+@pytest.fixture
+def ops_data(stack: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, int]:
+    """Three tables in the stack's metadata DB: one processed, one blocked by a corrupt file, one
+    with a pending file."""
+    from tributary.config.service import apply_paths, load_db_config
+    from tributary.files.registry import register, sweep_table_files
+    from tributary.metadata import db
+    from tributary.metadata.db import session_scope
+    from tributary.metadata.models import CdcFileRow
+    from tributary.processing.batches import process_batch
+    from tributary.settings import get_settings
+
+    for key in ("TRIBUTARY_HOME", "TRIBUTARY_DB_URL"):
+        monkeypatch.setenv(key, stack.env[key])  # type: ignore[attr-defined]
+    monkeypatch.setenv("TRIBUTARY_MAX_FILE_ATTEMPTS", "1")
+    get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    home = Path(stack.env["TRIBUTARY_HOME"])  # type: ignore[attr-defined]
+    tables = [
+        {
+            "source_schema": "ops",
+            "source_table": f"t{i}",
+            "staging_prefix": f"staging/ops/t{i}",
+            "target_uri": f"lake/ops/t{i}",
+            "database_name": "ops",
+            "table_name": f"t{i}",
+            "record_key_fields": ["id"],
+            "precombine_field": "ts",
+            "refresh_cadence": "ops",
+        }
+        for i in (1, 2, 3)
+    ]
+    cfg = tmp_path / "ops.yaml"
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "templates": [{"template_id": "cdc_to_hudi", "kind": "cdc_to_hudi"}],
+                "refresh_cadences": [{"cadence_id": "ops", "schedule": "*/10 * * * *", "batch_size": 3}],
+                "raw_tables": tables,
+                "flows": [],
+            }
+        )
+    )
+    apply_paths([cfg])
+    rows = [{"id": i, "ts": 1, "amount": 1.0} for i in range(4)]
+    DmsFolder(home / "staging/ops/t1").load(rows)
+    bad = DmsFolder(home / "staging/ops/t2").load(rows)
+    bad.write_bytes(b"PAR1 this is not parquet")
+    config = load_db_config()
+    with session_scope() as s:
+        for t in ("ops.t1", "ops.t2"):
+            register(s, sweep_table_files(config.tables[t]), config.tables.values())
+    result = process_batch(["ops.t1", "ops.t2"], config=config)
+    assert result.failed == ["ops.t2"]
+    DmsFolder(home / "staging/ops/t3").load(rows)
+    with session_scope() as s:
+        register(s, sweep_table_files(config.tables["ops.t3"]), config.tables.values())
+        quarantined = s.scalars(select(CdcFileRow).where(CdcFileRow.status == "quarantined")).one()
+        return {"quarantined_file": quarantined.file_id}
+
+
+def _token(stack: object) -> str:
+    login = json.loads(Path(stack.login_file).read_text())  # type: ignore[attr-defined]
+    status, body = _request(
+        f"{stack.urls['airflow']}/auth/token",
+        method="POST",  # type: ignore[attr-defined]
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"username": login["username"], "password": login["password"]}).encode(),
+    )
+    assert status in (200, 201), body
+    return json.loads(body)["access_token"]
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_ops_page_in_headless_chromium(stack: object, ops_data: dict[str, int], tmp_path: Path) -> None:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tributary.metadata.db import session_scope
+    from tributary.metadata.models import CdcFileRow, ConfigChangeRow
+
+    base = stack.urls["airflow"]  # type: ignore[attr-defined]
+    token = _token(stack)
+
+    # never anonymous, and actions need the page's header
+    assert _request(f"{base}/tributary/")[0] == 401
+    assert _request(f"{base}/tributary/api/tables")[0] == 401
+    fid = ops_data["quarantined_file"]
+    assert _request(f"{base}/tributary/api/files/{fid}/skip", token=token, method="POST")[0] == 400
+    # the page is linked from Airflow's navigation
+    status, body = _request(f"{base}/api/v2/plugins", token=token)
+    assert status == 200
+    views = [v for p in json.loads(body)["plugins"] for v in p.get("external_views", [])]
+    assert any(v["name"] == "Tributary tables" and v["destination"] == "nav" for v in views), views
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,900",
+        f"--user-data-dir={tmp_path / 'chrome'}",
+    ):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
+    try:
+        driver.get(f"{base}/api/v2/monitor/health")  # on the origin, so the cookie can be set
+        driver.add_cookie({"name": "_token", "value": token, "path": "/"})
+        driver.get(f"{base}/tributary/")
+        rows = {
+            r.get_attribute("data-table"): r for r in driver.find_elements(By.CSS_SELECTOR, "#tables tr[data-table]")
+        }
+        assert {"ops.t1", "ops.t2", "ops.t3"} <= set(rows)
+        assert "ok" in rows["ops.t1"].text and "blocked" in rows["ops.t2"].text and "backlog" in rows["ops.t3"].text
+        assert "LOAD00000001.parquet" in rows["ops.t2"].text  # the quarantined file and its reason
+        shot = driver.get_screenshot_as_png()
+        (tmp_path / "ops.png").write_bytes(shot)
+        width, height = _png_size(shot)
+        assert width >= 1000 and height >= 600 and len(shot) > 20_000  # a rendered page, not a blank one
+
+        rows["ops.t2"].find_element(By.XPATH, ".//button[text()='skip']").click()
+        WebDriverWait(driver, 10).until(expected_conditions.alert_is_present())
+        driver.switch_to.alert.accept()
+        WebDriverWait(driver, 10).until(lambda d: "done:" in d.find_element(By.ID, "flash").text)
+    finally:
+        driver.quit()
+
+    with session_scope() as s:
+        assert s.get(CdcFileRow, fid).status == "skipped"  # type: ignore[union-attr]
+        audit = s.scalars(select(ConfigChangeRow).where(ConfigChangeRow.action == "skip_file")).one()
+        assert audit.actor.startswith("airflow:") and audit.entity_id == str(fid)
