@@ -10,9 +10,14 @@ back by the writer and its checkpoint never existed). Its size stays bounded:
 - ``tributary.cdc.floor``: once ``recent`` was trimmed, the smallest order key it still holds;
   CDC files ordered below it count as applied. Between floor and watermark, a file not in
   ``recent`` arrived late and is pending;
-- ``tributary.cdc.loads``: identities (path, size, mtime) of the current full load's files. A
-  reload rewrites ``LOAD00000001.csv`` under the same name, so a new size or mtime makes it
-  pending again, and starts a new load generation;
+- ``tributary.cdc.loads``: identities (path, size, mtime) of applied full-load files, the last
+  ``4 * recent_files_kept``. A reload rewrites ``LOAD00000001.csv`` under the same name, so a
+  new size or mtime makes it pending again; a stale file of an older load that the reload did
+  not rewrite keeps its identity and stays applied;
+- ``tributary.cdc.generation``: the paths of the current full load (the latest load or reload).
+  A pending load file whose path is in it rewrites it: a new reload, whose commit replaces the
+  table. A pending load file with a new path extends the current load (DMS writes a large load
+  over many files and hours), and is upserted;
 - ``tributary.cdc.files`` / ``tributary.cdc.files_total``: the files this commit applied, and how
   many all commits applied (an audit trail: a file applied twice shows in the history).
 """
@@ -37,6 +42,7 @@ K_WATERMARK = PREFIX + "watermark"
 K_FLOOR = PREFIX + "floor"
 K_RECENT = PREFIX + "recent"
 K_LOADS = PREFIX + "loads"
+K_GENERATION = PREFIX + "generation"
 K_FILES = PREFIX + "files"
 K_FILES_TOTAL = PREFIX + "files_total"
 K_RELOAD = PREFIX + "reload"
@@ -54,6 +60,7 @@ class Checkpoint:
     floor: str = ""
     recent: tuple[str, ...] = ()
     loads: tuple[str, ...] = ()
+    generation: tuple[str, ...] = ()
     files_total: int = 0
     mode: str | None = None
     _recent_set: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
@@ -86,21 +93,24 @@ class Checkpoint:
         return out
 
     def is_reload(self, pending: Sequence[CdcFile]) -> bool:
-        """Pending full-load files start a reload when CDC files were applied already, or when one
-        of them rewrites a load file of the current generation (same name, new size or mtime)."""
+        """Pending full-load files start a reload when one rewrites a file of the current load
+        (same path, new size or mtime), or when CDC files were applied to a table that never had
+        a full load. A load file with a new path extends the current load instead."""
         loads = [f for f in pending if f.kind is FileKind.LOAD]
         if not loads:
             return False
-        if self.watermark:
-            return True
-        applied_paths = {identity.rsplit("|", 2)[0] for identity in self.loads}
-        return any(f.path in applied_paths for f in loads)
+        if not self.generation:
+            return bool(self.watermark)
+        current = set(self.generation)
+        return any(f.path in current for f in loads)
 
     def advance(self, applied: Sequence[CdcFile], *, reload: bool, keep: int) -> Checkpoint:
         """The checkpoint after ``applied`` (in DMS order) is committed."""
         cdc = [f.path for f in applied if f.kind is FileKind.CDC]
-        new_loads = [f.identity for f in applied if f.kind is FileKind.LOAD]
-        loads = tuple(new_loads) if reload else tuple(dict.fromkeys((*self.loads, *new_loads)))
+        new_loads = [f for f in applied if f.kind is FileKind.LOAD]
+        loads = list(dict.fromkeys((*self.loads, *(f.identity for f in new_loads))))[-4 * keep :]
+        paths = [f.path for f in new_loads]
+        generation = tuple(dict.fromkeys(paths if reload else (*self.generation, *paths)))
         recent = sorted(set(self.recent) | set(cdc), key=_cdc_order_key)
         floor = self.floor
         if len(recent) > keep:
@@ -111,7 +121,8 @@ class Checkpoint:
             watermark=watermark,
             floor=floor,
             recent=tuple(recent),
-            loads=loads,
+            loads=tuple(loads),
+            generation=generation,
             files_total=self.files_total + len(applied),
             mode=self.mode,
         )
@@ -125,6 +136,7 @@ class Checkpoint:
             K_FLOOR: self.floor,
             K_RECENT: json.dumps(list(self.recent), separators=(",", ":")),
             K_LOADS: json.dumps(list(self.loads), separators=(",", ":")),
+            K_GENERATION: json.dumps(list(self.generation), separators=(",", ":")),
             K_FILES: json.dumps([f.path for f in applied], separators=(",", ":")),
             K_FILES_TOTAL: str(self.files_total),
             K_RELOAD: "true" if reload else "false",
@@ -143,6 +155,7 @@ class Checkpoint:
                 floor=meta.get(K_FLOOR, ""),
                 recent=tuple(json.loads(meta.get(K_RECENT, "[]"))),
                 loads=tuple(json.loads(meta.get(K_LOADS, "[]"))),
+                generation=tuple(json.loads(meta.get(K_GENERATION, "[]"))),
                 files_total=int(meta.get(K_FILES_TOTAL, "0")),
                 mode=meta.get(K_MODE),
             )

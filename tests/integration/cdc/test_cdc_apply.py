@@ -94,12 +94,35 @@ def test_reload_replaces_table_content(dms: DmsFolder, target: str) -> None:
     apply_pending(str(dms.root), target, OPTS)
     # DMS reload: LOAD00000001 rewritten (same name, new content), then new CDC
     load = dms.load([row(None, 2, 10, name="reloaded"), row(None, 5, 10)], counter=1)
-    os.utime(load, ns=(os.stat(load).st_mtime_ns + 10**9,) * 2)
+    _bump_mtime(load, 1)
     dms.cdc([row("U", 5, 11, name="after")])
     result = apply_pending(str(dms.root), target, OPTS)
     assert result.reload and result.operation == "INSERT_OVERWRITE_TABLE"
     assert result.files == ("LOAD00000001.parquet", "20261123-0000000002.parquet")
     assert snapshot_rows(target, ["id", "name"], ["id"]) == [{"id": 2, "name": "reloaded"}, {"id": 5, "name": "after"}]
+    assert apply_pending(str(dms.root), target, OPTS).instant is None
+
+
+def _bump_mtime(path: Path, seconds: int) -> None:
+    os.utime(path, ns=(os.stat(path).st_mtime_ns + seconds * 10**9,) * 2)
+
+
+def test_reload_landing_over_two_runs_keeps_both_files_and_ignores_stale_ones(dms: DmsFolder, target: str) -> None:
+    dms.load([row(None, 1, 1)])
+    dms.load([row(None, 2, 1)])
+    dms.load([row(None, 3, 1, name="stale")])
+    dms.cdc([row("I", 4, 2)])
+    apply_pending(str(dms.root), target, OPTS)
+    # the reload rewrites LOAD1 now and LOAD2 later; it has no third file (LOAD3 stays, stale)
+    _bump_mtime(dms.load([row(None, 1, 10, name="r1")], counter=1), 5)
+    first = apply_pending(str(dms.root), target, OPTS)
+    assert first.reload and first.files == ("LOAD00000001.parquet",)
+    assert snapshot_rows(target, ["id", "name"], ["id"]) == [{"id": 1, "name": "r1"}]
+    _bump_mtime(dms.load([row(None, 2, 10, name="r2")], counter=2), 6)
+    dms.cdc([row("U", 1, 11, name="after")])
+    second = apply_pending(str(dms.root), target, OPTS)
+    assert not second.reload and second.files == ("LOAD00000002.parquet", "20261123-0000000002.parquet")
+    assert snapshot_rows(target, ["id", "name"], ["id"]) == [{"id": 1, "name": "after"}, {"id": 2, "name": "r2"}]
     assert apply_pending(str(dms.root), target, OPTS).instant is None
 
 

@@ -50,12 +50,32 @@ def test_rewritten_load_file_is_a_reload() -> None:
     assert cp.pending([again, load(2)]) == [again]
     assert cp.is_reload([again])
     after = roundtrip(cp, [again], reload=True)
-    assert after.loads == (again.identity,)
+    assert after.generation == ("LOAD00000001.csv",)
+    # LOAD00000002 of the old load was not rewritten (yet): it stays applied, not pending
+    assert after.pending([again, load(2)]) == []
+    # the reload's second file lands later: it extends the reload (upsert), no second overwrite
+    second = load(2, size=7, mtime=3)
+    assert after.pending([again, second]) == [second]
+    assert not after.is_reload([second])
+    extended = roundtrip(after, [second])
+    assert extended.generation == ("LOAD00000001.csv", "LOAD00000002.csv")
+    # a further rewrite of LOAD00000001 is the next reload
+    assert extended.is_reload([load(1, size=9, mtime=4)])
 
 
-def test_any_load_after_cdc_is_a_reload() -> None:
+def test_first_load_after_cdc_only_history_is_a_reload() -> None:
+    cp = roundtrip(Checkpoint(), [cdc(1)])
+    assert cp.is_reload([load(1)])
     cp = roundtrip(Checkpoint(), [load(1), cdc(1)])
     assert cp.is_reload([load(1, mtime=7)])
+    assert not cp.is_reload([load(2)])  # a new path extends the load
+
+
+def test_load_identities_are_bounded() -> None:
+    cp = Checkpoint()
+    for gen in range(30):
+        cp = roundtrip(cp, [load(n, mtime=gen) for n in range(1, 11)], reload=gen > 0, keep=25)
+    assert len(cp.loads) == 100 and len(cp.generation) == 10
 
 
 def test_recent_list_is_bounded_and_floor_covers_old_files() -> None:
