@@ -20,15 +20,16 @@ pytestmark = pytest.mark.slow
 
 
 def hudi_rows(uri: str) -> list[dict]:
+    """The table read back by hudi-rs through its S3 storage options (moto endpoint)."""
     import hudi
+    import pyarrow as pa
 
     from tributary.storage import hudi_storage_options
 
-    table = hudi.HudiTable(uri, hudi_storage_options(uri))
-    import pyarrow as pa
-
-    batches = table.read_snapshot()
-    return pa.Table.from_batches(batches).to_pylist() if batches else []
+    options = hudi_storage_options(uri)
+    assert options.get("aws_endpoint_url", "").startswith("http://127.0.0.1:"), options
+    batches = hudi.HudiTable(uri, options).read()
+    return sorted(pa.Table.from_batches(batches).to_pylist(), key=lambda r: r["id"]) if batches else []
 
 
 def invoke(event: dict) -> dict:
