@@ -3,7 +3,9 @@ back by hudi-rs (keys, ops, precombine ties, partition moves, new columns, rerun
 
 from __future__ import annotations
 
+import os
 import tempfile
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -52,8 +54,17 @@ def streams(draw: st.DrawFn) -> list[list[tuple[bool, list[dict]]]]:
 
 @pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(runs=streams(), version=st.sampled_from([6, 8]), initial_load=st.booleans(), partitioned=st.booleans())
-def test_random_streams_match_oracle(runs: list, version: int, initial_load: bool, partitioned: bool) -> None:
+@given(
+    runs=streams(),
+    version=st.sampled_from([6, 8]),
+    initial_load=st.booleans(),
+    partitioned=st.booleans(),
+    reloads=st.lists(st.booleans(), min_size=3, max_size=3),
+)
+def test_random_streams_match_oracle(
+    runs: list, version: int, initial_load: bool, partitioned: bool, reloads: list[bool]
+) -> None:
+    """``reloads[k]``: run k (k > 0) starts with a DMS reload (LOAD00000001 rewritten)."""
     opts = CdcOptions("prop", ("id",), "ts", partition_fields=("region",) if partitioned else (), table_version=version)
     oracle = Oracle(("id",), "ts")
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,16 +72,19 @@ def test_random_streams_match_oracle(runs: list, version: int, initial_load: boo
         all_files: list[str] = []
         for run_no, files in enumerate(runs):
             written = []
+            reload = run_no > 0 and reloads[run_no]
             for file_no, (with_note, rows) in enumerate(files):
-                if run_no == 0 and file_no == 0 and initial_load:
+                if file_no == 0 and (reload or (run_no == 0 and initial_load)):
                     rows = [{k: v for k, v in r.items() if k != "Op"} for r in rows if r["Op"] != "D"]
-                    path = dms.load(rows, schema=(WITH_NOTE if with_note else BASE).remove(0))
+                    path = dms.load(rows, schema=(WITH_NOTE if with_note else BASE).remove(0), counter=1)
+                    os.utime(path, ns=(time.time_ns() + run_no * 10**9,) * 2)  # a rewrite is newer
                 else:
                     path = dms.cdc(rows, schema=WITH_NOTE if with_note else BASE)
                 written.append(rows)
                 all_files.append(path.relative_to(dms.root).as_posix())
             result = apply_pending(str(dms.root), target, opts)
-            oracle.apply_run(written)
+            oracle.apply_run(written, reload=reload)
+            assert result.reload == reload
             assert list(result.files) == all_files[len(all_files) - len(files) :]
             assert result.changes == sum(len(r) for r in written)
             assert snapshot_rows(target, [c for c in COLS if c != "note" or _has_note(runs, run_no)], ["id"]) == (
