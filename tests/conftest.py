@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,21 @@ from tributary.settings import get_settings
 os.environ.setdefault("COLUMNS", "200")  # rich wraps at 80 columns when not on a terminal
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Airflow reads its configuration when first imported, so every test session gets its own
+# AIRFLOW_HOME here, before any test module can import Airflow.
+AIRFLOW_TEST_HOME = Path(tempfile.mkdtemp(prefix="tributary-airflow-"))
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(AIRFLOW_TEST_HOME),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_TEST_HOME / 'airflow.db'}",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        "AIRFLOW__API__BASE_URL": "http://airflow.test:8080",
+    }
+)
+
 SHARED = REPO_ROOT.parent / "shared"
 HUDI_FIXTURES = SHARED / "fixtures" / "hudi"
 
@@ -147,3 +163,9 @@ def run_cli(*args: str) -> tuple[int, str, str]:
     finally:
         cli_main.err_console = console_out
     return code, out.getvalue(), err.getvalue()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    import shutil
+
+    shutil.rmtree(AIRFLOW_TEST_HOME, ignore_errors=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,18 +17,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[3]
 DAGS = REPO / "dags"
 CONFIG = REPO / "config"
-_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="tributary-airflow-"))
-os.environ.update(
-    {
-        "AIRFLOW_HOME": str(_AIRFLOW_HOME),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-        "AIRFLOW__API__BASE_URL": "http://airflow.test:8080",
-    }
-)
+from tests.conftest import AIRFLOW_TEST_HOME as _AIRFLOW_HOME  # noqa: E402  (set up by the top conftest)
 
 
 @pytest.fixture(scope="session")
