@@ -118,7 +118,9 @@ def hudi_snapshot(path: str | os.PathLike[str], columns: Sequence[str] | None = 
     """The table as hudi-rs (the official Rust reader) reads it."""
     import hudi
 
-    batches = hudi.HudiTable(str(path)).read()
+    from tributary.storage import hudi_storage_options
+
+    batches = hudi.HudiTable(str(path), hudi_storage_options(str(path))).read()
     if not batches:
         return pa.table({c: [] for c in columns or []})
     table = pa.Table.from_batches(batches)

@@ -92,6 +92,13 @@ def test_source_on_s3(aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert hudi_snapshot(target, ["id", "ts"]).to_pylist() == [{"id": 1, "ts": 2}]
     assert main(_apply("s3://staging/dms/sales/orders/", target, "--precombine", "ts")) == 0
     assert "files=0" in capsys.readouterr().out
+    # the table on S3 too
+    s3.create_bucket(Bucket="lake")
+    assert main(_apply("s3://staging/dms/sales/orders", "s3://lake/raw/orders", "--precombine", "ts")) == 0
+    assert "orders: files=2 inserted=1" in capsys.readouterr().out
+    assert hudi_snapshot("s3://lake/raw/orders", ["id", "ts"]).to_pylist() == [{"id": 1, "ts": 2}]
+    assert main(_apply("s3://staging/dms/sales/orders", "s3://lake/raw/orders", "--precombine", "ts")) == 0
+    assert "files=0" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
