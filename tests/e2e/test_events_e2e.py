@@ -82,12 +82,19 @@ def test_invoker_lambda_path_builds_the_hudi_table(stack_env: E2E, airflow) -> N
 
 
 def test_asset_watcher_path_needs_no_lambda(stack_env: E2E, airflow) -> None:  # type: ignore[no-untyped-def]
+    # S3's test message (sent when the notification was configured) may have started a run already
+    known = {r["dag_run_id"] for r in helpers.runs(airflow, "tributary__watch_flow")}
     helpers.boto("s3").put_object(
         Bucket="e2e-watch-landing",
         Key="dms/watch/t0/20261123-2000000000.parquet",
         Body=helpers.cdc_parquet([("I", 7, "2026-11-23 11:00:00.000000", "w")]),
     )
-    done = helpers.wait_for(lambda: helpers.all_runs_finished(airflow, "tributary__watch_flow"), 120, "watch run")
+    def new_finished() -> list[dict] | None:
+        done = helpers.all_runs_finished(airflow, "tributary__watch_flow") or []
+        fresh = [r for r in done if r["dag_run_id"] not in known]
+        return fresh or None
+
+    done = helpers.wait_for(new_finished, 120, "a new asset-triggered watch run")
     assert {r["state"] for r in done} == {"success"}, done
     assert all(r["run_type"] == "asset_triggered" for r in done)
     assert [(r["id"], r["v"]) for r in hudi_rows("s3://e2e-lake/raw/watch/t0")] == [(7, "w")]
