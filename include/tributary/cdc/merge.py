@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from tributary.cdc.files import CdcFile, FileKind
 from tributary.cdc.options import CHANGE_ID_COLUMN, OP_COLUMN, CdcOptions
 from tributary.cdc.schema import conform, order_like, reconcile
+from tributary.errors import CdcError
 
 _SEQ = "__tributary_seq"
 _RANK = "__tributary_rank"
@@ -93,11 +94,18 @@ def current_winners(combined: pa.Table, options: CdcOptions) -> pa.Table:
     if n == 0:
         return combined
     table = combined.append_column(_SEQ, pa.array(range(n), pa.int64()))
-    if options.precombine_field:
-        order = pc.sort_indices(table, sort_keys=[(options.precombine_field, "ascending"), (_SEQ, "ascending")])
-        table = table.take(order)
-    table = table.append_column(_RANK, pa.array(range(n), pa.int64()))
-    best = table.group_by(list(options.record_key_fields), use_threads=False).aggregate([(_RANK, "max")])
+    try:
+        if options.precombine_field:
+            order = pc.sort_indices(table, sort_keys=[(options.precombine_field, "ascending"), (_SEQ, "ascending")])
+            table = table.take(order)
+        table = table.append_column(_RANK, pa.array(range(n), pa.int64()))
+        best = table.group_by(list(options.record_key_fields), use_threads=False).aggregate([(_RANK, "max")])
+    except (pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        fields = [*options.record_key_fields, *([options.precombine_field] if options.precombine_field else [])]
+        types = ", ".join(f"{f}: {combined.schema.field(f).type}" for f in fields)
+        raise CdcError(
+            f"table {options.table_name}: record key / precombine columns cannot be compared ({types}): {exc}"
+        ) from exc
     winners = table.take(best.column(f"{_RANK}_max"))
     winners = winners.take(pc.sort_indices(winners, sort_keys=[(_SEQ, "ascending")]))
     return winners.drop_columns([_SEQ, _RANK])

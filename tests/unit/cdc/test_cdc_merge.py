@@ -186,3 +186,11 @@ def test_empty_batches_plan_an_empty_write() -> None:
     b = _t([], pa.schema([("Op", pa.string()), ("id", pa.int64()), ("ts", pa.int64()), ("region", pa.string())]))
     p = plan([(_f(1), b)], OPTS, None)
     assert p.upserts.num_rows == 0 and p.deletes.num_rows == 0 and p.upserts.schema.names == ["id", "ts", "region"]
+
+
+def test_unorderable_precombine_is_a_clear_error() -> None:
+    from tributary.errors import CdcError
+
+    b = pa.table({"Op": ["I", "U"], "id": [1, 1], "ts": [[1], [2]]})
+    with pytest.raises(CdcError, match=r"cannot be compared \(id: int64, ts: list<item: int64>\)"):
+        plan([(_f(1), b)], CdcOptions("t", ("id",), "ts"), None)
