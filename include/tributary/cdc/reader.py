@@ -52,13 +52,15 @@ def _read_parquet(file: CdcFile, raw: bytes) -> pa.Table:
 
 
 def _first_row(file: CdcFile, raw: bytes, delimiter: str) -> list[str]:
-    end = raw.find(b"\n")
-    line = raw if end < 0 else raw[:end]
+    """The first CSV record (a quoted value may span lines), from the file's first 64 KiB."""
+    chunk = raw[: 1 << 16]
+    if len(raw) > len(chunk) and b"\n" in chunk:
+        chunk = chunk[: chunk.rfind(b"\n") + 1]  # whole lines: never a split UTF-8 character
     try:
-        text = line.decode("utf-8").rstrip("\r")
+        text = chunk.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CdcFileError(file.path, f"not UTF-8 text: {exc}") from exc
-    return next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
 
 
 def _read_csv(

@@ -151,3 +151,10 @@ def test_unknown_csv_type_is_refused() -> None:
 
     with pytest.raises(CdcError, match="unknown type 'varchar'"):
         CdcOptions("t", ("id",), csv_types=(("id", "varchar"),))
+
+
+def test_csv_quoted_newline_in_first_row(tmp_path: Path) -> None:
+    opts = CdcOptions("t", ("id",), "ts", csv_columns=("id", "ts", "note"))
+    t = read_file(_write(tmp_path / "20261123-0000000001.csv", 'I,1,t,"two\nlines"\nU,2,t,x\n'), opts)
+    assert t.column("note").to_pylist() == ["two\nlines", "x"]
+    assert t.column("Op").to_pylist() == ["I", "U"]
