@@ -51,7 +51,9 @@ def dagbag_of() -> Callable[[], object]:
 
 
 @pytest.fixture
-def sqlite_only(db_url: str) -> Iterator[str]:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("Airflow end-to-end tests run on the SQLite metadata DB only")
-    yield db_url
+def sqlite_db_url(tributary_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """dag.test() end-to-end runs use a SQLite metadata DB (Airflow's own DB is SQLite here too);
+    modules that need it override ``db_url`` with this, so nothing is parametrised and skipped."""
+    from tests.conftest import _fresh_db
+
+    yield from _fresh_db("sqlite", tributary_home, monkeypatch)

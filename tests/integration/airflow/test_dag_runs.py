@@ -61,7 +61,7 @@ def states(dag_run: Any) -> dict[str, str]:
 
 
 def test_python_flow_runs_and_a_params_change_applies_without_reparse(
-    airflow_db: Path, apply_config: Callable[..., Path], tributary_home: Path, sqlite_only: str
+    airflow_db: Path, apply_config: Callable[..., Path], tributary_home: Path
 ) -> None:
     out = tributary_home / "calls.jsonl"
     tasks = [
@@ -93,6 +93,11 @@ def test_python_flow_runs_and_a_params_change_applies_without_reparse(
     assert json.loads(out.read_text().splitlines()[-1])["msg"] == "v2"
 
 
+@pytest.fixture
+def db_url(sqlite_db_url: str) -> str:
+    return sqlite_db_url
+
+
 @pytest.mark.parametrize(
     "template",
     [
@@ -104,7 +109,7 @@ def test_python_flow_runs_and_a_params_change_applies_without_reparse(
     ],
 )
 def test_params_that_reach_for_internals_are_refused(
-    airflow_db: Path, apply_config: Callable[..., Path], tributary_home: Path, sqlite_only: str, template: str
+    airflow_db: Path, apply_config: Callable[..., Path], tributary_home: Path, template: str
 ) -> None:
     out = tributary_home / "calls.jsonl"
     apply_config(
@@ -121,7 +126,6 @@ def test_secrets_resolve_at_run_time_and_stay_out_of_xcom_and_logs(
     airflow_db: Path,
     apply_config: Callable[..., Path],
     tributary_home: Path,
-    sqlite_only: str,
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
@@ -164,9 +168,7 @@ def _cdc_home(home: Path, broken_table: int | None = None) -> None:
             register(s, sweep_table_files(table), config.tables.values())
 
 
-def test_cdc_flow_end_to_end_on_the_local_engine(
-    airflow_db: Path, migrated_db: str, tributary_home: Path, sqlite_only: str
-) -> None:
+def test_cdc_flow_end_to_end_on_the_local_engine(airflow_db: Path, migrated_db: str, tributary_home: Path) -> None:
     from tributary.config.service import apply_paths
 
     apply_paths([write_config(tributary_home, 3, batch_size=2)])
@@ -230,7 +232,7 @@ def topic_queue(aws: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
 
 
 def test_a_failed_table_fails_the_run_after_every_batch_and_alerts_through_sns(
-    airflow_db: Path, migrated_db: str, tributary_home: Path, sqlite_only: str, topic_queue: tuple[str, str]
+    airflow_db: Path, migrated_db: str, tributary_home: Path, topic_queue: tuple[str, str]
 ) -> None:
     from tributary.config.service import apply_paths
 

@@ -51,6 +51,11 @@ def _config(home: Path) -> Path:
 
 
 @pytest.fixture
+def db_url(sqlite_db_url: str) -> str:
+    return sqlite_db_url
+
+
+@pytest.fixture
 def glue_env(aws: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     import boto3
 
@@ -66,7 +71,6 @@ def test_glue_job_is_created_run_to_success_and_deleted(
     airflow_db: Path,
     apply_config: Callable[..., Path],
     tributary_home: Path,
-    sqlite_only: str,
     glue_env: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
