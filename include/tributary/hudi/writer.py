@@ -29,8 +29,10 @@ from tributary.hudi.timeline import Timeline
 
 logger = logging.getLogger(__name__)
 
-KEY, PART = "__tributary_key", "__tributary_part"
+KEY, PART, FILE = "__tributary_key", "__tributary_part", "__tributary_file"
 DEFAULT_RECORD_BYTES = 1024
+REWRITTEN_META = ("_hoodie_partition_path", "_hoodie_file_name")
+"""Meta columns a rewrite does not read from the old file: they are set anew."""
 LOCATED_KEYS_MAX_BYTES = 256 * 2**20
 """Key columns read while locating keys are kept for the rewrite up to this many bytes in total."""
 REUSE_BLOOM_MAX_GONE = 0.1
@@ -282,17 +284,14 @@ class CommitWriter:
             pa.chunked_array(lookup_parts, pa.string()).combine_chunks() if lookup_parts else pa.array([], pa.string())
         )
         located = self._locate(latest, keys)
-        # key -> (file path, partition) table
-        loc_keys, loc_paths = [], []
-        by_path: dict[str, BaseFile] = {}
-        for bf, hits in located:
-            loc_keys.append(hits)
-            loc_paths.append(pa.repeat(pa.scalar(bf.path), len(hits)))
-            by_path[bf.path] = bf
+        # key -> located file (its index in `located`)
+        files = [bf for bf, _ in located]
         loc = pa.table(
             {
-                KEY: pa.chunked_array(loc_keys, pa.string()),
-                "__path": pa.chunked_array(loc_paths, pa.string()),
+                KEY: pa.chunked_array([hits for _, hits in located], pa.string()),
+                FILE: pa.chunked_array(
+                    [pa.array(np.full(len(hits), i, np.int32)) for i, (_, hits) in enumerate(located)], pa.int32()
+                ),
             }
         )
 
@@ -303,10 +302,11 @@ class CommitWriter:
             return plans[k]
 
         if dels is not None and dels.num_rows and loc.num_rows:
-            d = dels.join(loc, KEY, join_type="inner")
+            # the inner join of the (unique) delete keys with the located keys
+            d = loc.filter(pc.is_in(loc.column(KEY), value_set=dels.column(KEY)))
             counts["deleted"] = d.num_rows
-            for path, grp in _group(d, "__path"):
-                p = plan_for(by_path[path])
+            for i, grp in _group_files(d):
+                p = plan_for(files[i])
                 p.remove_keys.append(grp.column(KEY).combine_chunks())
                 p.num_deletes += grp.num_rows
         insert_rows: pa.Table | None = None
@@ -315,22 +315,16 @@ class CommitWriter:
                 insert_rows = ups
                 counts["inserted"] = ups.num_rows
             else:
-                # join on the key only (acero cannot carry nested columns), then take rows
-                idx = pa.table({KEY: ups.column(KEY), "__row": pa.array(range(ups.num_rows), pa.int64())})
-                j = idx.join(loc, KEY, join_type="left outer")
-                has = pc.is_valid(j.column("__path"))
-                hit = j.filter(has)
-                existing = ups.take(hit.column("__row")).append_column("__path", hit.column("__path"))
-                new = ups.take(j.filter(pc.invert(has)).column("__row"))
+                existing, new = self._split_located(ups, loc)
                 counts["updated"] = existing.num_rows
                 counts["inserted"] = new.num_rows
                 moved_parts: list[pa.Table] = []
-                for path, grp in _group(existing, "__path"):
-                    bf = by_path[path]
+                for i, grp in _group_files(existing):
+                    bf = files[i]
                     p = plan_for(bf)
                     same = pc.equal(grp.column(PART), bf.partition)
-                    in_place = grp.filter(same).drop_columns(["__path"])
-                    moved = grp.filter(pc.invert(same)).drop_columns(["__path"])
+                    in_place = grp.filter(same).drop_columns([FILE])
+                    moved = grp.filter(pc.invert(same)).drop_columns([FILE])
                     p.remove_keys.append(grp.column(KEY).combine_chunks())
                     if in_place.num_rows:
                         p.updates.append(in_place)
@@ -338,8 +332,26 @@ class CommitWriter:
                         moved_parts.append(moved)
                 insert_rows = pa.concat_tables([new, *moved_parts]) if moved_parts else new
         if insert_rows is not None and insert_rows.num_rows:
-            self._assign_inserts(plans, insert_rows, latest, by_path)
+            self._assign_inserts(plans, insert_rows, latest, {bf.path: bf for bf in files})
         return list(plans.values()), counts, replaced
+
+    @staticmethod
+    def _split_located(ups: pa.Table, loc: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """(upserts whose key was located, with its file index in FILE; the other upserts)."""
+        if pc.count_distinct(loc.column(KEY)).as_py() == loc.num_rows:
+            # each key in at most one file: look the keys up, upserts keep their order
+            pos = pc.index_in(ups.column(KEY), value_set=loc.column(KEY).combine_chunks())
+            row_file = pc.take(loc.column(FILE).combine_chunks(), pos)
+            has = pc.is_valid(row_file)
+            return ups.filter(has).append_column(FILE, row_file.filter(has)), ups.filter(pc.invert(has))
+        # a key in several files (INSERT may write duplicates) updates each: a join repeats its row
+        # (on the key only: acero cannot carry nested columns; then take the rows)
+        idx = pa.table({KEY: ups.column(KEY), "__row": pa.array(np.arange(ups.num_rows, dtype=np.int64))})
+        j = idx.join(loc, KEY, join_type="left outer")
+        has = pc.is_valid(j.column(FILE))
+        hit = j.filter(has)
+        existing = ups.take(hit.column("__row")).append_column(FILE, hit.column(FILE))
+        return existing, ups.take(j.filter(pc.invert(has)).column("__row"))
 
     def _record_size(self, latest: list[BaseFile], sample: pa.Table) -> float:
         rows = size = 0
@@ -389,21 +401,25 @@ class CommitWriter:
     # --- execution -----------------------------------------------------------------------------
 
     def _read_base(self, plan: _FilePlan) -> tuple[pa.Table, pa.Array | pa.ChunkedArray | None]:
-        """The plan's base file, and the mask of its rows to drop when ``_locate`` already has it."""
+        """The plan's base file, and the mask of its rows to drop when ``_locate`` already has it.
+
+        The partition path and file name columns are not read: the new file gets its own.
+        """
         assert plan.base is not None
         path = plan.base.path
+        names = [f.name for f in self._footer(plan.base).schema]
+        columns = [n for n in names if n not in REWRITTEN_META]
         located = self._located.pop(path, None)
         if located is None or not plan.remove_keys:
-            return read_table(self.storage, path), None
+            return read_table(self.storage, path, columns), None
         hits, mask, file_keys = located
         rm = pa.chunked_array(plan.remove_keys, pa.string())
         # every key located in a file is removed from it (deleted, updated or moved): the masks agree
         if pc.count_distinct(rm).as_py() != pc.count_distinct(hits).as_py():
-            return read_table(self.storage, path), None
+            return read_table(self.storage, path, columns), None
         if file_keys is None:
-            return read_table(self.storage, path), mask
-        names = [f.name for f in self._footer(plan.base).schema]
-        old = read_table(self.storage, path, [n for n in names if n != "_hoodie_record_key"])
+            return read_table(self.storage, path, columns), mask
+        old = read_table(self.storage, path, [n for n in columns if n != "_hoodie_record_key"])
         if old.num_rows != len(file_keys):
             raise HudiError(f"{self.storage.full_uri(path)} changed while this commit was writing")
         return old.append_column("_hoodie_record_key", file_keys), mask
@@ -440,7 +456,8 @@ class CommitWriter:
                     bloom = footer.bloom()
                     if bloom is not None and plan.inserts:
                         bloom.add_keys(pa.chunked_array([i.column(KEY) for i in plan.inserts], pa.string()))
-                data = sch.conform(old.drop_columns(list(META_COLUMNS)), schema, f"{plan.base.path}")
+                meta = [c for c in META_COLUMNS if c in old.column_names]
+                data = sch.conform(old.drop_columns(meta), schema, f"{plan.base.path}")
                 new_parts.append(
                     (
                         data,
@@ -462,9 +479,9 @@ class CommitWriter:
                 seq += n
                 new_parts.append((data, pa.repeat(pa.scalar(self.instant, pa.string()), n), seqno, keys))
             data = pa.concat_tables([p[0] for p in new_parts]) if len(new_parts) > 1 else new_parts[0][0]
-            commit_time = pa.chunked_array([_chunks(p[1]) for p in new_parts], pa.string())
-            seqnos = pa.chunked_array([_chunks(p[2]) for p in new_parts], pa.string())
-            keys = pa.chunked_array([_chunks(p[3]) for p in new_parts], pa.string())
+            commit_time = pa.chunked_array([c for p in new_parts for c in _chunks(p[1])], pa.string())
+            seqnos = pa.chunked_array([c for p in new_parts for c in _chunks(p[2])], pa.string())
+            keys = pa.chunked_array([c for p in new_parts for c in _chunks(p[3])], pa.string())
             size = write_base_file(
                 self.storage,
                 path,
@@ -515,10 +532,18 @@ class CommitWriter:
         return stats, total
 
 
-def _chunks(col: pa.Array | pa.ChunkedArray) -> pa.Array:
-    if isinstance(col, pa.ChunkedArray):
-        return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
-    return col
+def _chunks(col: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    """The chunks of a column (no copy: the Parquet writer takes a row group in many chunks)."""
+    return list(col.chunks) if isinstance(col, pa.ChunkedArray) else [col]
+
+
+def _group_files(table: pa.Table) -> list[tuple[int, pa.Table]]:
+    """Split ``table`` by its FILE column (file indices, ascending)."""
+    col = table.column(FILE)
+    values = sorted(pc.unique(col).to_pylist())
+    if len(values) == 1:
+        return [(values[0], table)]
+    return [(v, table.filter(pc.equal(col, v))) for v in values]
 
 
 def _group(table: pa.Table, column: str) -> list[tuple[str, pa.Table]]:

@@ -237,3 +237,19 @@ def test_rewrite_drops_located_rows_whichever_way(tmp_path: Path, monkeypatch: p
         "v1-10",
     ]
     assert by_id[8]["_hoodie_partition_path"] == "region=ap"
+
+
+def test_upsert_of_a_key_held_twice(tmp_path: Path) -> None:
+    """INSERT may write a key twice; an upsert then replaces every copy (the join path)."""
+    uri = str(tmp_path / "t")
+    t = HudiTable.create(uri, opts(6, "nonpartitioned"))
+    t.write(rows([1, 2]), operation=WriteOperation.INSERT)
+    t.write(rows([1]), operation=WriteOperation.INSERT)
+    assert [x["id"] for x in rs.snapshot(uri)] == [1, 1, 2]
+    r = t.write(rows([1, 3], "v2"))
+    assert (r.updated, r.inserted) == (2, 1)
+    snap = rs.snapshot(uri)
+    assert sorted((x["id"], x["value"]) for x in snap) == [(1, "v2-1"), (1, "v2-1"), (2, "v1-2"), (3, "v2-3")]
+    r = t.write(deletes=rows([1]).select(["id", "sub"]), operation=WriteOperation.DELETE)
+    assert r.deleted == 2
+    assert [(x["id"], x["value"]) for x in rs.snapshot(uri)] == [(2, "v1-2"), (3, "v2-3")]
