@@ -442,11 +442,12 @@ class CommitWriter:
             if plan.base is not None:
                 old, located_mask = self._read_base(plan)
                 old_rows = old.num_rows
-                if located_mask is not None:
-                    old = old.filter(pc.invert(located_mask))
-                elif plan.remove_keys:
+                if located_mask is None and plan.remove_keys:
                     rm = pa.chunked_array(plan.remove_keys, pa.string()).combine_chunks()
-                    old = old.filter(pc.invert(pc.is_in(old.column("_hoodie_record_key"), value_set=rm)))
+                    located_mask = pc.is_in(old.column("_hoodie_record_key"), value_set=rm)
+                if located_mask is not None:
+                    # one plain mask: a chunked one laid out unlike the table takes a slow path
+                    old = old.filter(_chunks_combined(pc.invert(located_mask)))
                 # keys gone for good (deleted / moved out); updated-in-place keys come back
                 gone = old_rows - old.num_rows - num_updates
                 footer = self._footer(plan.base)
@@ -535,6 +536,10 @@ class CommitWriter:
 def _chunks(col: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
     """The chunks of a column (no copy: the Parquet writer takes a row group in many chunks)."""
     return list(col.chunks) if isinstance(col, pa.ChunkedArray) else [col]
+
+
+def _chunks_combined(col: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
 
 
 def _group_files(table: pa.Table) -> list[tuple[int, pa.Table]]:
