@@ -9,7 +9,7 @@ DAG file is parsed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -260,14 +260,3 @@ def plan_flows(
                 fld, message = _split_reason(reason)
                 problems.append(FlowProblem(flow_id, fld, message))
     return Plan(dags=tuple(dags), problems=tuple(sorted(problems)), disabled_flows=tuple(off))
-
-
-def tables_by_cadence(tables: Iterable[Any]) -> dict[str, list[str]]:
-    """Active table ids per refresh cadence, sorted (for docs)."""
-    out: dict[str, list[str]] = {}
-    for table in tables:
-        if table.active:
-            out.setdefault(table.refresh_cadence, []).append(table.table_id)
-    for ids in out.values():
-        ids.sort()
-    return out

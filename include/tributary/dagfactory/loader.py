@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tributary.config.snapshot import Snapshot, read_snapshot
-from tributary.dagfactory.graph import Plan, plan_flows, tables_by_cadence
+from tributary.dagfactory.graph import Plan, plan_flows
 from tributary.errors import DagFactoryError, SnapshotError
 from tributary.settings import get_settings
 
@@ -31,13 +31,13 @@ def _parsing_dag_id() -> str | None:
 
 
 def load_plan(snapshot_path: Path | None = None, *, only_dag_id: str | None = None) -> tuple[Plan, Snapshot]:
-    snapshot = read_snapshot(snapshot_path or get_settings().snapshot_path)
+    snapshot = read_snapshot(snapshot_path or get_settings().snapshot_path, only_dag_id=only_dag_id)
     if snapshot.fallback_used:
         log.warning("tributary.dagfactory: the newest config snapshot is broken; using the last good one")
     plan = plan_flows(
         snapshot.flows,
         snapshot.templates,
-        tables_by_cadence(snapshot.tables.values()),
+        snapshot.table_ids_by_cadence,
         raw_flows=snapshot.raw_flows,
         disabled=(snapshot.disabled or {}).get("flows") or {},
         only_dag_id=only_dag_id,
