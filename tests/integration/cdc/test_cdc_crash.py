@@ -95,7 +95,7 @@ def _check(src: Path, target: str, mode: str, oracle: Oracle, changes: list[dict
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("mode", "trials"), [("current", 60), ("historical", 20)])
+@pytest.mark.parametrize(("mode", "trials"), [("current", 50), ("historical", 15)])
 def test_sigkill_at_random_points_never_loses_or_doubles_a_file(mode: str, trials: int, tmp_path: Path) -> None:
     rng = random.Random(f"20261123-{mode}")
     dms, target = DmsFolder(tmp_path / "src"), str(tmp_path / "lake" / "crash")

@@ -53,7 +53,7 @@ def streams(draw: st.DrawFn) -> list[list[tuple[bool, list[dict]]]]:
 
 
 @pytest.mark.slow
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     runs=streams(),
     version=st.sampled_from([6, 8]),
