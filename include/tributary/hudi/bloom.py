@@ -82,6 +82,8 @@ def murmur_hash(data: bytes, seed: int = 0) -> int:
 
 
 _M32 = np.uint32(_M)
+BLOCK_KEYS = 1 << 16
+"""Keys hashed together: their uint32 work arrays stay in the CPU cache over the hash rounds."""
 _S13, _S15, _S24 = np.uint32(13), np.uint32(15), np.uint32(24)
 
 
@@ -157,15 +159,28 @@ class KeyHasher:
                     tail ^= byte << np.uint32(8 * j) if j else byte
             self.groups.append((a, b, length, blocks, tail))
 
-    def hashes(self, nb_hash: int) -> Iterator[np.ndarray]:
-        """``h_0 .. h_{nb_hash-1}`` (uint32, grouped order): ``h_j = murmur(key, h_{j-1})``, ``h_-1 = 0``.
+    def ranges(self, block: int = BLOCK_KEYS) -> list[tuple[int, int]]:
+        """``[start, stop)`` ranges of at most ``block`` keys (grouped order) covering all keys."""
+        return [(a, min(a + block, self.n)) for a in range(0, self.n, block)]
+
+    def hashes(self, nb_hash: int, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+        """``h_0 .. h_{nb_hash-1}`` (uint32) of the keys ``start:stop`` (grouped order):
+        ``h_j = murmur(key, h_{j-1})``, ``h_-1 = 0``.
 
         Each yielded array is reused for the next hash: copy it to keep it.
         """
-        h = np.empty(self.n, np.uint32)
+        stop = self.n if stop is None else stop
+        h = np.empty(stop - start, np.uint32)
+        spans = []
+        for a, b, length, blocks, tail in self.groups:
+            lo, hi = max(a, start), min(b, stop)
+            if lo < hi:
+                cut = slice(lo - a, hi - a)
+                spans.append(
+                    (h[lo - start : hi - start], length, [k[cut] for k in blocks], None if tail is None else tail[cut])
+                )
         for j in range(nb_hash):
-            for a, b, length, blocks, tail in self.groups:
-                g = h[a:b]
+            for g, length, blocks, tail in spans:
                 if j == 0:
                     g.fill(length)
                 else:
@@ -181,13 +196,19 @@ class KeyHasher:
             h ^= h >> _S15
             yield h
 
-    def positions(self, nb_hash: int, vector_size: int) -> Iterator[np.ndarray]:
-        """Bit positions (uint32, grouped order) for each hash function: Java ``abs(h % vectorSize)``."""
+    def positions(
+        self, nb_hash: int, vector_size: int, start: int = 0, stop: int | None = None
+    ) -> Iterator[np.ndarray]:
+        """Bit positions (uint32) of the keys ``start:stop`` (grouped order) for each hash function:
+        Java ``abs(h % vectorSize)``. Each yielded array is reused for the next hash."""
         vs = np.uint32(vector_size)
-        for h in self.hashes(nb_hash):
+        mag = q = None
+        for h in self.hashes(nb_hash, start, stop):
+            if mag is None:
+                mag, q = np.empty_like(h), np.empty_like(h)
             # abs(signed % vs) == abs(signed) % vs; int32 abs(-2**31) wraps to 2**31 as uint32
-            mag = np.abs(h.view(np.int32)).view(np.uint32)
-            q = mag // vs
+            np.abs(h.view(np.int32), out=mag.view(np.int32))
+            np.floor_divide(mag, vs, out=q)
             q *= vs
             mag -= q
             yield mag
@@ -246,8 +267,9 @@ class DynamicBloomFilter:
             slot = np.zeros(nrows, np.int64)
             slot[used] = np.arange(len(used), dtype=np.int64) * vs
             base = slot[rows_of if hasher.order is None else rows_of[hasher.order]]
-        for pos in hasher.positions(self.nb_hash, vs):
-            bits[pos if base is None else base + pos] = True
+        for a, b in hasher.ranges():  # a block of keys at a time: the hashing stays in cache
+            for pos in hasher.positions(self.nb_hash, vs, a, b):
+                bits[pos if base is None else base[a:b] + pos] = True
         while len(self.rows) < nrows:
             self.rows.append(bytes((vs + 7) // 8))
         for s, r in enumerate(used):
@@ -280,9 +302,10 @@ class DynamicBloomFilter:
         rows = self.row_bits() if row_bits is None else row_bits
         hasher = KeyHasher(keys)
         hits = [np.ones(n, np.bool_) for _ in rows]
-        for pos in hasher.positions(self.nb_hash, self.vector_size):
-            for hit, bits in zip(hits, rows, strict=True):
-                hit &= bits[pos]
+        for a, b in hasher.ranges():
+            for pos in hasher.positions(self.nb_hash, self.vector_size, a, b):
+                for hit, bits in zip(hits, rows, strict=True):
+                    hit[a:b] &= bits[pos]
         grouped = np.logical_or.reduce(hits) if len(hits) > 1 else hits[0]
         if hasher.order is None:
             return pa.array(grouped, pa.bool_())
