@@ -159,8 +159,9 @@ class KeyHasher:
                     tail ^= byte << np.uint32(8 * j) if j else byte
             self.groups.append((a, b, length, blocks, tail))
 
-    def ranges(self, block: int = BLOCK_KEYS) -> list[tuple[int, int]]:
+    def ranges(self, block: int | None = None) -> list[tuple[int, int]]:
         """``[start, stop)`` ranges of at most ``block`` keys (grouped order) covering all keys."""
+        block = block or BLOCK_KEYS
         return [(a, min(a + block, self.n)) for a in range(0, self.n, block)]
 
     def hashes(self, nb_hash: int, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:

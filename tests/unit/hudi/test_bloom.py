@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import HUDI_FIXTURES
+from tributary.hudi import bloom
 from tributary.hudi.bloom import DynamicBloomFilter, KeyHasher, hash_positions, murmur_hash
 
 ZIPS = sorted((HUDI_FIXTURES / "spark-written").glob("*.zip"))
@@ -146,7 +147,10 @@ def _reference_filter(batches: list[list[str]], nr: int, fpp: float, max_entries
     ("nr", "fpp", "max_entries", "batches"),
     [(10, 0.01, 25, [40, 3, 17]), (1_000, 0.001, 2_500, [700, 900, 1_200, 5]), (60_000, 1e-9, 100_000, [2_000])],
 )
-def test_dynamic_filter_equals_scalar_reference(nr: int, fpp: float, max_entries: int, batches: list[int]) -> None:
+def test_dynamic_filter_equals_scalar_reference(
+    nr: int, fpp: float, max_entries: int, batches: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bloom, "BLOCK_KEYS", 97)  # many key blocks, cutting across length groups
     keys = [_random_keys(b, 10 + i) for i, b in enumerate(batches)]
     bf = DynamicBloomFilter(num_entries=nr, fpp=fpp, max_entries=max_entries)
     for batch in keys:
