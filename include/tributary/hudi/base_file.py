@@ -130,13 +130,14 @@ def write_base_file(
     record_key: pa.Array | pa.ChunkedArray,
     partition_path: str,
     avro_schema_json: str | None = None,
-    bloom: DynamicBloomFilter | None = None,
+    bloom: DynamicBloomFilter | Future[DynamicBloomFilter] | None = None,
 ) -> int:
     """Write a base file (meta columns + ``data``) with Hudi's footer. Returns its size in bytes.
 
     ``bloom``, when given, already holds every key of the file (a superset is allowed: a bloom
-    filter may only answer "maybe"); otherwise one is built from ``record_key`` (in a thread,
-    while the rows are encoded: numpy and Parquet both release the GIL).
+    filter may only answer "maybe"), or is being built (a Future, awaited after the rows are
+    encoded); otherwise one is built from ``record_key`` (in a thread, while the rows are
+    encoded: numpy and Parquet both release the GIL).
     """
     n = data.num_rows
     name = path.rsplit("/", 1)[-1]
@@ -151,12 +152,14 @@ def write_base_file(
     )
     pool: ThreadPoolExecutor | None = None
     pending: Future[DynamicBloomFilter] | None = None
-    if bloom is None:
+    if isinstance(bloom, Future):
+        pending, bloom = bloom, None
+    elif bloom is None:
         if n >= BLOOM_THREAD_MIN_KEYS:
             pool = ThreadPoolExecutor(1, thread_name_prefix="bloom")
-            pending = pool.submit(_new_bloom, record_key)
+            pending = pool.submit(new_bloom, record_key)
         else:
-            bloom = _new_bloom(record_key)
+            bloom = new_bloom(record_key)
     try:
         mm = pc.min_max(record_key)
         kv = {
@@ -191,7 +194,8 @@ def write_base_file(
     return storage.size(path)
 
 
-def _new_bloom(record_key: pa.Array | pa.ChunkedArray) -> DynamicBloomFilter:
+def new_bloom(record_key: pa.Array | pa.ChunkedArray) -> DynamicBloomFilter:
+    """A fresh filter holding ``record_key`` (in order)."""
     bloom = DynamicBloomFilter()
     bloom.add_keys(record_key)
     return bloom

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,16 @@ import pyarrow.compute as pc
 
 from tributary.errors import HudiError
 from tributary.hudi import schema as sch
-from tributary.hudi.base_file import BaseFile, Footer, new_file_id, read_footer, read_table, write_base_file
+from tributary.hudi.base_file import (
+    BLOOM_THREAD_MIN_KEYS,
+    BaseFile,
+    Footer,
+    new_bloom,
+    new_file_id,
+    read_footer,
+    read_table,
+    write_base_file,
+)
 from tributary.hudi.bloom import DynamicBloomFilter
 from tributary.hudi.file_index import FileIndex
 from tributary.hudi.keys import partition_paths, record_keys
@@ -94,6 +104,7 @@ class CommitWriter:
         # base file path -> (keys located in it, its rows holding them, its key column or None)
         self._located: dict[str, tuple[pa.Array, pa.Array | pa.ChunkedArray, pa.ChunkedArray | None]] = {}
         self._located_bytes = 0
+        self._bloom_pool: ThreadPoolExecutor | None = None
 
     # --- input -------------------------------------------------------------------------------
 
@@ -424,7 +435,20 @@ class CommitWriter:
             raise HudiError(f"{self.storage.full_uri(path)} changed while this commit was writing")
         return old.append_column("_hoodie_record_key", file_keys), mask
 
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._bloom_pool is None:
+            self._bloom_pool = ThreadPoolExecutor(1, thread_name_prefix="bloom")
+        return self._bloom_pool
+
     def _execute(self, plans: list[_FilePlan]) -> tuple[dict[str, list[dict[str, Any]]], int]:
+        try:
+            return self._write_files(plans)
+        finally:
+            if self._bloom_pool is not None:
+                self._bloom_pool.shutdown(wait=True, cancel_futures=True)
+                self._bloom_pool = None
+
+    def _write_files(self, plans: list[_FilePlan]) -> tuple[dict[str, list[dict[str, Any]]], int]:
         stats: dict[str, list[dict[str, Any]]] = {}
         total = 0
         partitions_written = set()
@@ -467,8 +491,17 @@ class CommitWriter:
                         old.column("_hoodie_record_key"),
                     )
                 )
+            incoming = [*plan.updates, *plan.inserts]
+            file_keys = pa.chunked_array(
+                [c for p in new_parts for c in _chunks(p[3])] + [c for t in incoming for c in _chunks(t.column(KEY))],
+                pa.string(),
+            )
+            pending: DynamicBloomFilter | Future[DynamicBloomFilter] | None = bloom
+            if bloom is None and len(file_keys) >= BLOOM_THREAD_MIN_KEYS:
+                # hash the keys in a thread while the rest of the file is put together and encoded
+                pending = self._pool().submit(new_bloom, file_keys)
             seq = 0
-            for t in [*plan.updates, *plan.inserts]:
+            for t in incoming:
                 n = t.num_rows
                 keys = t.column(KEY)
                 data = sch.conform(t.drop_columns([KEY, PART]), schema, "incoming rows")
@@ -482,17 +515,16 @@ class CommitWriter:
             data = pa.concat_tables([p[0] for p in new_parts]) if len(new_parts) > 1 else new_parts[0][0]
             commit_time = pa.chunked_array([c for p in new_parts for c in _chunks(p[1])], pa.string())
             seqnos = pa.chunked_array([c for p in new_parts for c in _chunks(p[2])], pa.string())
-            keys = pa.chunked_array([c for p in new_parts for c in _chunks(p[3])], pa.string())
             size = write_base_file(
                 self.storage,
                 path,
                 data,
                 commit_time,
                 seqnos,
-                keys,
+                file_keys,
                 plan.partition,
                 avro_schema_json=avro_meta,
-                bloom=bloom,
+                bloom=pending,
             )
             if plan.partition not in partitions_written:
                 self.t._ensure_partition_metadata(plan.partition, self.instant)
