@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from tributary.cdc.apply import apply_files
-from tributary.cdc.checkpoint import Checkpoint, applied_files
+from tributary.cdc.apply import apply_files, read_checkpoint
+from tributary.cdc.checkpoint import applied_files
 from tributary.cdc.options import CdcOptions
 from tributary.config.locations import resolve_location
 from tributary.config.models import FileFormat, RawTable
@@ -235,7 +235,7 @@ class TableProcessor:
         if not HudiTable.exists(self.target):
             return 0
         table = HudiTable.open(self.target)
-        checkpoint = Checkpoint.from_metadata(table.latest_extra_metadata())
+        checkpoint = read_checkpoint(table)  # searches back when another writer committed last
         if checkpoint.empty:
             return 0
         with session_scope() as s:
