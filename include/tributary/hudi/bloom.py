@@ -132,9 +132,10 @@ class KeyHasher:
         if lo == hi:
             bounds = [(0, n, lo)]
         else:
-            self.order = np.argsort(lengths, kind="stable")
-            lengths = lengths[self.order]
-            starts = starts[self.order]
+            if (lengths[1:] < lengths[:-1]).any():  # not yet by length (sequential ids are)
+                self.order = np.argsort(lengths, kind="stable")
+                lengths = lengths[self.order]
+                starts = starts[self.order]
             cuts = np.flatnonzero(np.diff(lengths)) + 1
             edges = [0, *cuts.tolist(), n]
             bounds = [(a, b, int(lengths[a])) for a, b in pairwise(edges)]

@@ -506,7 +506,7 @@ class CommitWriter:
                 keys = t.column(KEY)
                 data = sch.conform(t.drop_columns([KEY, PART]), schema, "incoming rows")
                 seqno = pc.binary_join_element_wise(
-                    pa.repeat(pa.scalar(f"{self.instant}_{task}_"), n),
+                    pa.scalar(f"{self.instant}_{task}_"),
                     pc.cast(pa.array(np.arange(seq, seq + n, dtype=np.int64)), pa.string()),
                     "",
                 )

@@ -165,3 +165,12 @@ def test_empty_or_null_keys_are_refused() -> None:
         DynamicBloomFilter().add_keys(pa.array(["a", ""]))
     with pytest.raises(ValueError, match="null"):
         DynamicBloomFilter().add_keys(pa.array(["a", None]))
+
+
+def test_numpy_murmur_keys_already_by_length() -> None:
+    """Sequential ids come ordered by length: hashed in place, no reordering."""
+    keys = [str(i) for i in range(0, 120_000, 7)]
+    hasher = KeyHasher(pa.array(keys))
+    assert hasher.order is None and len(hasher.groups) == 6
+    got = next(hasher.hashes(1)).view(np.int32).tolist()
+    assert got == [murmur_hash(k.encode()) for k in keys]
