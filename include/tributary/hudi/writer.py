@@ -334,8 +334,11 @@ class CommitWriter:
                     bf = files[i]
                     p = plan_for(bf)
                     same = pc.equal(grp.column(PART), bf.partition)
-                    in_place = grp.filter(same).drop_columns([FILE])
-                    moved = grp.filter(pc.invert(same)).drop_columns([FILE])
+                    if pc.all(same).as_py():  # nothing moves partition: no copies
+                        in_place, moved = grp.drop_columns([FILE]), grp.slice(0, 0).drop_columns([FILE])
+                    else:
+                        in_place = grp.filter(same).drop_columns([FILE])
+                        moved = grp.filter(pc.invert(same)).drop_columns([FILE])
                     p.remove_keys.append(grp.column(KEY).combine_chunks())
                     if in_place.num_rows:
                         p.updates.append(in_place)
@@ -353,6 +356,8 @@ class CommitWriter:
             # each key in at most one file: look the keys up, upserts keep their order
             pos = pc.index_in(ups.column(KEY), value_set=loc.column(KEY).combine_chunks())
             row_file = pc.take(loc.column(FILE).combine_chunks(), pos)
+            if row_file.null_count == 0:  # all located: no copies
+                return ups.append_column(FILE, row_file), ups.slice(0, 0)
             has = pc.is_valid(row_file)
             return ups.filter(has).append_column(FILE, row_file.filter(has)), ups.filter(pc.invert(has))
         # a key in several files (INSERT may write duplicates) updates each: a join repeats its row
@@ -424,10 +429,12 @@ class CommitWriter:
         if located is None or not plan.remove_keys:
             return read_table(self.storage, path, columns), None
         hits, mask, file_keys = located
-        rm = pa.chunked_array(plan.remove_keys, pa.string())
-        # every key located in a file is removed from it (deleted, updated or moved): the masks agree
-        if pc.count_distinct(rm).as_py() != pc.count_distinct(hits).as_py():
-            return read_table(self.storage, path, columns), None
+        # every key located in a file is removed from it (deleted, updated or moved), each once:
+        # the masks agree (checked by distinct keys when the counts do not show it)
+        if sum(len(r) for r in plan.remove_keys) != len(hits):
+            rm = pa.chunked_array(plan.remove_keys, pa.string())
+            if pc.count_distinct(rm).as_py() != pc.count_distinct(hits).as_py():
+                return read_table(self.storage, path, columns), None
         if file_keys is None:
             return read_table(self.storage, path, columns), mask
         old = read_table(self.storage, path, [n for n in columns if n != "_hoodie_record_key"])
