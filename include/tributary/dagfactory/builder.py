@@ -39,7 +39,7 @@ def _schedule(spec: DagSpec) -> Any:
     from tributary.settings import get_settings
 
     trigger = MessageQueueTrigger(
-        scheme="sqs", sqs_queue=spec.sqs_queue_url, aws_conn_id=get_settings().aws_conn_id, waiter_delay=5
+        scheme="sqs", sqs_queue=spec.sqs_queue_url, aws_conn_id=get_settings().aws_conn_id, waiter_delay=1
     )
     asset = Asset(
         name=f"tributary_{spec.flow_id}_queue", watchers=[AssetWatcher(name=f"{spec.flow_id}_sqs", trigger=trigger)]

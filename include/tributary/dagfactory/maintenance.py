@@ -71,6 +71,12 @@ def clean_tables_step() -> dict[str, int]:
     return cleaned
 
 
+def sweep_staging_step() -> dict[str, Any]:
+    from tributary.events.sweep import sweep_step
+
+    return sweep_step()
+
+
 def build_maintenance_dag(schedule: str = "*/15 * * * *") -> Any:
     from airflow.sdk import DAG, task
 
@@ -96,6 +102,8 @@ def build_maintenance_dag(schedule: str = "*/15 * * * *") -> Any:
         alerts = task(task_id="drain_alert_outbox")(drain_alerts_step)()
         leases = task(task_id="reap_stale_leases")(reap_leases_step)()
         cleaning = task(task_id="clean_hudi_tables", execution_timeout=timedelta(minutes=30))(clean_tables_step)()
+        # files in staging that no event announced (lost events) are registered, flows triggered
+        task(task_id="sweep_staging")(sweep_staging_step)()
         snapshot >> alerts
         leases >> cleaning
     return dag

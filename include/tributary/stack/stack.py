@@ -172,7 +172,7 @@ def stack_env(directory: Path, ports: dict[str, int], db_urls: dict[str, str], s
         "password": "testing",
         "extra": {"endpoint_url": moto, "region_name": REGION},
     }
-    plugins = os.environ.get("TRIBUTARY_STACK_PLUGINS_FOLDER") or str(directory / "plugins")
+    plugins = os.environ.get("TRIBUTARY_STACK_PLUGINS_FOLDER") or str(PROJECT_ROOT / "plugins")
     return {
         STACK_TAG: stack_id,
         "AIRFLOW_HOME": str(airflow_home),

@@ -127,9 +127,13 @@ class CdcPlanOperator(_TemplateOperator):
     ui_color = "#fdf1e0"
 
     def execute(self, context: Any) -> list[list[str]]:
+        from tributary.events.watcher import register_from_asset_events
         from tributary.templates.cdc import plan
 
         _, params, _ = self.prepare(context)
+        # a run started by an AssetWatcher (SQS) carries the S3 events: register their files
+        # first, so the batches see them (files already registered are recognised as such)
+        register_from_asset_events(context)
         return plan(str(params["cadence"]))
 
 

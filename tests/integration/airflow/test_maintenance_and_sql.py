@@ -76,6 +76,7 @@ def test_maintenance_dag_cleans_drains_reaps_and_refreshes(
         "drain_alert_outbox": "success",
         "reap_stale_leases": "success",
         "clean_hudi_tables": "success",
+        "sweep_staging": "success",
     }
 
     after_files = sorted(p.name for p in target.rglob("*.parquet"))
