@@ -2,7 +2,7 @@
 
 Phases on one table of ``rows`` rows x 10 columns: insert, upsert of 1k and 100k existing keys,
 delete of 1k keys; for each update phase the floor is pyarrow reading and rewriting exactly the
-base files the commit touched (same compression). Then ``tables`` small tables get ``changes``
+base files the commit touched (the engine's Parquet options and footer key-values). Then ``tables`` small tables get ``changes``
 changes each, one after another. Prints a rich table, then one JSON line (the last line), and
 writes ``bench/results/engine.json``.
 """
@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tributary.hudi import HudiTable, TableOptions, WriteOperation
+from tributary.hudi.base_file import PARQUET_OPTIONS, ROW_GROUP_SIZE
 from tributary.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
@@ -70,11 +71,19 @@ def _touched_old_files(table: HudiTable, root: Path) -> list[Path]:
 
 
 def floor_seconds(files: list[Path], scratch: Path) -> float:
-    """pyarrow reading and rewriting ``files`` (snappy), the least any COW writer must do."""
+    """pyarrow reading and rewriting ``files``, the least any COW writer must do.
+
+    Written as the engine writes base files: its Parquet options and row group size, and the
+    file's footer key-values (record-key range, bloom filter, Avro schema) carried over.
+    """
     start = time.perf_counter()
     for i, f in enumerate(files):
         t = pq.read_table(f)
-        pq.write_table(t, scratch / f"floor-{i}.parquet", compression="snappy")
+        kv = {k.decode(): v.decode() for k, v in (t.schema.metadata or {}).items()}  # the file's footer
+        t = t.replace_schema_metadata(None)
+        with pq.ParquetWriter(scratch / f"floor-{i}.parquet", t.schema, **PARQUET_OPTIONS) as writer:
+            writer.write_table(t, row_group_size=ROW_GROUP_SIZE)
+            writer.add_key_value_metadata(kv)
     return time.perf_counter() - start
 
 
