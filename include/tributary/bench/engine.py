@@ -2,8 +2,8 @@
 
 Phases on one table of ``rows`` rows x 10 columns: insert, upsert of 1k and 100k existing keys,
 delete of 1k keys; for each update phase the floor is pyarrow reading and rewriting exactly the
-base files the commit touched (the engine's Parquet options and footer key-values). Then ``tables`` small tables get ``changes``
-changes each, one after another. Prints a rich table, then one JSON line (the last line), and
+base files the commit touched (the engine's Parquet options and footer key-values). Then
+``tables`` small tables get ``changes`` changes each, one after another. Prints a rich table, then one JSON line (the last line), and
 writes ``bench/results/engine.json``.
 """
 
