@@ -27,9 +27,22 @@ def test_lock_pins_what_the_project_needs() -> None:
     pins = _lock()
     assert pins["apache-airflow"] == "3.3.2"
     assert pins["hudi"] == "0.5.0"
-    for name in ("apache-airflow-providers-amazon", "apache-airflow-providers-postgres",
-                 "apache-airflow-providers-common-messaging", "aiobotocore", "sqlalchemy", "alembic", "pydantic",
-                 "pyarrow", "boto3", "moto", "typer", "rich", "pytest", "hypothesis"):
+    for name in (
+        "apache-airflow-providers-amazon",
+        "apache-airflow-providers-postgres",
+        "apache-airflow-providers-common-messaging",
+        "aiobotocore",
+        "sqlalchemy",
+        "alembic",
+        "pydantic",
+        "pyarrow",
+        "boto3",
+        "moto",
+        "typer",
+        "rich",
+        "pytest",
+        "hypothesis",
+    ):
         assert name in pins, f"{name} missing from requirements.txt"
     assert pins["sqlalchemy"].startswith("2.") and pins["pydantic"].startswith("2.")
 
@@ -57,3 +70,31 @@ def test_dockerfile_matches_the_lock() -> None:
     assert base.group(2) == "3.11"
     assert "pip install --no-cache-dir -r /opt/tributary/requirements.txt" in dockerfile
     assert "COPY --chown=airflow:root include /opt/tributary/include" in dockerfile
+
+
+def test_compose_file_matches_the_lock_and_the_image() -> None:
+    import yaml
+
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yaml").read_text())
+    services = compose["services"]
+    pins = _lock()
+    assert services["moto"]["image"] == f"motoserver/moto:{pins['moto']}"
+    assert services["postgres"]["image"].startswith("postgres:")
+    airflow_services = {"init", "api-server", "scheduler", "dag-processor", "triggerer"}
+    assert airflow_services <= set(services)
+    for name in airflow_services:
+        service = services[name]
+        assert service["build"] == "." and service["image"] == "tributary:latest", name  # the Dockerfile's image
+        env = service["environment"]
+        assert (
+            env["AIRFLOW__API_AUTH__JWT_SECRET"]
+            == services["api-server"]["environment"]["AIRFLOW__API_AUTH__JWT_SECRET"]
+        )
+        assert env["TRIBUTARY_DB_URL"].startswith("postgresql://")
+    for component in ("api-server", "scheduler", "dag-processor", "triggerer"):
+        assert services[component]["command"] == component
+    init_script = services["init"]["command"][-1]
+    for step in ("airflow db migrate", "tributary db upgrade", "tributary config apply"):
+        assert step in init_script
+    sql_init = REPO_ROOT / "config" / "docker" / "postgres-init.sql"
+    assert "CREATE DATABASE tributary" in sql_init.read_text()
