@@ -90,7 +90,7 @@ _S13, _S15, _S24 = np.uint32(13), np.uint32(15), np.uint32(24)
 class KeyHasher:
     """Hadoop MurmurHash of many keys at once, chained over the hash functions (numpy, uint32).
 
-    Keys are ordered by byte length (``order``; None when they all have one length) and every
+    Keys are ordered by byte length (``order``; None when they already are) and every
     4-byte block of a length group is one uint32 column, read little-endian straight from the
     Arrow data buffer; so the per-seed work is a few wrapping uint32 multiplications and xors per
     block. The seed-independent block mixing and the sign-extended tail are computed once.
