@@ -1,11 +1,14 @@
 # Tributary task runner. README command 1 is `make demo`, command 2 is `make test`.
-.PHONY: setup demo test test-fast lint format lock pg-up pg-down clean
+.PHONY: setup demo demo-down test test-fast lint format lock pg-up pg-down clean
 
 setup:        ## create .venv from the pinned lock and install tributary (editable)
 	scripts/setup.sh
 
 demo:         ## set up and run the main job on the embedded default
 	scripts/demo.sh
+
+demo-down:    ## stop the local stack the demo started
+	.venv/bin/tributary stack down
 
 test:         ## the whole test suite on real parts (PostgreSQL, moto, Airflow, hudi-rs)
 	scripts/test.sh
