@@ -1,0 +1,115 @@
+"""Hudi Spark datasource options for one raw table (pure: a config dict in, a dict out).
+
+The table config is ``RawTable.model_dump(mode="json")`` (plain JSON types), so the job on the
+cluster needs neither pydantic nor the rest of Tributary. Recognised ``options`` keys of a raw
+table: ``cleaner_commits_retained`` (default 10), ``hive_sync`` (``"false"`` turns Glue Data
+Catalog sync off), ``compaction_delta_commits`` (MOR, default 5) and any key starting with
+``hoodie.``, passed through verbatim (last, so it wins).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+OP_COLUMN = "Op"
+CHANGE_ID_COLUMN = "_tributary_change_id"
+CHECKPOINT_PREFIX = "tributary.cdc."
+
+OPERATIONS = ("upsert", "delete", "insert", "insert_overwrite_table")
+
+NONPARTITIONED_KEYGEN = "org.apache.hudi.keygen.NonpartitionedKeyGenerator"
+SIMPLE_KEYGEN = "org.apache.hudi.keygen.SimpleKeyGenerator"
+COMPLEX_KEYGEN = "org.apache.hudi.keygen.ComplexKeyGenerator"
+MULTIPART_EXTRACTOR = "org.apache.hudi.hive.MultiPartKeysValueExtractor"
+NONPARTITIONED_EXTRACTOR = "org.apache.hudi.hive.NonPartitionedExtractor"
+
+#: Spark settings a Hudi job needs (Glue: ``--conf``; any Spark: ``spark-submit --conf``)
+SPARK_CONF = {
+    "spark.serializer": "org.apache.spark.serializer.KryoSerializer",
+    "spark.sql.extensions": "org.apache.spark.sql.hudi.HoodieSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.hudi.catalog.HoodieCatalog",
+    "spark.kryo.registrator": "org.apache.spark.HoodieSparkKryoRegistrar",
+}
+
+
+def historical(table: Mapping[str, Any]) -> bool:
+    return str(table.get("storage_mode", "current")) == "historical"
+
+
+def hudi_record_key_fields(table: Mapping[str, Any]) -> list[str]:
+    """The Hudi key: the record key, plus the change id in historical mode."""
+    keys = [str(k) for k in table["record_key_fields"]]
+    return [*keys, CHANGE_ID_COLUMN] if historical(table) else keys
+
+
+def key_generator(table: Mapping[str, Any]) -> str:
+    partitions = list(table.get("partition_fields") or ())
+    if not partitions:
+        return NONPARTITIONED_KEYGEN
+    if len(partitions) == 1 and len(hudi_record_key_fields(table)) == 1:
+        return SIMPLE_KEYGEN
+    return COMPLEX_KEYGEN
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def hudi_options(table: Mapping[str, Any], operation: str, *, sync: bool = True) -> dict[str, str]:
+    """Every ``hoodie.*`` option of a Spark datasource write of ``table`` with ``operation``.
+
+    ``sync`` False leaves out Glue Data Catalog (hive) sync, whatever the table says.
+    """
+    if operation not in OPERATIONS:
+        raise ValueError(f"unknown Hudi write operation {operation!r} (one of {', '.join(OPERATIONS)})")
+    extra = {str(k): str(v) for k, v in (table.get("options") or {}).items()}
+    partitions = [str(p) for p in table.get("partition_fields") or ()]
+    table_type = str(table.get("table_type", "COPY_ON_WRITE"))
+    version = int(table.get("table_version", 6))
+    hive_style = bool(table.get("hive_style_partitioning", True))
+    opts: dict[str, str] = {
+        "hoodie.table.name": str(table["table_name"]),
+        "hoodie.datasource.write.table.name": str(table["table_name"]),
+        "hoodie.datasource.write.operation": operation,
+        "hoodie.datasource.write.table.type": table_type,
+        "hoodie.datasource.write.recordkey.field": ",".join(hudi_record_key_fields(table)),
+        "hoodie.datasource.write.partitionpath.field": ",".join(partitions),
+        "hoodie.datasource.write.keygenerator.class": key_generator(table),
+        "hoodie.datasource.write.hive_style_partitioning": _flag(hive_style),
+        "hoodie.write.table.version": str(version),
+        "hoodie.cleaner.policy": "KEEP_LATEST_COMMITS",
+        "hoodie.cleaner.commits.retained": extra.get("cleaner_commits_retained", "10"),
+        # the commit carries the files it applied (options with this prefix go to extraMetadata)
+        "hoodie.datasource.write.commitmeta.key.prefix": CHECKPOINT_PREFIX,
+    }
+    precombine = table.get("precombine_field")
+    if precombine and not historical(table):
+        opts["hoodie.datasource.write.precombine.field"] = str(precombine)
+    if version >= 8:
+        # the winner per key is chosen before the write: the incoming row replaces the stored one
+        opts["hoodie.record.merge.mode"] = "COMMIT_TIME_ORDERING"
+    if partitions:
+        # a key whose partition field changed must leave exactly one row, in its new partition
+        opts["hoodie.index.type"] = "GLOBAL_SIMPLE"
+        opts["hoodie.simple.index.update.partition.path"] = "true"
+    if table_type == "MERGE_ON_READ":
+        opts["hoodie.compact.inline"] = "true"
+        opts["hoodie.compact.inline.max.delta.commits"] = extra.get("compaction_delta_commits", "5")
+    if sync and extra.get("hive_sync", "true").lower() != "false":
+        opts.update(
+            {
+                "hoodie.datasource.hive_sync.enable": "true",
+                "hoodie.datasource.hive_sync.mode": "hms",
+                "hoodie.datasource.hive_sync.use_jdbc": "false",
+                "hoodie.datasource.hive_sync.database": str(table["database_name"]),
+                "hoodie.datasource.hive_sync.table": str(table["table_name"]),
+                "hoodie.datasource.hive_sync.partition_fields": ",".join(partitions),
+                "hoodie.datasource.hive_sync.partition_extractor_class": (
+                    MULTIPART_EXTRACTOR if partitions else NONPARTITIONED_EXTRACTOR
+                ),
+                "hoodie.datasource.hive_sync.support_timestamp": "true",
+            }
+        )
+    opts.update({k: v for k, v in extra.items() if k.startswith("hoodie.")})
+    return opts

@@ -1,0 +1,297 @@
+"""Parity: the Spark semantics plan the same upserts, deletes and write options as the local
+engine (``tributary.cdc.merge.plan``) for the same DMS files.
+
+Runs on local Spark (pyspark 4.3, Java 17). The Hudi write itself needs a Hudi Spark bundle:
+``test_hudi_write_with_bundle`` runs only when ``TRIBUTARY_HUDI_SPARK_BUNDLE`` names the jar.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from tests.cdc_factory import DmsFolder
+from tributary.cdc.files import CdcFile, list_files
+from tributary.cdc.merge import plan
+from tributary.cdc.reader import read_file
+from tributary.config.models import RawTable
+from tributary.errors import CdcFileError
+from tributary.processing.processor import cdc_options
+from tributary.spark.options import hudi_options
+from tributary.spark.semantics import FileSpec, plan_table
+
+pytestmark = [pytest.mark.slow]
+
+
+@dataclass
+class Scenario:
+    name: str
+    write: Callable[[DmsFolder], None]
+    table: dict[str, Any] = field(default_factory=dict)
+    reload: bool = False
+
+
+def _table(**overrides: Any) -> RawTable:
+    base: dict[str, Any] = {
+        "source_schema": "sales",
+        "source_table": "orders",
+        "staging_prefix": "file:///staging/sales/orders",
+        "target_uri": "file:///lake/sales/orders",
+        "database_name": "raw",
+        "table_name": "orders",
+        "record_key_fields": ["id"],
+        "precombine_field": "ts",
+        "refresh_cadence": "hourly",
+        "options": {"hive_sync": "false"},
+    }
+    return RawTable.model_validate({**base, **overrides})
+
+
+def ts(n: int) -> str:
+    return f"2026-11-23 10:00:{n:02d}.000000"
+
+
+def _basic(d: DmsFolder) -> None:
+    d.load(
+        [{"id": 1, "name": "a", "ts": ts(0)}, {"id": 2, "name": "b", "ts": ts(0)}, {"id": 3, "name": "c", "ts": ts(0)}]
+    )
+    d.cdc(
+        [
+            {"Op": "U", "id": 1, "name": "a2", "ts": ts(1)},
+            {"Op": "D", "id": 2, "name": "b", "ts": ts(2)},
+            {"Op": "I", "id": 4, "name": "d", "ts": ts(3)},
+        ]
+    )
+    d.cdc([{"Op": "U", "id": 4, "name": "d2", "ts": ts(4)}, {"Op": "D", "id": 99, "name": None, "ts": ts(5)}])
+
+
+def _reinsert(d: DmsFolder) -> None:
+    d.cdc([{"Op": "I", "id": 1, "name": "a", "ts": ts(1)}, {"Op": "D", "id": 1, "name": "a", "ts": ts(2)}])
+    d.cdc([{"Op": "I", "id": 1, "name": "again", "ts": ts(3)}, {"Op": "D", "id": 2, "name": "x", "ts": ts(4)}])
+    d.cdc([{"Op": "I", "id": 2, "name": "back", "ts": ts(5)}])
+
+
+def _ties(d: DmsFolder) -> None:
+    # equal precombine values: the later file wins, then the later row
+    d.cdc([{"Op": "I", "id": 1, "name": "f1r1", "ts": ts(1)}, {"Op": "U", "id": 1, "name": "f1r2", "ts": ts(1)}])
+    d.cdc([{"Op": "U", "id": 1, "name": "f2r1", "ts": ts(1)}, {"Op": "U", "id": 2, "name": "x", "ts": ts(7)}])
+    # an older precombine in a later file loses
+    d.cdc([{"Op": "U", "id": 2, "name": "stale", "ts": ts(6)}, {"Op": "U", "id": 2, "name": "tie-late", "ts": ts(7)}])
+
+
+def _partition_move(d: DmsFolder) -> None:
+    d.load([{"id": 1, "region": "eu", "v": 1, "ts": ts(0)}, {"id": 2, "region": "us", "v": 2, "ts": ts(0)}])
+    d.cdc(
+        [
+            {"Op": "U", "id": 1, "region": "us", "v": 3, "ts": ts(1)},
+            {"Op": "U", "id": 1, "region": "ap", "v": 4, "ts": ts(2)},
+        ]
+    )
+
+
+def _nulls_and_new_columns(d: DmsFolder) -> None:
+    d.load([{"id": 1, "name": None, "ts": ts(0)}, {"id": 2, "name": "", "ts": ts(0)}])
+    d.cdc(
+        [
+            {"Op": "U", "id": 1, "name": "x", "ts": ts(1), "email": "a@x"},
+            {"Op": "I", "id": 3, "name": None, "ts": ts(1), "email": None},
+        ]
+    )
+    # a later file without "name": the column is kept and null in its rows
+    d.cdc([{"Op": "U", "id": 2, "ts": ts(2), "email": "b@x"}])
+
+
+def _widening(d: DmsFolder) -> None:
+    small = pa.schema([("id", pa.int32()), ("qty", pa.int32()), ("price", pa.float32()), ("ts", pa.string())])
+    wide = pa.schema([("id", pa.int64()), ("qty", pa.int64()), ("price", pa.float64()), ("ts", pa.string())])
+    d.load([{"id": 1, "qty": 1, "price": 1.5, "ts": ts(0)}], schema=small)
+    d.cdc([{"Op": "U", "id": 2, "qty": 2**40, "price": 2.25, "ts": ts(1)}], schema=pa.schema([pa.field("Op", pa.string()), *wide]))
+
+
+def _csv(d: DmsFolder) -> None:
+    cols = pa.schema([("id", pa.string()), ("name", pa.string()), ("ts", pa.string())])
+    with_op = pa.schema([pa.field("Op", pa.string()), *cols])
+    d.load(
+        [{"id": "1", "name": "a,b", "ts": ts(0)}, {"id": "2", "name": "", "ts": ts(0)}],
+        fmt="csv",
+        schema=cols,
+        header=False,
+    )
+    d.cdc(
+        [
+            {"Op": "U", "id": "1", "name": 'say "hi"\nthere', "ts": ts(1)},
+            {"Op": "D", "id": "2", "name": None, "ts": ts(2)},
+            {"Op": "I", "id": "3", "name": None, "ts": ts(3)},
+        ],
+        fmt="csv",
+        schema=with_op,
+        header=False,
+    )
+
+
+def _reload(d: DmsFolder) -> None:
+    d.load([{"id": 1, "name": "new", "ts": ts(5)}, {"id": 5, "name": "e", "ts": ts(5)}])
+    d.cdc([{"Op": "D", "id": 5, "name": "e", "ts": ts(6)}, {"Op": "U", "id": 1, "name": "newer", "ts": ts(7)}])
+
+
+def _historical(d: DmsFolder) -> None:
+    d.load([{"id": 1, "name": "a", "ts": ts(0)}])
+    d.cdc([{"Op": "U", "id": 1, "name": "b", "ts": ts(1)}, {"Op": "D", "id": 1, "name": "b", "ts": ts(2)}])
+    d.cdc([{"Op": "I", "id": 1, "name": "c", "ts": ts(3)}])
+
+
+def _no_precombine(d: DmsFolder) -> None:
+    d.cdc([{"Op": "I", "id": 1, "name": "a"}, {"Op": "U", "id": 1, "name": "b"}])
+    d.cdc([{"Op": "U", "id": 1, "name": "c"}, {"Op": "D", "id": 2, "name": "z"}])
+
+
+def _composite(d: DmsFolder) -> None:
+    d.load([{"tenant": "t1", "id": 1, "v": 1, "ts": ts(0)}, {"tenant": "t2", "id": 1, "v": 2, "ts": ts(0)}])
+    d.cdc(
+        [
+            {"Op": "U", "tenant": "t1", "id": 1, "v": 10, "ts": ts(1)},
+            {"Op": "D", "tenant": "t2", "id": 1, "v": 2, "ts": ts(1)},
+        ]
+    )
+
+
+SCENARIOS = [
+    Scenario("inserts_updates_deletes", _basic),
+    Scenario("reinsert_after_delete", _reinsert),
+    Scenario("ties_on_precombine", _ties),
+    Scenario("partition_move", _partition_move, {"partition_fields": ["region"]}),
+    Scenario("nulls_and_new_columns", _nulls_and_new_columns, {"table_type": "MERGE_ON_READ"}),
+    Scenario("type_widening", _widening, {"table_version": 8}),
+    Scenario("csv_full_load_and_cdc", _csv, {"file_format": "csv", "csv_columns": ["id", "name", "ts"]}),
+    Scenario("reload", _reload, reload=True),
+    Scenario("historical", _historical, {"storage_mode": "historical"}),
+    Scenario("no_precombine", _no_precombine, {"precombine_field": None}),
+    Scenario(
+        "composite_key_partitioned", _composite, {"record_key_fields": ["tenant", "id"], "partition_fields": ["tenant"]}
+    ),
+]
+
+
+def _norm_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
+
+
+def _rows(records: list[dict[str, Any]]) -> list[tuple[tuple[str, Any], ...]]:
+    return sorted((tuple((k, _norm_value(v)) for k, v in r.items()) for r in records), key=repr)
+
+
+def _spark_rows(df: Any) -> tuple[list[str], list[tuple[tuple[str, Any], ...]]]:
+    return df.columns, _rows([r.asDict() for r in df.collect()])
+
+
+def _local_files(root: Path) -> list[CdcFile]:
+    return list_files(str(root))
+
+
+def _specs(files: list[CdcFile]) -> list[FileSpec]:
+    return [FileSpec(f.uri, f.path, f.kind.value, f.format, f.order_key, f.size, f.mtime_ns) for f in files]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_spark_plans_what_the_local_engine_applies(spark: Any, tmp_path: Path, scenario: Scenario) -> None:
+    table = _table(**scenario.table)
+    options = cdc_options(table)
+    root = tmp_path / "staging"
+    scenario.write(DmsFolder(root))
+    files = _local_files(root)
+    local = plan([(f, read_file(f, options)) for f in files], options, None, reload=scenario.reload)
+    config = table.model_dump(mode="json")
+    remote = plan_table(spark, _specs(files), config, reload=scenario.reload)
+
+    assert remote.operation == local.operation.value
+    up_cols, up_rows = _spark_rows(remote.upserts)
+    assert up_cols == local.upserts.column_names
+    assert up_rows == _rows(local.upserts.to_pylist())
+    del_cols, del_rows = _spark_rows(remote.deletes)
+    assert del_rows == _rows(local.deletes.to_pylist())
+    if del_rows:
+        assert del_cols == local.deletes.column_names
+    assert remote.changes.count() == local.changes
+
+    opts = hudi_options(config, remote.operation)
+    assert opts["hoodie.datasource.write.operation"] == local.operation.value
+    assert opts["hoodie.datasource.write.recordkey.field"] == ",".join(options.hudi_record_key_fields)
+    assert opts["hoodie.datasource.write.partitionpath.field"] == ",".join(options.partition_fields)
+    assert opts["hoodie.write.table.version"] == str(options.table_version)
+    assert opts["hoodie.datasource.write.table.type"] == table.table_type.value
+    assert opts["hoodie.datasource.write.hive_style_partitioning"] == str(options.hive_style_partitioning).lower()
+    if local.deletes.num_rows:
+        assert hudi_options(config, "delete")["hoodie.datasource.write.operation"] == "delete"
+    assert "hoodie.datasource.hive_sync.enable" not in opts  # options.hive_sync = false
+
+
+def _bad_op(d: DmsFolder) -> None:
+    d.cdc([{"Op": "I", "id": 1, "name": "a", "ts": ts(1)}])
+    d.cdc([{"Op": "I", "id": 2, "name": "b", "ts": ts(2)}, {"Op": "X", "id": 3, "name": "c", "ts": ts(3)}])
+
+
+def _null_key(d: DmsFolder) -> None:
+    d.cdc(
+        [{"Op": "I", "id": None, "name": "a", "ts": ts(1)}],
+        schema=pa.schema([("Op", pa.string()), ("id", pa.int64()), ("name", pa.string()), ("ts", pa.string())]),
+    )
+
+
+def _incompatible(d: DmsFolder) -> None:
+    d.cdc([{"Op": "I", "id": 1, "name": "a", "ts": ts(1)}])
+    d.cdc([{"Op": "I", "id": "one", "name": "b", "ts": ts(2)}])
+
+
+def _missing_precombine(d: DmsFolder) -> None:
+    d.cdc([{"Op": "I", "id": 1, "name": "a"}])
+
+
+@pytest.mark.parametrize(
+    "write",
+    [_bad_op, _null_key, _incompatible, _missing_precombine],
+    ids=["unknown_op", "null_key", "incompatible_type", "missing_precombine"],
+)
+def test_bad_input_names_the_same_file_on_both_engines(
+    spark: Any, tmp_path: Path, write: Callable[[DmsFolder], None]
+) -> None:
+    table = _table()
+    options = cdc_options(table)
+    root = tmp_path / "staging"
+    write(DmsFolder(root))
+    files = _local_files(root)
+    with pytest.raises(CdcFileError) as local_error:
+        plan([(f, read_file(f, options)) for f in files], options, None)
+    with pytest.raises(CdcFileError) as spark_error:
+        plan_table(spark, _specs(files), table.model_dump(mode="json")).upserts.collect()
+    assert spark_error.value.path == local_error.value.path
+
+
+def test_hudi_write_with_bundle(spark: Any, tmp_path: Path) -> None:
+    bundle = os.environ.get("TRIBUTARY_HUDI_SPARK_BUNDLE")
+    if not bundle or not Path(bundle).is_file():
+        pytest.skip("no Hudi Spark bundle on this machine (set TRIBUTARY_HUDI_SPARK_BUNDLE to the jar to run this)")
+    from tributary.spark.job import hudi_session, run_table
+
+    session = hudi_session(extra_jars=[bundle], master="local[2]")
+    root = tmp_path / "staging"
+    _basic(DmsFolder(root))
+    files = _local_files(root)
+    config = _table(target_uri=(tmp_path / "lake").as_uri()).model_dump(mode="json")
+    result = run_table(
+        session,
+        {"table_id": "sales.orders", "table": config, "files": [s.to_dict() for s in _specs(files)], "reload": False},
+        sync=False,
+    )
+    assert result["status"] == "completed", result
+    assert (result["inserted"], result["updated"], result["deleted"]) == (3, 0, 0)
+    rows = session.read.format("hudi").load(str(tmp_path / "lake")).select("id", "name").orderBy("id").collect()
+    assert [(r.id, r.name) for r in rows] == [(1, "a2"), (3, "c"), (4, "d2")]

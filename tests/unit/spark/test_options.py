@@ -1,0 +1,96 @@
+"""Hudi datasource options from a raw table config (pure function, no Spark)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tributary.config.models import RawTable
+from tributary.spark.options import (
+    COMPLEX_KEYGEN,
+    NONPARTITIONED_KEYGEN,
+    SIMPLE_KEYGEN,
+    hudi_options,
+)
+
+
+def _table(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "source_schema": "sales",
+        "source_table": "orders",
+        "staging_prefix": "s3://staging/sales/orders",
+        "target_uri": "s3://lake/raw/orders",
+        "database_name": "raw",
+        "table_name": "orders",
+        "record_key_fields": ["id"],
+        "precombine_field": "ts",
+        "refresh_cadence": "hourly",
+    }
+    return RawTable.model_validate({**base, **overrides}).model_dump(mode="json")
+
+
+def test_cow_upsert_with_glue_catalog_sync() -> None:
+    opts = hudi_options(_table(), "upsert")
+    assert opts["hoodie.table.name"] == "orders"
+    assert opts["hoodie.datasource.write.operation"] == "upsert"
+    assert opts["hoodie.datasource.write.table.type"] == "COPY_ON_WRITE"
+    assert opts["hoodie.datasource.write.recordkey.field"] == "id"
+    assert opts["hoodie.datasource.write.precombine.field"] == "ts"
+    assert opts["hoodie.datasource.write.partitionpath.field"] == ""
+    assert opts["hoodie.datasource.write.keygenerator.class"] == NONPARTITIONED_KEYGEN
+    assert opts["hoodie.datasource.write.hive_style_partitioning"] == "true"
+    assert opts["hoodie.write.table.version"] == "6"
+    assert opts["hoodie.cleaner.commits.retained"] == "10"
+    assert opts["hoodie.datasource.hive_sync.enable"] == "true"
+    assert opts["hoodie.datasource.hive_sync.database"] == "raw"
+    assert opts["hoodie.datasource.hive_sync.table"] == "orders"
+    assert opts["hoodie.datasource.hive_sync.partition_extractor_class"].endswith("NonPartitionedExtractor")
+    assert "hoodie.index.type" not in opts
+    assert "hoodie.record.merge.mode" not in opts
+
+
+def test_partitioned_mor_version_8_with_overrides() -> None:
+    table = _table(
+        partition_fields=["region"],
+        table_type="MERGE_ON_READ",
+        table_version=8,
+        hive_style_partitioning=False,
+        options={
+            "cleaner_commits_retained": "24",
+            "compaction_delta_commits": "3",
+            "hoodie.upsert.shuffle.parallelism": "8",
+        },
+    )
+    opts = hudi_options(table, "delete")
+    assert opts["hoodie.datasource.write.operation"] == "delete"
+    assert opts["hoodie.datasource.write.table.type"] == "MERGE_ON_READ"
+    assert opts["hoodie.datasource.write.keygenerator.class"] == SIMPLE_KEYGEN
+    assert opts["hoodie.datasource.write.partitionpath.field"] == "region"
+    assert opts["hoodie.datasource.write.hive_style_partitioning"] == "false"
+    assert opts["hoodie.write.table.version"] == "8"
+    assert opts["hoodie.record.merge.mode"] == "COMMIT_TIME_ORDERING"
+    assert opts["hoodie.index.type"] == "GLOBAL_SIMPLE"  # partition moves leave one row
+    assert opts["hoodie.simple.index.update.partition.path"] == "true"
+    assert opts["hoodie.compact.inline.max.delta.commits"] == "3"
+    assert opts["hoodie.cleaner.commits.retained"] == "24"
+    assert opts["hoodie.upsert.shuffle.parallelism"] == "8"
+    assert opts["hoodie.datasource.hive_sync.partition_fields"] == "region"
+
+
+def test_composite_key_and_historical_mode() -> None:
+    opts = hudi_options(
+        _table(record_key_fields=["tenant", "id"], partition_fields=["tenant"]), "insert_overwrite_table"
+    )
+    assert opts["hoodie.datasource.write.keygenerator.class"] == COMPLEX_KEYGEN
+    assert opts["hoodie.datasource.write.recordkey.field"] == "tenant,id"
+    hist = hudi_options(_table(storage_mode="historical"), "insert")
+    assert hist["hoodie.datasource.write.recordkey.field"] == "id,_tributary_change_id"
+    assert "hoodie.datasource.write.precombine.field" not in hist
+
+
+def test_sync_can_be_turned_off_and_operations_are_checked() -> None:
+    assert "hoodie.datasource.hive_sync.enable" not in hudi_options(_table(options={"hive_sync": "false"}), "upsert")
+    assert "hoodie.datasource.hive_sync.enable" not in hudi_options(_table(), "upsert", sync=False)
+    with pytest.raises(ValueError, match="unknown Hudi write operation"):
+        hudi_options(_table(), "bulk_insert; drop table")
