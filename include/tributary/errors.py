@@ -153,3 +153,7 @@ class TemplateRunError(TributaryError):
 
 class DagFactoryError(TributaryError):
     """One or more flows cannot be turned into DAGs (strict mode raises this)."""
+
+
+class SparkJobError(TemplateRunError):
+    """A distributed-engine (Spark / Glue) run of cdc_to_hudi failed or reported failed tables."""

@@ -70,6 +70,18 @@ class Settings:
     airflow_api_attempts: int = 5
     """Attempts per Airflow API request on 5xx and timeouts (``TRIBUTARY_AIRFLOW_API_ATTEMPTS``)."""
 
+    glue_scripts_bucket: str = "tributary-glue"
+    """Bucket for the Spark job script (``tributary/scripts/<sha256>/``) and the per-run results
+    (``tributary/results/``) of the distributed engine (``TRIBUTARY_GLUE_SCRIPTS_BUCKET``)."""
+    glue_lease_ttl_seconds: int = 7200
+    """Lease TTL of tables handed to a Glue run; the job's driver extends it when it can reach the
+    metadata DB (``TRIBUTARY_GLUE_LEASE_TTL``)."""
+    glue_db_secret_id: str | None = None
+    """Secrets Manager secret with the metadata DB URL, for lease heartbeats from the Spark
+    driver (``TRIBUTARY_GLUE_DB_SECRET_ID``; unset: the lease TTL covers the run)."""
+    glue_cdc_version: str = "5.0"
+    """Glue version of cdc_to_hudi jobs (``TRIBUTARY_GLUE_CDC_VERSION``; Hudi built in from 4.0)."""
+
     @property
     def is_sqlite(self) -> bool:
         return self.db_url.startswith("sqlite")
@@ -103,4 +115,8 @@ def get_settings() -> Settings:
         mwaa_environment=os.environ.get("TRIBUTARY_MWAA_ENVIRONMENT") or None,
         airflow_api_timeout=float(os.environ.get("TRIBUTARY_AIRFLOW_API_TIMEOUT", "10")),
         airflow_api_attempts=max(1, int(os.environ.get("TRIBUTARY_AIRFLOW_API_ATTEMPTS", "5"))),
+        glue_scripts_bucket=os.environ.get("TRIBUTARY_GLUE_SCRIPTS_BUCKET") or "tributary-glue",
+        glue_lease_ttl_seconds=max(60, int(os.environ.get("TRIBUTARY_GLUE_LEASE_TTL", "7200"))),
+        glue_db_secret_id=os.environ.get("TRIBUTARY_GLUE_DB_SECRET_ID") or None,
+        glue_cdc_version=os.environ.get("TRIBUTARY_GLUE_CDC_VERSION") or "5.0",
     )

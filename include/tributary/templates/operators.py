@@ -46,6 +46,28 @@ def _deliver_alerts_now() -> None:
         log.warning("queued alerts not delivered yet (%s); the outbox drain will retry", exc)
 
 
+def _cadence_engine(params: Mapping[str, Any]) -> str:
+    """The engine of the cadence a cdc_to_hudi task runs (``local`` unless the cadence says glue)."""
+    cadence = params.get("cadence")
+    if not cadence:
+        return "local"
+    from tributary.metadata.db import session_scope
+    from tributary.metadata.models import RefreshCadenceRow
+
+    with session_scope() as session:
+        row = session.get(RefreshCadenceRow, str(cadence))
+        return str(getattr(row, "engine", None) or "local")
+
+
+def _batch_tables(table_ids: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The batch's raw table configs (None for a row that is invalid or gone) and the reasons."""
+    from tributary.config.service import load_db_config
+
+    config = load_db_config()
+    disabled = config.disabled("raw_tables")
+    return {t: config.tables.get(t) for t in table_ids}, {t: disabled.get(t, "not configured") for t in table_ids}
+
+
 class _TemplateOperator(BaseOperator):
     """Common part: which flow task this is, and how to load and prepare its config."""
 
@@ -147,14 +169,150 @@ class CdcBatchOperator(_TemplateOperator):
         super().__init__(**kwargs)
         self.batch = batch
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def execute(self, context: Any) -> dict[str, Any] | None:
         from tributary.templates.cdc import process
 
         cfg, params, _ = self.prepare(context)
         ctx = run_context(context, self.flow_id, cfg.alert_topic_arn)
         ti = context["ti"]
         holder = f"{ti.dag_id}/{ti.run_id}/{ctx.task_id}#{ctx.try_number}"
+        if _cadence_engine(params) == "glue":
+            return self._execute_on_glue(context, params, ctx, holder)
         result = process(list(self.batch), holder=holder, run_context=ctx, max_files=params.get("max_files_per_table"))
+        if result["failed"]:
+            _deliver_alerts_now()
+        return result
+
+    # -- the distributed engine: one Glue run per batch ------------------------------------------
+
+    def _execute_on_glue(self, context: Any, params: dict[str, Any], ctx: Any, holder: str) -> dict[str, Any] | None:
+        import boto3
+        from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
+        from airflow.providers.amazon.aws.triggers.glue import GlueJobCompleteTrigger
+
+        from tributary.settings import get_settings
+        from tributary.spark.dispatch import prepare_batch
+        from tributary.templates.glue import cadence_workers, cdc_job_spec, create_and_start, upload_bundle
+
+        settings = get_settings()
+        ti = context["ti"]
+        tables, invalid = _batch_tables(list(self.batch))
+        ttl = timedelta(seconds=settings.glue_lease_ttl_seconds)
+        prepared = prepare_batch(
+            tables,
+            holder=holder,
+            ctx=ctx,
+            lease_ttl=ttl,
+            max_files=int(params.get("max_files_per_table") or 500),
+            db_secret_id=settings.glue_db_secret_id,
+            invalid=invalid,
+        )
+        if not prepared.pending:  # nothing to hand to Spark (idle, busy, blocked or invalid tables)
+            result = {
+                "tables": prepared.outcomes,
+                "failed": sorted(t for t, o in prepared.outcomes.items() if o["status"] == "failed"),
+            }
+            if result["failed"]:
+                _deliver_alerts_now()
+            return result
+        state = prepared.to_state()
+        try:
+            worker_type, workers = cadence_workers(str(params["cadence"]))
+            hook = GlueJobHook(aws_conn_id=settings.aws_conn_id, region_name=settings.aws_region)
+            s3 = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.aws_region)
+            bucket = settings.glue_scripts_bucket
+            script, modules = upload_bundle(s3, bucket)
+            raw_index = getattr(ti, "map_index", -1)
+            map_index = -1 if raw_index is None else int(raw_index)
+            attempt = getattr(ti, "try_number", None) or 1
+            spec = cdc_job_spec(
+                dag_id=ti.dag_id,
+                task_id=ti.task_id,
+                run_id=ti.run_id,
+                map_index=map_index,
+                script=script,
+                modules=modules,
+                worker_type=worker_type,
+                number_of_workers=workers,
+                role_arn=str(params.get("role_arn") or settings.glue_role_arn),
+                glue_version=str(params.get("glue_version") or settings.glue_cdc_version),
+                batch=prepared.batch,
+                result_uri="",
+            )
+            result_uri = f"s3://{bucket}/tributary/results/{spec.job_name}/{attempt}"
+            spec.arguments["--result-uri"] = result_uri
+            glue_run_id = create_and_start(hook.conn, spec)
+        except Exception as exc:
+            self._record_glue(context, state, {}, holder, ctx, f"the Glue run could not start: {exc}")
+            raise
+        self.defer(
+            trigger=GlueJobCompleteTrigger(
+                job_name=spec.job_name,
+                run_id=glue_run_id,
+                waiter_delay=int(params.get("poll_seconds", 30)),
+                waiter_max_attempts=int(params.get("max_polls", 240)),
+                aws_conn_id=settings.aws_conn_id,
+                region_name=settings.aws_region,
+            ),
+            method_name="execute_glue_complete",
+            kwargs={"job_name": spec.job_name, "result_uri": result_uri, "state": state, "holder": holder},
+            timeout=self.execution_timeout or ttl,
+        )
+        return None  # pragma: no cover - defer raises
+
+    def execute_glue_complete(
+        self,
+        context: Any,
+        event: dict[str, Any] | None = None,
+        job_name: str = "",
+        result_uri: str = "",
+        state: dict[str, Any] | None = None,
+        holder: str = "",
+    ) -> dict[str, Any]:
+        import boto3
+        from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
+
+        from tributary.errors import SparkJobError
+        from tributary.settings import get_settings
+        from tributary.templates.glue import delete_job, read_results
+
+        settings = get_settings()
+        event = event or {}
+        state = state or {}
+        cfg, _, _ = self.prepare(context)
+        ctx = run_context(context, self.flow_id, cfg.alert_topic_arn)
+        succeeded = event.get("status") == "success"
+        job_error = None if succeeded else f"Glue job {job_name} run failed: {event.get('message') or event}"
+        s3 = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.aws_region)
+        results = read_results(s3, result_uri, sorted(state.get("pending") or {}))
+        result = self._record_glue(context, state, results, holder, ctx, job_error)
+        if not succeeded:
+            raise SparkJobError(f"{job_error}; tables: {', '.join(result['failed']) or 'none'}")
+        delete_job(GlueJobHook(aws_conn_id=settings.aws_conn_id, region_name=settings.aws_region).conn, job_name)
+        return result
+
+    def _record_glue(
+        self,
+        context: Any,
+        state: dict[str, Any],
+        results: dict[str, Any],
+        holder: str,
+        ctx: Any,
+        job_error: str | None,
+    ) -> dict[str, Any]:
+        from tributary.settings import get_settings
+        from tributary.spark.dispatch import record_results
+
+        tables, _ = _batch_tables(list(self.batch))
+        result = record_results(
+            state,
+            results,
+            tables=tables,
+            holder=holder,
+            ctx=ctx,
+            lease_ttl=timedelta(seconds=get_settings().glue_lease_ttl_seconds),
+            job_error=job_error,
+        )
         if result["failed"]:
             _deliver_alerts_now()
         return result

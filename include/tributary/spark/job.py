@@ -1,0 +1,354 @@
+"""The ``cdc_to_hudi`` template as a PySpark job (AWS Glue 5, EMR, any Spark with the Hudi bundle).
+
+Job arguments (Glue passes ``--name value`` pairs; so does ``spark-submit job.py``):
+
+- ``--tributary-batch``: JSON (parsed with :func:`json.loads`, never evaluated) with
+  ``{"version": 1, "tables": [{"table_id", "table" (RawTable.model_dump), "files" [{uri, path,
+  kind, format, order_key, size, mtime_ns}], "reload", "lease": {"holder", "token"}}],
+  "lease_ttl_seconds", "db_secret_id" (optional)}``;
+- ``--result-uri``: where the job writes one JSON result per table (``<uri>/<table_id>.json``)
+  for the Airflow task to read back and record (files processed, processing_runs, alerts);
+- ``--tributary-sync``: ``false`` turns Glue Data Catalog (hive) sync off for every table;
+- ``--tributary-plan-only``: ``true`` plans and counts without writing (a dry run).
+
+Leases: the Airflow task took each table's lease before starting the run. When the batch names
+``db_secret_id`` (a Secrets Manager secret holding the metadata DB URL) and SQLAlchemy is
+importable, the driver heartbeats the leases; a lost lease fails its table before the write.
+
+Importable without Airflow, pyarrow or pyspark (pyspark is imported when a session is needed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+BATCH_ARG = "--tributary-batch"
+RESULT_ARG = "--result-uri"
+SYNC_ARG = "--tributary-sync"
+PLAN_ONLY_ARG = "--tributary-plan-only"
+BATCH_VERSION = 1
+
+
+class BatchError(ValueError):
+    """The batch argument is not valid JSON of the expected shape."""
+
+
+# -- arguments --------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str]) -> dict[str, str]:
+    """``--name value`` pairs (Glue adds its own, e.g. ``--JOB_NAME``); values stay strings."""
+    args: dict[str, str] = {}
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token.startswith("--"):
+            if "=" in token:
+                name, value = token.split("=", 1)
+                args[name] = value
+            elif i + 1 < len(argv) and not argv[i + 1].startswith("--"):
+                args[token] = argv[i + 1]
+                i += 1
+            else:
+                args[token] = "true"
+        i += 1
+    return args
+
+
+def load_batch(text: str) -> dict[str, Any]:
+    """The batch argument as data: JSON only, checked for shape; nothing in it is executed."""
+    try:
+        batch = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise BatchError(f"{BATCH_ARG} is not valid JSON: {exc}") from exc
+    if not isinstance(batch, dict) or batch.get("version") != BATCH_VERSION:
+        raise BatchError(f"{BATCH_ARG} must be a JSON object with version {BATCH_VERSION}")
+    tables = batch.get("tables")
+    if not isinstance(tables, list):
+        raise BatchError(f"{BATCH_ARG}: 'tables' must be a list")
+    for entry in tables:
+        if not isinstance(entry, dict) or not isinstance(entry.get("table_id"), str):
+            raise BatchError(f"{BATCH_ARG}: every table needs a table_id")
+        if not isinstance(entry.get("table"), dict) or not isinstance(entry.get("files"), list):
+            raise BatchError(f"{BATCH_ARG}: table {entry['table_id']}: 'table' must be an object, 'files' a list")
+        for file in entry["files"]:
+            if not isinstance(file, dict) or not all(isinstance(file.get(k), str) for k in ("uri", "path", "kind")):
+                raise BatchError(f"{BATCH_ARG}: table {entry['table_id']}: every file needs uri, path and kind")
+    return batch
+
+
+def result_key(table_id: str) -> str:
+    return quote(table_id, safe="") + ".json"
+
+
+# -- results ----------------------------------------------------------------------------------
+
+
+def write_result(result_uri: str, table_id: str, payload: Mapping[str, Any]) -> str:
+    """Write one table's result; ``s3://`` through boto3, else a local path or ``file://``."""
+    body = json.dumps(payload, sort_keys=True, default=str).encode()
+    target = f"{result_uri.rstrip('/')}/{result_key(table_id)}"
+    if target.startswith("s3://"):
+        import boto3
+
+        bucket, _, key = target[5:].partition("/")
+        boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+    else:
+        from pathlib import Path
+
+        path = Path(target[7:] if target.startswith("file://") else target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+    return target
+
+
+# -- leases -----------------------------------------------------------------------------------
+
+
+class Heartbeat:
+    """Extends the batch's leases from the driver while the job runs (when it can reach the DB)."""
+
+    def __init__(self, db_url: str | None, leases: Mapping[str, Mapping[str, Any]], ttl_seconds: int) -> None:
+        self.db_url = db_url
+        self.leases = dict(leases)
+        self.ttl = timedelta(seconds=max(ttl_seconds, 1))
+        self.lost: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tributary-heartbeat", daemon=True)
+        self._engine: Any = None
+
+    def __enter__(self) -> Heartbeat:
+        if self.db_url and self.leases:
+            try:
+                import sqlalchemy
+
+                self._engine = sqlalchemy.create_engine(self.db_url, pool_pre_ping=True)
+            except Exception as exc:  # no driver on the cluster: the lease TTL covers the run
+                log.warning("lease heartbeats disabled (%s); the leases live for their TTL", exc)
+                self._engine = None
+        if self._engine is not None:
+            self.beat()
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def beat(self) -> None:
+        import sqlalchemy
+
+        now = datetime.now(UTC)
+        stmt = sqlalchemy.text(
+            "UPDATE table_locks SET heartbeat_at = :now, expires_at = :expires "
+            "WHERE table_id = :table_id AND token = :token AND holder = :holder AND expires_at >= :now"
+        )
+        with self._engine.begin() as conn:
+            for table_id, lease in self.leases.items():
+                if table_id in self.lost:
+                    continue
+                params = {
+                    "now": now,
+                    "expires": now + self.ttl,
+                    "table_id": table_id,
+                    "token": int(lease["token"]),
+                    "holder": str(lease["holder"]),
+                }
+                if conn.execute(stmt, params).rowcount != 1:
+                    log.error("table %s: lease token %s was lost", table_id, lease["token"])
+                    self.lost.add(table_id)
+
+    def _run(self) -> None:
+        interval = max(self.ttl.total_seconds() / 3, 1.0)
+        while not self._stop.wait(interval):
+            try:
+                self.beat()
+            except Exception as exc:
+                log.warning("lease heartbeat failed: %s", exc)
+
+
+def _db_url_from_secret(secret_id: str | None) -> str | None:
+    if not secret_id:
+        return None
+    try:
+        import boto3
+
+        value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+    except Exception as exc:
+        log.warning("metadata DB secret %s not readable (%s): no lease heartbeats", secret_id, exc)
+        return None
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return value
+    return str(data.get("url") or data.get("db_url")) if isinstance(data, dict) else value
+
+
+# -- Spark ------------------------------------------------------------------------------------
+
+
+def hudi_session(*, extra_jars: Sequence[str] = (), master: str | None = None, app: str = "tributary") -> SparkSession:
+    """A SparkSession with Hudi's serializer and extensions (Glue provides its own context)."""
+    from pyspark.sql import SparkSession
+
+    from tributary.spark.options import SPARK_CONF
+
+    builder = SparkSession.builder.appName(app)
+    if master:
+        builder = builder.master(master)
+    for key, value in SPARK_CONF.items():
+        builder = builder.config(key, value)
+    if extra_jars:
+        builder = builder.config("spark.jars", ",".join(extra_jars))
+    return builder.getOrCreate()
+
+
+def _hadoop_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
+
+
+def table_exists(spark: SparkSession, target: str) -> bool:
+    fs, path = _hadoop_path(spark, f"{target.rstrip('/')}/.hoodie")
+    return bool(fs.exists(path))
+
+
+def latest_instant(spark: SparkSession, target: str) -> str | None:
+    """The newest completed commit-like instant on the table's timeline (v6 and v8 layouts)."""
+    best: str | None = None
+    for folder in (".hoodie", ".hoodie/timeline"):
+        fs, path = _hadoop_path(spark, f"{target.rstrip('/')}/{folder}")
+        if not fs.exists(path):
+            continue
+        for status in fs.listStatus(path):
+            name = str(status.getPath().getName())
+            stem, _, action = name.partition(".")
+            if action in ("commit", "deltacommit", "replacecommit"):
+                instant = stem.split("_")[0]
+                best = max(best or instant, instant)
+    return best
+
+
+def run_table(
+    spark: SparkSession, entry: Mapping[str, Any], *, sync: bool = True, plan_only: bool = False
+) -> dict[str, Any]:
+    """Plan and write one table; the result dict the Airflow task records (never raises)."""
+    from tributary.errors import CdcFileError
+    from tributary.spark.options import hudi_options, hudi_record_key_fields
+    from tributary.spark.semantics import FileSpec, plan_table
+
+    table_id = str(entry["table_id"])
+    table = entry["table"]
+    files = sorted((FileSpec.from_dict(f) for f in entry["files"]), key=lambda f: f.order_key)
+    paths = [f.path for f in files]
+    started = time.perf_counter()
+    try:
+        target = str(table["target_uri"])
+        exists = not plan_only and table_exists(spark, target)
+        existing = spark.read.format("hudi").load(target) if exists else None
+        plan = plan_table(
+            spark, files, table, reload=bool(entry.get("reload")), table_schema=existing.schema if existing else None
+        )
+        upserts = plan.upserts.cache()
+        deletes = plan.deletes.cache()
+        n_upserts, n_deletes = upserts.count(), deletes.count()
+        updated = deleted = 0
+        if existing is not None and plan.operation == "upsert":
+            keys = hudi_record_key_fields(table)
+            stored = existing.select(*keys)
+            updated = upserts.join(stored, keys, "left_semi").count() if n_upserts else 0
+            deleted = deletes.join(stored, keys, "left_semi").count() if n_deletes else 0
+        result: dict[str, Any] = {
+            "table_id": table_id,
+            "status": "completed",
+            "inserted": n_upserts - updated,
+            "updated": updated,
+            "deleted": deleted,
+            "files": paths,
+            "operation": plan.operation,
+            "instant": None,
+        }
+        if plan_only:
+            result["status"] = "planned"
+            return result
+        meta = {"tributary.cdc.files": json.dumps(paths), "tributary.cdc.engine": "spark"}
+        if n_upserts or plan.operation == "insert_overwrite_table":
+            options = {**hudi_options(table, plan.operation, sync=sync), **meta}
+            upserts.write.format("hudi").options(**options).mode("append").save(target)
+        if n_deletes and plan.operation == "upsert":
+            options = {**hudi_options(table, "delete", sync=sync), **meta}
+            deletes.write.format("hudi").options(**options).mode("append").save(target)
+        result["instant"] = latest_instant(spark, target)
+        return result
+    except Exception as exc:
+        log.exception("%s: the Spark job failed", table_id)
+        return {
+            "table_id": table_id,
+            "status": "failed",
+            "files": paths,
+            "error": str(exc) if isinstance(exc, CdcFileError) else f"{type(exc).__name__}: {exc}",
+            "error_file": exc.path if isinstance(exc, CdcFileError) else None,
+            "traceback": "".join(traceback.format_exception(exc))[-8000:],
+        }
+    finally:
+        log.info("%s: %d file(s) in %.1f s", table_id, len(files), time.perf_counter() - started)
+
+
+def run_batch(
+    spark: SparkSession,
+    batch: Mapping[str, Any],
+    result_uri: str | None,
+    *,
+    sync: bool = True,
+    plan_only: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """Every table of the batch, one after another; a failed table never stops the others."""
+    leases = {e["table_id"]: e["lease"] for e in batch["tables"] if isinstance(e.get("lease"), dict)}
+    db_url = _db_url_from_secret(batch.get("db_secret_id"))
+    results: dict[str, dict[str, Any]] = {}
+    with Heartbeat(db_url, leases, int(batch.get("lease_ttl_seconds") or 60)) as heartbeat:
+        for entry in batch["tables"]:
+            table_id = entry["table_id"]
+            if table_id in heartbeat.lost:
+                result = {"table_id": table_id, "status": "failed", "error": "the table's lease was lost"}
+            else:
+                result = run_table(spark, entry, sync=sync, plan_only=plan_only)
+            results[table_id] = result
+            if result_uri:
+                write_result(result_uri, table_id, result)
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    if BATCH_ARG not in args:
+        raise BatchError(f"missing job argument {BATCH_ARG}")
+    batch = load_batch(args[BATCH_ARG])
+    sync = args.get(SYNC_ARG, "true").lower() != "false"
+    plan_only = args.get(PLAN_ONLY_ARG, "false").lower() == "true"
+    spark = hudi_session()
+    results = run_batch(spark, batch, args.get(RESULT_ARG), sync=sync, plan_only=plan_only)
+    failed = sorted(t for t, r in results.items() if r["status"] == "failed")
+    log.info("batch done: %d table(s), failed: %s", len(results), ", ".join(failed) or "none")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":  # Glue runs the script as __main__ (the package comes as --extra-py-files)
+    sys.exit(main())
