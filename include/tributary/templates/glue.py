@@ -172,6 +172,35 @@ def spark_conf_argument() -> str:
     return " --conf ".join(f"{k}={v}" for k, v in SPARK_CONF.items())
 
 
+DISPATCH_STATE = "_dispatch.json"
+
+
+def cdc_job_name(dag_id: str, task_id: str, run_id: str, map_index: int) -> str:
+    """One job per mapped batch task instance (a retry reuses it)."""
+    return job_name(dag_id, f"{task_id}-{map_index}" if map_index >= 0 else task_id, run_id)
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def put_json(s3: Any, uri: str, data: Any) -> None:
+    bucket, key = _split_s3(uri)
+    s3.put_object(
+        Bucket=bucket, Key=key, Body=json.dumps(data, sort_keys=True).encode(), ContentType="application/json"
+    )
+
+
+def get_json(s3: Any, uri: str) -> Any:
+    bucket, key = _split_s3(uri)
+    try:
+        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except Exception as exc:
+        log.warning("cannot read %s: %s", uri, exc)
+        return None
+
+
 def cdc_job_spec(
     *,
     dag_id: str,
@@ -200,9 +229,8 @@ def cdc_job_spec(
         "--extra-py-files": modules,
         "--enable-glue-datacatalog": "true",
     }
-    suffix = f"-{map_index}" if map_index >= 0 else ""
     return GlueJobSpec(
-        job_name=job_name(dag_id, f"{task_id}{suffix}", run_id),
+        job_name=cdc_job_name(dag_id, task_id, run_id, map_index),
         script_location=script,
         role_arn=role_arn,
         worker_type=worker_type,

@@ -59,6 +59,12 @@ def _cadence_engine(params: Mapping[str, Any]) -> str:
         return str(getattr(row, "engine", None) or "local")
 
 
+def _glue_result_uri(job_name: str, attempt: int) -> str:
+    from tributary.settings import get_settings
+
+    return f"s3://{get_settings().glue_scripts_bucket}/tributary/results/{job_name}/{attempt}"
+
+
 def _batch_tables(table_ids: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
     """The batch's raw table configs (None for a row that is invalid or gone) and the reasons."""
     from tributary.config.service import load_db_config
@@ -192,7 +198,14 @@ class CdcBatchOperator(_TemplateOperator):
 
         from tributary.settings import get_settings
         from tributary.spark.dispatch import prepare_batch
-        from tributary.templates.glue import cadence_workers, cdc_job_spec, create_and_start, upload_bundle
+        from tributary.templates.glue import (
+            DISPATCH_STATE,
+            cadence_workers,
+            cdc_job_spec,
+            create_and_start,
+            put_json,
+            upload_bundle,
+        )
 
         settings = get_settings()
         ti = context["ti"]
@@ -239,8 +252,11 @@ class CdcBatchOperator(_TemplateOperator):
                 batch=prepared.batch,
                 result_uri="",
             )
-            result_uri = f"s3://{bucket}/tributary/results/{spec.job_name}/{attempt}"
+            result_uri = _glue_result_uri(spec.job_name, attempt)
             spec.arguments["--result-uri"] = result_uri
+            # what execute_glue_complete records, next to the results (dag.test() resumes a
+            # deferred task with the trigger event only, without the deferral's kwargs)
+            put_json(s3, f"{result_uri}/{DISPATCH_STATE}", {"state": state, "holder": holder})
             glue_run_id = create_and_start(hook.conn, spec)
         except Exception as exc:
             self._record_glue(context, state, {}, holder, ctx, f"the Glue run could not start: {exc}")
@@ -274,16 +290,22 @@ class CdcBatchOperator(_TemplateOperator):
 
         from tributary.errors import SparkJobError
         from tributary.settings import get_settings
-        from tributary.templates.glue import delete_job, read_results
+        from tributary.templates.glue import DISPATCH_STATE, cdc_job_name, delete_job, get_json, read_results
 
         settings = get_settings()
         event = event or {}
-        state = state or {}
         cfg, _, _ = self.prepare(context)
         ctx = run_context(context, self.flow_id, cfg.alert_topic_arn)
+        ti = context["ti"]
+        s3 = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.aws_region)
+        if not job_name or not result_uri or state is None:  # resumed without the deferral's kwargs
+            raw_index = getattr(ti, "map_index", -1)
+            job_name = cdc_job_name(ti.dag_id, ti.task_id, ti.run_id, -1 if raw_index is None else int(raw_index))
+            result_uri = _glue_result_uri(job_name, getattr(ti, "try_number", None) or 1)
+            saved = get_json(s3, f"{result_uri}/{DISPATCH_STATE}") or {}
+            state, holder = saved.get("state") or {}, str(saved.get("holder") or "")
         succeeded = event.get("status") == "success"
         job_error = None if succeeded else f"Glue job {job_name} run failed: {event.get('message') or event}"
-        s3 = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.aws_region)
         results = read_results(s3, result_uri, sorted(state.get("pending") or {}))
         result = self._record_glue(context, state, results, holder, ctx, job_error)
         if not succeeded:

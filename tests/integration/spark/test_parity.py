@@ -112,7 +112,10 @@ def _widening(d: DmsFolder) -> None:
     small = pa.schema([("id", pa.int32()), ("qty", pa.int32()), ("price", pa.float32()), ("ts", pa.string())])
     wide = pa.schema([("id", pa.int64()), ("qty", pa.int64()), ("price", pa.float64()), ("ts", pa.string())])
     d.load([{"id": 1, "qty": 1, "price": 1.5, "ts": ts(0)}], schema=small)
-    d.cdc([{"Op": "U", "id": 2, "qty": 2**40, "price": 2.25, "ts": ts(1)}], schema=pa.schema([pa.field("Op", pa.string()), *wide]))
+    d.cdc(
+        [{"Op": "U", "id": 2, "qty": 2**40, "price": 2.25, "ts": ts(1)}],
+        schema=pa.schema([pa.field("Op", pa.string()), *wide]),
+    )
 
 
 def _csv(d: DmsFolder) -> None:
