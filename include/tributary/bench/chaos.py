@@ -177,9 +177,9 @@ class ChaosRun:
         from tributary.metadata.db import session_scope
 
         config = load_db_config()
+        landed = [f for table in config.tables.values() for f in sweep_table_files(table)]
         with session_scope() as s:
-            for table in config.tables.values():
-                register(s, sweep_table_files(table), config.tables.values())
+            register(s, landed, config.tables.values())
         return landed
 
     # -- workers -------------------------------------------------------------------------------

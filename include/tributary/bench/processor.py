@@ -92,9 +92,9 @@ def _run_one(label: str, home: Path, n: int, changes: int, db_url: str | None) -
 
     t0 = time.perf_counter()
     config = load_db_config()
+    landed = [f for table in config.tables.values() for f in sweep_table_files(table)]
     with session_scope() as s:
-        for table in config.tables.values():
-            register(s, sweep_table_files(table), config.tables.values())
+        register(s, landed, config.tables.values())
     register_seconds = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -53,9 +53,9 @@ def run(
 
     def process_all(phase: str) -> None:
         """Register what landed and run the cadence, batch by batch, table by table."""
+        landed = [f for table_id in demo_tables for f in sweep_table_files(config.tables[table_id])]
         with session_scope() as s:
-            for table_id in demo_tables:
-                register(s, sweep_table_files(config.tables[table_id]), config.tables.values())
+            register(s, landed, config.tables.values())
         if via_airflow:
             failed.extend(_run_flow_on_airflow(progress, phase))
             return

@@ -115,10 +115,9 @@ def process(
     config = load_db_config()
     table_ids = [table] if table else cadence_tables(config, cadence)  # type: ignore[arg-type]
     if register:
+        landed = [f for t in table_ids if t in config.tables for f in sweep_table_files(config.tables[t])]
         with session_scope() as s:
-            for table_id in table_ids:
-                if table_id in config.tables:
-                    register_files_(s, sweep_table_files(config.tables[table_id]), config.tables.values())
+            register_files_(s, landed, config.tables.values())
     if table:
         result = process_batch([table], run_context=RunContext.cli(), config=config)
     else:

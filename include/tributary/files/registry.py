@@ -10,7 +10,7 @@ full-load files (a reload rewrites ``LOAD00000001.*`` under the same name).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from tributary.cdc.files import CdcFile, FileKind, classify, list_files
-from tributary.config.locations import canonical_uri, relative_to, resolve_location
+from tributary.config.locations import canonical_uri, resolve_location
 from tributary.config.models import RawTable
 from tributary.errors import NotFoundError, StorageError
 from tributary.metadata.models import CdcFileHistoryRow, CdcFileRow, ConfigChangeRow
@@ -46,19 +46,25 @@ class Registration:
     reason: str | None = None
 
 
-def table_roots(tables: Iterable[RawTable]) -> list[tuple[str, str]]:
-    """(resolved staging root, table id), longest root first so the most specific wins."""
-    roots = [(resolve_location(t.staging_prefix), t.table_id) for t in tables]
-    return sorted(roots, key=lambda r: -len(r[0]))
+def table_roots(tables: Iterable[RawTable]) -> dict[str, str]:
+    """Resolved staging root → table id."""
+    return {resolve_location(t.staging_prefix): t.table_id for t in tables}
 
 
-def match_table(uri: str, roots: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
-    """(table id, path relative to its staging root) for a file, or None."""
-    for root, table_id in roots:
-        rel = relative_to(root, uri)
-        if rel is not None:
-            return table_id, rel
-    return None
+def match_table(uri: str, roots: Mapping[str, str]) -> tuple[str, str] | None:
+    """(table id, path relative to its staging root) for a file, or None. The most specific root
+    wins: the file's parent folders are looked up from the deepest up (no scan over all tables)."""
+    head = uri
+    while True:
+        cut = head.rfind("/")
+        if cut <= 0:
+            return None
+        head = head[:cut]
+        table_id = roots.get(head)
+        if table_id is not None:
+            return table_id, uri[len(head) + 1 :]
+        if head.endswith(":/") or head.endswith("s3:"):
+            return None
 
 
 def _version_key(kind: FileKind, size: int | None, mtime_ns: int | None) -> str:
