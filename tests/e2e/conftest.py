@@ -35,7 +35,7 @@ def _client(login: dict[str, str]):  # type: ignore[no-untyped-def]
     return AirflowClient(login["url"], Credentials(login["username"], login["password"]))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped once the e2e tests are done, not at session end
 def e2e() -> Iterator[E2E]:
     from tributary.stack.stack import down, up
 
