@@ -42,5 +42,5 @@ def test_params_go_as_a_json_payload_and_the_answer_comes_back() -> None:
 
 def test_a_function_error_fails_the_task_with_its_message() -> None:
     hook = StandInLambdaHook({"errorMessage": "table locked", "errorType": "RuntimeError"}, "Unhandled")
-    with pytest.raises(TemplateRunError, match="lambda refresh-dim failed: .*table locked"):
+    with pytest.raises(TemplateRunError, match=r"lambda refresh-dim failed: .*table locked"):
         invoke_lambda("refresh-dim", {}, aws_conn_id="aws_default", hook=hook)
