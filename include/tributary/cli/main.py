@@ -22,7 +22,16 @@ app = typer.Typer(
 err_console = Console(stderr=True)
 
 
+_mounted = False
+
+
 def _mount() -> None:
+    """Add the sub-command groups once per process (``main`` may be called many times, e.g. by
+    tests; mounting again would register every group again)."""
+    global _mounted
+    if _mounted:
+        return
+    _mounted = True
     # Imported here so `tributary --help` stays fast and one broken group names itself.
     from tributary.cli import bench, bench_processing, cdc, config_cmd, db_cmd, demo_cmd, inventory, processing_cmd
 

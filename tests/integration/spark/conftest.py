@@ -21,7 +21,7 @@ def _require_pyspark() -> None:
         pytest.skip("no Java runtime for local Spark (install a JDK 17)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # the JVM stops when the Spark tests are done
 def spark() -> Iterator[Any]:
     _require_pyspark()
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
