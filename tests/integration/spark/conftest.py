@@ -41,3 +41,7 @@ def spark() -> Iterator[Any]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+    # py4j logs from __del__ at interpreter exit, after pytest closed its streams
+    import logging
+
+    logging.getLogger("py4j").setLevel(logging.WARNING)
