@@ -18,6 +18,7 @@ from tributary.settings import get_settings
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
+_CREATED: list[Engine] = []
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -50,22 +51,17 @@ def get_engine(url: str | None = None) -> Engine:
         # immediate BEGIN takes the write lock up front (waiting busy_timeout for it).
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         event.listen(engine, "connect", lambda c, _r: setattr(c, "isolation_level", None))
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    _CREATED.append(engine)
+    return engine
 
 
 def dispose_engines() -> None:
-    for engine in _cached_engines():
-        engine.dispose()
+    """Close the pools of every engine this process created (e.g. before a fork) and forget them."""
+    while _CREATED:
+        _CREATED.pop().dispose()
     get_engine.cache_clear()
-
-
-def _cached_engines() -> list[Engine]:
-    # lru_cache keeps no public view of its values; rebuild from the settings URL only.
-    try:
-        return [get_engine()]
-    except Exception:  # pragma: no cover - nothing to dispose
-        return []
 
 
 @contextmanager
