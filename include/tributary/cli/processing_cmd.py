@@ -113,6 +113,10 @@ def process(
     if (table is None) == (cadence is None):
         raise TributaryError("give exactly one of --table or --cadence")
     config = load_db_config()
+    if table and table not in config.tables and table not in config.disabled("raw_tables"):
+        from tributary.errors import NotFoundError
+
+        raise NotFoundError(f"table {table!r} is not configured; see `tributary tables list`")
     table_ids = [table] if table else cadence_tables(config, cadence)  # type: ignore[arg-type]
     if register:
         landed = [f for t in table_ids if t in config.tables for f in sweep_table_files(config.tables[t])]
