@@ -14,6 +14,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -30,6 +31,9 @@ from tributary.metadata.db import session_scope
 from tributary.metadata.models import CdcFileRow, ProcessingRunHistoryRow, ProcessingRunRow
 from tributary.processing.context import RunContext, queue_table_alert
 from tributary.settings import get_settings
+
+if TYPE_CHECKING:
+    from tributary.hudi import HudiTable
 
 log = logging.getLogger(__name__)
 
@@ -227,14 +231,21 @@ class TableProcessor:
             reconciled=reconciled,
         )
 
-    def _reconcile(self, keeper: LeaseKeeper) -> int:
-        """Mark files the table's commits applied but the DB still shows as pending (a crash
-        between the Hudi commit and the DB update)."""
+    def _open_table(self) -> HudiTable | None:
+        """The table whose commits carry the checkpoint (None before its first commit). The
+        distributed engine reads a Spark-written table's timeline instead."""
         from tributary.hudi import HudiTable
 
         if not HudiTable.exists(self.target):
+            return None
+        return HudiTable.open(self.target)
+
+    def _reconcile(self, keeper: LeaseKeeper) -> int:
+        """Mark files the table's commits applied but the DB still shows as pending (a crash
+        between the Hudi commit and the DB update)."""
+        table = self._open_table()
+        if table is None:
             return 0
-        table = HudiTable.open(self.target)
         checkpoint = read_checkpoint(table)  # searches back when another writer committed last
         if checkpoint.empty:
             return 0

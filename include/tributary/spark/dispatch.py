@@ -2,15 +2,21 @@
 
 Before the run (:func:`prepare_batch`), per table, exactly as the local processor does: skip
 tables without work, take the lease (with a TTL that covers the job; the job's driver extends it
-when it can reach the metadata DB), refuse tables blocked by a quarantined file, select the
-pending files in DMS order and open a ``processing_runs`` row. The job gets the table config,
-the files and the lease as JSON.
+when it can reach the metadata DB), reconcile files that the table's commits applied but the DB
+does not know of (the processor's own reconcile, reading the Spark-written timeline), refuse
+tables blocked by a quarantined file, select the pending files in DMS order and open a
+``processing_runs`` row. The job gets the table config, the files, the lease and the checkpoint
+its commit must carry (the local engine's checkpoint advanced by these files, from the newest
+checkpoint on the table's timeline) with the instant it was read at, as JSON.
 
-After the run (:func:`record_results`), the job's JSON result per table (written to
-``--result-uri``) is recorded with the processor's bookkeeping: under the lease fence, files are
-marked processed and the run completed with its counts and commit instant; a failed table (or
-one without a result because the job failed) gets a failed run, an attempt counted against the
-bad file (quarantine after the configured attempts) and a queued alert. Leases are released.
+After the run (:func:`record_results`), per table, in ONE transaction that first proves the
+lease still holds (the fencing token; a lost lease refuses the recording, fails the run and
+queues an alert, and the new holder reconciles from the timeline): the files the table's
+timeline checkpoint names are marked processed with their commit instant, whatever the job's
+result says (a job that died after its commit has no result). Files the job reports applied in
+a commit without a checkpoint are recorded from the result. Files neither names fail the table:
+a failed run, an attempt counted against the bad file (quarantine after the configured
+attempts) and a queued alert. Leases are released.
 
 Never shipped to the cluster (it needs the metadata DB and the processor).
 """
@@ -24,15 +30,18 @@ from typing import Any
 
 from sqlalchemy import select
 
+from tributary.cdc.apply import read_checkpoint
+from tributary.cdc.files import sort_files
 from tributary.config.models import RawTable
 from tributary.errors import CdcFileError, LeaseLostError, TributaryError
-from tributary.files.registry import set_status
-from tributary.locks.lease import Lease, acquire, check_and_extend, release
+from tributary.files.registry import as_cdc_file, set_status
+from tributary.locks.lease import Lease, LeaseKeeper, acquire, release
 from tributary.metadata.db import session_scope
 from tributary.metadata.models import CdcFileRow, ProcessingRunHistoryRow, ProcessingRunRow
 from tributary.processing.context import RunContext
 from tributary.processing.processor import DEFAULT_MAX_FILES, TableOutcome, TableProcessor
 from tributary.spark.job import BATCH_VERSION
+from tributary.spark.timeline import TableTimeline
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +63,10 @@ class PreparedBatch:
 
 class _GlueTableProcessor(TableProcessor):
     """The processor's steps, reused; the engine step runs on Spark instead."""
+
+    def _open_table(self) -> TableTimeline | None:  # type: ignore[override]
+        # Spark-written tables (Merge-on-Read, metadata table) are read, never written, here
+        return TableTimeline.open(self.target)
 
 
 def _is_reload(session: Any, table_id: str, rows: list[CdcFileRow]) -> bool:
@@ -134,33 +147,47 @@ def _prepare_table(
             TableOutcome(table_id, "busy", error="another worker holds the table's lease")
         )
         return None
-    with session_scope() as s:
-        blocked = s.scalar(
-            select(CdcFileRow.uri).where(CdcFileRow.table_id == table_id, CdcFileRow.status == "quarantined").limit(1)
-        )
-        rows = list(
-            s.scalars(
-                select(CdcFileRow)
-                .where(CdcFileRow.table_id == table_id, CdcFileRow.status.in_(("pending", "failed")))
-                .order_by(CdcFileRow.order_key, CdcFileRow.file_id)
-                .limit(max_files)
+    try:
+        # a crash after an earlier job's commit: its files are marked from the table's checkpoint
+        # (fenced by this lease; the keeper is not started, its check renews the lease)
+        reconciled = proc._reconcile(LeaseKeeper(lease, ttl))
+        timeline = proc._open_table()
+        checkpoint = read_checkpoint(timeline)
+        base_instant = timeline.latest_instant() if timeline is not None else None
+        with session_scope() as s:
+            blocked = s.scalar(
+                select(CdcFileRow.uri)
+                .where(CdcFileRow.table_id == table_id, CdcFileRow.status == "quarantined")
+                .limit(1)
             )
-        )
-        reload = _is_reload(s, table_id, rows)
-        files = [
-            {
-                "uri": r.uri,
-                "path": r.relative_path or r.uri.rsplit("/", 1)[-1],
-                "kind": r.file_kind or "cdc",
-                "format": r.file_format or "parquet",
-                "order_key": r.order_key,
-                "size": r.size_bytes or 0,
-                "mtime_ns": r.mtime_ns or 0,
-            }
-            for r in rows
-        ]
-        ids = [r.file_id for r in rows]
-        uris = [r.uri for r in rows]
+            rows = list(
+                s.scalars(
+                    select(CdcFileRow)
+                    .where(CdcFileRow.table_id == table_id, CdcFileRow.status.in_(("pending", "failed")))
+                    .order_by(CdcFileRow.order_key, CdcFileRow.file_id)
+                    .limit(max_files)
+                )
+            )
+            pending = sort_files([as_cdc_file(r) for r in rows])
+            reload = checkpoint.is_reload(pending) if not checkpoint.empty else _is_reload(s, table_id, rows)
+            by_path = {r.relative_path: r for r in rows}
+            files = [
+                {
+                    "uri": f.uri,
+                    "path": f.path,
+                    "kind": f.kind.value,
+                    "format": f.format,
+                    "order_key": f.order_key,
+                    "size": f.size,
+                    "mtime_ns": f.mtime_ns,
+                }
+                for f in pending
+            ]
+            ids = [by_path[f.path].file_id for f in pending]
+            uris = [f.uri for f in pending]
+    except Exception:
+        release(lease)
+        raise
     if blocked is not None or not rows:
         release(lease)
         status, error = (
@@ -171,8 +198,12 @@ def _prepare_table(
             if blocked is not None
             else ("idle", None)
         )
-        prepared.outcomes[table_id] = _outcome_dict(TableOutcome(table_id, status, error=error))
+        prepared.outcomes[table_id] = _outcome_dict(TableOutcome(table_id, status, error=error, reconciled=reconciled))
         return None
+    options = proc.options
+    commit_metadata = checkpoint.advance(pending, reload=reload, keep=options.recent_files_kept).to_metadata(
+        pending, reload=reload, mode=options.mode.value
+    )
     run_id = proc._start_run(lease, rows)
     prepared.pending[table_id] = {
         "run_id": run_id,
@@ -186,7 +217,9 @@ def _prepare_table(
         "table": table.model_dump(mode="json"),
         "files": files,
         "reload": reload,
-        "lease": {"holder": holder, "token": lease.token},
+        "lease": {"holder": holder, "token": lease.token, "expires_at": lease.expires_at.isoformat()},
+        "commit_metadata": commit_metadata,
+        "base_instant": base_instant,
     }
 
 
@@ -221,6 +254,19 @@ def record_results(
     return {"tables": dict(sorted(out.items())), "failed": failed}
 
 
+def _job_error(result: dict[str, Any] | None, job_error: str | None) -> Exception:
+    if result is None:
+        return TributaryError(f"the Spark job wrote no result for this table: {job_error or 'no result file'}")
+    if result.get("status") == "completed":
+        return TributaryError(
+            "the Spark job reported the table completed but neither its result nor the table's "
+            "commit checkpoint names these files"
+        )
+    if result.get("error_file"):
+        return CdcFileError(str(result["error_file"]), str(result.get("error", "")).split(": ", 1)[-1])
+    return TributaryError(str(result.get("error") or "the Spark job failed"))
+
+
 def _record_one(
     table_id: str,
     info: dict[str, Any],
@@ -236,48 +282,92 @@ def _record_one(
         rows = list(s.scalars(select(CdcFileRow).where(CdcFileRow.file_id.in_(info["file_ids"]))))
         for row in rows:
             s.expunge(row)
-    if result is None or result.get("status") != "completed":
-        if result is None:
-            message = f"the Spark job wrote no result for this table: {job_error or 'no result file'}"
-            exc: Exception = TributaryError(message)
-        elif result.get("error_file"):
-            exc = CdcFileError(str(result["error_file"]), str(result.get("error", "")).split(": ", 1)[-1])
-        else:
-            exc = TributaryError(str(result.get("error") or "the Spark job failed"))
-        if table is None:
-            raise exc
-        proc = _GlueTableProcessor(table, lease.holder, ctx, ttl=ttl)
-        return proc._fail(None, run_id, rows, exc)  # type: ignore[arg-type]
-    instant = result.get("instant")
-    applied = set(result.get("files") or [])
-    with session_scope() as s:
-        try:
-            check_and_extend(lease, ttl, s)  # fence: the job wrote under this lease
-        except LeaseLostError:
-            log.error("%s: lease lost while the Spark job ran; recording anyway (the job's commit stands)", table_id)
-        now = datetime.now(UTC)
-        for row in s.scalars(select(CdcFileRow).where(CdcFileRow.file_id.in_(info["file_ids"]))):
-            done = row.relative_path in applied
-            row.commit_instant = instant if done else row.commit_instant
-            row.processed_at = now
-            row.reason = None if done else "not in the Spark job's result"
-            set_status(s, row, "processed", f"commit {instant} (spark)" if done else "skipped by the Spark job")
-        counts = tuple(int(result.get(k) or 0) for k in ("inserted", "updated", "deleted"))
-        run = s.get(ProcessingRunRow, run_id)
-        assert run is not None
-        run.status, run.finished_at = "completed", now
-        run.inserted, run.updated, run.deleted = counts
-        run.commit_instant = instant
-        s.add(
-            ProcessingRunHistoryRow(
-                run_id=run_id, status="completed", detail=f"{len(rows)} files, instant {instant} (spark)"
-            )
+    if table is None:
+        if result is None or result.get("status") != "completed":
+            raise _job_error(result, job_error)
+        raise TributaryError(f"table {table_id} is no longer configured; its Spark result is not recorded")
+    proc = _GlueTableProcessor(table, lease.holder, ctx, ttl=ttl)
+    # what the table's timeline says was applied: the truth, whatever the job's result says
+    try:
+        timeline = proc._open_table()
+        checkpoint = read_checkpoint(timeline)
+        applied_in = timeline.applied_by() if timeline is not None else {}
+    except Exception as exc:  # nothing is recorded; the next run reconciles from the timeline
+        error = TributaryError(f"cannot read the table's Hudi timeline to record the Spark result: {exc}")
+        return proc._fail(None, run_id, rows, error)  # type: ignore[arg-type]
+    completed = result is not None and result.get("status") == "completed"
+    reported = set(result.get("files") or []) if completed and result is not None else set()
+    reported_instant = result.get("instant") if completed and result is not None else None
+    unapplied: list[int] = []
+    instants: set[str] = set()
+    keeper = LeaseKeeper(lease, ttl)  # not started: check() is the fence of the marking transaction
+    try:
+        with session_scope() as s:
+            keeper.check(s)  # on PostgreSQL the lock row stays locked until this transaction commits
+            now = datetime.now(UTC)
+            for row in s.scalars(select(CdcFileRow).where(CdcFileRow.file_id.in_(info["file_ids"]))):
+                path = row.relative_path or ""
+                if checkpoint.is_applied(as_cdc_file(row)):
+                    instant = applied_in.get(path)
+                    detail = f"commit {instant} (spark)"
+                elif path in reported:
+                    instant = reported_instant
+                    if instant:
+                        log.error(
+                            "%s: commit %s carries no Tributary checkpoint naming %s; recorded from the job's "
+                            "result (check hoodie.datasource.write.commitmeta.key.prefix on the cluster)",
+                            table_id,
+                            instant,
+                            path,
+                        )
+                        detail = f"commit {instant} (spark; recorded from the job's result)"
+                    else:
+                        detail = "no rows to write: no commit (spark)"
+                else:
+                    unapplied.append(row.file_id)
+                    continue
+                row.commit_instant = instant or row.commit_instant
+                row.processed_at = now
+                row.reason = None
+                set_status(s, row, "processed", detail)
+                if instant:
+                    instants.add(instant)
+            if not unapplied:
+                counts = tuple(int((result or {}).get(k) or 0) for k in ("inserted", "updated", "deleted"))
+                instant_done = reported_instant or (max(instants) if instants else None)
+                run = s.get(ProcessingRunRow, run_id)
+                assert run is not None
+                run.status, run.finished_at = "completed", now
+                run.inserted, run.updated, run.deleted = counts
+                run.commit_instant = instant_done
+                note = (
+                    "" if completed else "; reconciled from the table's commit checkpoint (the job reported no success)"
+                )
+                s.add(
+                    ProcessingRunHistoryRow(
+                        run_id=run_id,
+                        status="completed",
+                        detail=f"{len(rows)} files, instant {instant_done} (spark){note}",
+                    )
+                )
+    except LeaseLostError as exc:
+        refused = LeaseLostError(
+            f"table {table_id}: the lease (token {lease.token} of {lease.holder}) was lost while the Spark job ran, "
+            "so its result is not recorded; the table's next run reconciles the files from the Hudi timeline "
+            f"({exc})"
         )
+        log.error("%s", refused)
+        return proc._fail(None, run_id, rows, refused)  # type: ignore[arg-type]
+    if unapplied:
+        remaining = [r for r in rows if r.file_id in set(unapplied)]
+        return proc._fail(None, run_id, remaining, _job_error(result, job_error))  # type: ignore[arg-type]
+    if not completed:
+        log.warning("%s: the Spark job reported no success, but its commit applied every file", table_id)
     return TableOutcome(
         table_id,
         "completed",
         *counts,
         list(info["uris"]),
-        instant,
+        instant_done,
         run_id=run_id,
     )

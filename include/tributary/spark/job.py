@@ -4,16 +4,27 @@ Job arguments (Glue passes ``--name value`` pairs; so does ``spark-submit job.py
 
 - ``--tributary-batch``: JSON (parsed with :func:`json.loads`, never evaluated) with
   ``{"version": 1, "tables": [{"table_id", "table" (RawTable.model_dump), "files" [{uri, path,
-  kind, format, order_key, size, mtime_ns}], "reload", "lease": {"holder", "token"}}],
-  "lease_ttl_seconds", "db_secret_id" (optional)}``;
+  kind, format, order_key, size, mtime_ns}], "reload", "lease": {"holder", "token", "expires_at"},
+  "commit_metadata" {"tributary.cdc.*": str}, "base_instant"}], "lease_ttl_seconds",
+  "db_secret_id" (optional)}``;
 - ``--result-uri``: where the job writes one JSON result per table (``<uri>/<table_id>.json``)
   for the Airflow task to read back and record (files processed, processing_runs, alerts);
 - ``--tributary-sync``: ``false`` turns Glue Data Catalog (hive) sync off for every table;
 - ``--tributary-plan-only``: ``true`` plans and counts without writing (a dry run).
 
+Exactly once: each table is written by ONE datasource write (deletes ride in the upsert as
+``_hoodie_is_deleted`` rows), and that commit carries ``commit_metadata``, the checkpoint the
+Airflow side computed from the table's timeline (the same checkpoint the local engine writes).
+Before the write the driver checks that the table's newest commit is still ``base_instant``
+(the commit that checkpoint was read from) and that the lease still holds; a table that fails
+either check is not written. After a crash anywhere, the Airflow side reconciles the files from
+the checkpoint on the table's timeline, so nothing is applied twice.
+
 Leases: the Airflow task took each table's lease before starting the run. When the batch names
 ``db_secret_id`` (a Secrets Manager secret holding the metadata DB URL) and SQLAlchemy is
-importable, the driver heartbeats the leases; a lost lease fails its table before the write.
+importable, the driver heartbeats the leases from a thread, and re-checks a table's lease
+synchronously right before its write; a lost lease fails its table before the write. When the DB
+cannot be reached, a table is written only while its lease has not expired (``expires_at``).
 
 Importable without Airflow, pyarrow or pyspark (pyspark is imported when a session is needed).
 """
@@ -26,13 +37,15 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from tributary.spark.options import checked_commit_metadata
+
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +58,14 @@ BATCH_VERSION = 1
 
 class BatchError(ValueError):
     """The batch argument is not valid JSON of the expected shape."""
+
+
+class LeaseLost(RuntimeError):
+    """The table's lease is no longer this job's: it must not write."""
+
+
+class TableChanged(RuntimeError):
+    """Another writer committed to the table after the batch was planned."""
 
 
 # -- arguments --------------------------------------------------------------------------------
@@ -88,6 +109,17 @@ def load_batch(text: str) -> dict[str, Any]:
         for file in entry["files"]:
             if not isinstance(file, dict) or not all(isinstance(file.get(k), str) for k in ("uri", "path", "kind")):
                 raise BatchError(f"{BATCH_ARG}: table {entry['table_id']}: every file needs uri, path and kind")
+        if not isinstance(entry.get("commit_metadata"), dict):
+            raise BatchError(
+                f"{BATCH_ARG}: table {entry['table_id']}: 'commit_metadata' (the checkpoint its commit carries) "
+                "must be an object"
+            )
+        try:
+            checked_commit_metadata(entry["commit_metadata"])
+        except ValueError as exc:
+            raise BatchError(f"{BATCH_ARG}: table {entry['table_id']}: {exc}") from exc
+        if entry.get("base_instant") is not None and not isinstance(entry["base_instant"], str):
+            raise BatchError(f"{BATCH_ARG}: table {entry['table_id']}: 'base_instant' must be a string or null")
     return batch
 
 
@@ -119,15 +151,34 @@ def write_result(result_uri: str, table_id: str, payload: Mapping[str, Any]) -> 
 # -- leases -----------------------------------------------------------------------------------
 
 
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
 class Heartbeat:
-    """Extends the batch's leases from the driver while the job runs (when it can reach the DB)."""
+    """Extends the batch's leases from the driver while the job runs (when it can reach the DB).
+
+    :meth:`check` is the fence before a table's write: it renews that table's lease now and
+    raises :class:`LeaseLost` when the token no longer holds, or when the DB cannot be reached
+    and the lease's expiry has passed (another worker may own the table by then).
+    """
 
     def __init__(self, db_url: str | None, leases: Mapping[str, Mapping[str, Any]], ttl_seconds: int) -> None:
         self.db_url = db_url
         self.leases = dict(leases)
         self.ttl = timedelta(seconds=max(ttl_seconds, 1))
         self.lost: set[str] = set()
+        self.expires: dict[str, datetime | None] = {
+            t: _parse_time(lease.get("expires_at")) for t, lease in leases.items()
+        }
         self._stop = threading.Event()
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="tributary-heartbeat", daemon=True)
         self._engine: Any = None
 
@@ -141,7 +192,10 @@ class Heartbeat:
                 log.warning("lease heartbeats disabled (%s); the leases live for their TTL", exc)
                 self._engine = None
         if self._engine is not None:
-            self.beat()
+            try:
+                self.beat()
+            except Exception as exc:  # the DB is unreachable now; the thread keeps trying
+                log.warning("lease heartbeat failed: %s", exc)
             self._thread.start()
         return self
 
@@ -149,18 +203,22 @@ class Heartbeat:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+        if self._engine is not None:
+            self._engine.dispose()
 
-    def beat(self) -> None:
+    def beat(self, only: str | None = None) -> None:
+        """Extend every lease (or ``only`` one) that is still held; a lease not held is lost."""
         import sqlalchemy
 
-        now = datetime.now(UTC)
+        stamp = sqlalchemy.DateTime(timezone=True)  # typed: each dialect stores times as the ORM does
         stmt = sqlalchemy.text(
             "UPDATE table_locks SET heartbeat_at = :now, expires_at = :expires "
             "WHERE table_id = :table_id AND token = :token AND holder = :holder AND expires_at >= :now"
-        )
-        with self._engine.begin() as conn:
+        ).bindparams(sqlalchemy.bindparam("now", type_=stamp), sqlalchemy.bindparam("expires", type_=stamp))
+        with self._lock, self._engine.begin() as conn:
+            now = datetime.now(UTC)
             for table_id, lease in self.leases.items():
-                if table_id in self.lost:
+                if table_id in self.lost or (only is not None and table_id != only):
                     continue
                 params = {
                     "now": now,
@@ -172,6 +230,28 @@ class Heartbeat:
                 if conn.execute(stmt, params).rowcount != 1:
                     log.error("table %s: lease token %s was lost", table_id, lease["token"])
                     self.lost.add(table_id)
+                else:
+                    self.expires[table_id] = now + self.ttl
+
+    def _expired(self, table_id: str) -> bool:
+        expires = self.expires.get(table_id)
+        return expires is not None and datetime.now(UTC) >= expires
+
+    def check(self, table_id: str) -> None:
+        """The fence before ``table_id``'s write; raises :class:`LeaseLost` when it must not write."""
+        if table_id in self.leases and table_id not in self.lost and self._engine is not None:
+            try:
+                self.beat(only=table_id)
+            except Exception as exc:
+                log.warning("table %s: lease check failed (%s); relying on its expiry", table_id, exc)
+        if table_id in self.lost:
+            raise LeaseLost(f"table {table_id}: the lease was lost (its token no longer holds); not written")
+        if self._expired(table_id):
+            self.lost.add(table_id)
+            raise LeaseLost(
+                f"table {table_id}: the lease expired at {self.expires[table_id]} and could not be extended "
+                "(metadata DB unreachable or not configured); not written"
+            )
 
     def _run(self) -> None:
         interval = max(self.ttl.total_seconds() / 3, 1.0)
@@ -245,12 +325,28 @@ def latest_instant(spark: SparkSession, target: str) -> str | None:
     return best
 
 
+def save_hudi(rows: DataFrame, options: Mapping[str, str], target: str) -> None:
+    """The one datasource write of a table in a run (Hudi's Spark bundle must be on the classpath)."""
+    rows.write.format("hudi").options(**options).mode("append").save(target)
+
+
 def run_table(
-    spark: SparkSession, entry: Mapping[str, Any], *, sync: bool = True, plan_only: bool = False
+    spark: SparkSession,
+    entry: Mapping[str, Any],
+    *,
+    sync: bool = True,
+    plan_only: bool = False,
+    fence: Callable[[], None] | None = None,
+    save: Callable[[DataFrame, Mapping[str, str], str], None] = save_hudi,
 ) -> dict[str, Any]:
-    """Plan and write one table; the result dict the Airflow task records (never raises)."""
+    """Plan and write one table in one commit; the result dict the Airflow task records (never raises).
+
+    ``fence`` runs right before the write (the lease check); ``save`` does the write.
+    """
+    from pyspark.sql import functions as F
+
     from tributary.errors import CdcFileError
-    from tributary.spark.options import hudi_options, hudi_record_key_fields
+    from tributary.spark.options import DELETE_FLAG, hudi_record_key_fields, write_options
     from tributary.spark.semantics import FileSpec, plan_table
 
     table_id = str(entry["table_id"])
@@ -265,15 +361,22 @@ def run_table(
         plan = plan_table(
             spark, files, table, reload=bool(entry.get("reload")), table_schema=existing.schema if existing else None
         )
-        upserts = plan.upserts.cache()
-        deletes = plan.deletes.cache()
-        n_upserts, n_deletes = upserts.count(), deletes.count()
+        options = write_options(table, plan.operation, entry.get("commit_metadata") or {}, sync=sync)
+        rows = plan.rows.cache()
+        flagged = DELETE_FLAG in rows.columns
+
+        def split(df: DataFrame) -> tuple[int, int]:
+            """(upserts, deletes) among ``df``'s rows."""
+            if not flagged:
+                return df.count(), 0
+            counts = {bool(r[0]): int(r[1]) for r in df.groupBy(F.col(DELETE_FLAG)).count().collect()}
+            return counts.get(False, 0), counts.get(True, 0)
+
+        n_upserts, n_deletes = split(rows)
         updated = deleted = 0
-        if existing is not None and plan.operation == "upsert":
+        if existing is not None and plan.operation == "upsert" and (n_upserts or n_deletes):
             keys = hudi_record_key_fields(table)
-            stored = existing.select(*keys)
-            updated = upserts.join(stored, keys, "left_semi").count() if n_upserts else 0
-            deleted = deletes.join(stored, keys, "left_semi").count() if n_deletes else 0
+            updated, deleted = split(rows.join(existing.select(*keys), keys, "left_semi"))
         result: dict[str, Any] = {
             "table_id": table_id,
             "status": "completed",
@@ -287,14 +390,19 @@ def run_table(
         if plan_only:
             result["status"] = "planned"
             return result
-        meta = {"tributary.cdc.files": json.dumps(paths), "tributary.cdc.engine": "spark"}
-        if n_upserts or plan.operation == "insert_overwrite_table":
-            options = {**hudi_options(table, plan.operation, sync=sync), **meta}
-            upserts.write.format("hudi").options(**options).mode("append").save(target)
-        if n_deletes and plan.operation == "upsert":
-            options = {**hudi_options(table, "delete", sync=sync), **meta}
-            deletes.write.format("hudi").options(**options).mode("append").save(target)
-        result["instant"] = latest_instant(spark, target)
+        base = entry.get("base_instant")
+        current = latest_instant(spark, target) if exists else None
+        if current != base:
+            raise TableChanged(
+                f"table {table_id}: its newest commit is {current or 'none'}, not {base or 'none'} as when the "
+                "batch was planned (another writer committed); not written, the files stay pending"
+            )
+        if fence is not None:
+            fence()  # the lease still holds, right before the commit
+        if n_upserts or n_deletes or plan.operation == "insert_overwrite_table":
+            save(rows, options, target)  # one commit: upserts, deletes and the checkpoint together
+            result["instant"] = latest_instant(spark, target)
+        rows.unpersist()
         return result
     except Exception as exc:
         log.exception("%s: the Spark job failed", table_id)
@@ -317,6 +425,7 @@ def run_batch(
     *,
     sync: bool = True,
     plan_only: bool = False,
+    save: Callable[[DataFrame, Mapping[str, str], str], None] = save_hudi,
 ) -> dict[str, dict[str, Any]]:
     """Every table of the batch, one after another; a failed table never stops the others."""
     leases = {e["table_id"]: e["lease"] for e in batch["tables"] if isinstance(e.get("lease"), dict)}
@@ -328,7 +437,8 @@ def run_batch(
             if table_id in heartbeat.lost:
                 result = {"table_id": table_id, "status": "failed", "error": "the table's lease was lost"}
             else:
-                result = run_table(spark, entry, sync=sync, plan_only=plan_only)
+                fence = (lambda t=table_id: heartbeat.check(t)) if table_id in leases else None
+                result = run_table(spark, entry, sync=sync, plan_only=plan_only, fence=fence, save=save)
             results[table_id] = result
             if result_uri:
                 write_result(result_uri, table_id, result)

@@ -5,6 +5,11 @@ cluster needs neither pydantic nor the rest of Tributary. Recognised ``options``
 table: ``cleaner_commits_retained`` (default 10), ``hive_sync`` (``"false"`` turns Glue Data
 Catalog sync off), ``compaction_delta_commits`` (MOR, default 5) and any key starting with
 ``hoodie.``, passed through verbatim (last, so it wins).
+
+One datasource write per table and run (:func:`write_options`): deletes travel in the same
+upsert, marked by Hudi's ``_hoodie_is_deleted`` column, and the commit carries the table's
+checkpoint (``tributary.cdc.*`` keys, copied into the commit's ``extraMetadata`` because they
+start with ``hoodie.datasource.write.commitmeta.key.prefix``).
 """
 
 from __future__ import annotations
@@ -15,8 +20,15 @@ from typing import Any
 OP_COLUMN = "Op"
 CHANGE_ID_COLUMN = "_tributary_change_id"
 CHECKPOINT_PREFIX = "tributary.cdc."
+#: Hudi's delete marker: a row of an upsert with this column true deletes its key
+DELETE_FLAG = "_hoodie_is_deleted"
+#: written next to the checkpoint: which engine made the commit
+ENGINE_KEY = CHECKPOINT_PREFIX + "engine"
+#: Hudi's Spark writer copies every write option whose key starts with this option's value into
+#: the commit's extraMetadata (HoodieSparkSqlWriter, DataSourceWriteOptions.COMMIT_METADATA_KEYPREFIX)
+COMMIT_META_PREFIX_KEY = "hoodie.datasource.write.commitmeta.key.prefix"
 
-OPERATIONS = ("upsert", "delete", "insert", "insert_overwrite_table")
+OPERATIONS = ("upsert", "insert", "insert_overwrite_table")
 
 NONPARTITIONED_KEYGEN = "org.apache.hudi.keygen.NonpartitionedKeyGenerator"
 SIMPLE_KEYGEN = "org.apache.hudi.keygen.SimpleKeyGenerator"
@@ -80,8 +92,8 @@ def hudi_options(table: Mapping[str, Any], operation: str, *, sync: bool = True)
         "hoodie.write.table.version": str(version),
         "hoodie.cleaner.policy": "KEEP_LATEST_COMMITS",
         "hoodie.cleaner.commits.retained": extra.get("cleaner_commits_retained", "10"),
-        # the commit carries the files it applied (options with this prefix go to extraMetadata)
-        "hoodie.datasource.write.commitmeta.key.prefix": CHECKPOINT_PREFIX,
+        # the commit carries the checkpoint (options with this prefix go to extraMetadata)
+        COMMIT_META_PREFIX_KEY: CHECKPOINT_PREFIX,
     }
     precombine = table.get("precombine_field")
     if precombine and not historical(table):
@@ -112,4 +124,36 @@ def hudi_options(table: Mapping[str, Any], operation: str, *, sync: bool = True)
             }
         )
     opts.update({k: v for k, v in extra.items() if k.startswith("hoodie.")})
+    return opts
+
+
+def checked_commit_metadata(metadata: Mapping[str, Any]) -> dict[str, str]:
+    """The checkpoint entries as strings; every key must carry :data:`CHECKPOINT_PREFIX`.
+
+    Only keys with the prefix reach the commit's extraMetadata, and a key without it could
+    override a ``hoodie.*`` write option: both are refused.
+    """
+    out: dict[str, str] = {}
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not key.startswith(CHECKPOINT_PREFIX) or key == CHECKPOINT_PREFIX:
+            raise ValueError(f"commit metadata key {key!r} does not start with {CHECKPOINT_PREFIX!r}")
+        if not isinstance(value, str):
+            raise ValueError(f"commit metadata {key}: the value must be a string, not {type(value).__name__}")
+        out[key] = value
+    if CHECKPOINT_PREFIX + "version" not in out:
+        raise ValueError(f"commit metadata has no checkpoint ({CHECKPOINT_PREFIX}version missing)")
+    return out
+
+
+def write_options(
+    table: Mapping[str, Any], operation: str, commit_metadata: Mapping[str, Any], *, sync: bool = True
+) -> dict[str, str]:
+    """The options of the one datasource write of ``table`` in a run: :func:`hudi_options` plus
+    the checkpoint the commit must carry (``commit_metadata``, computed by the Airflow side from
+    the table's timeline) and the engine's name. Checkpoint keys win over table options."""
+    opts = hudi_options(table, operation, sync=sync)
+    # a table's own hoodie.* options must not move the prefix: the checkpoint would be lost
+    opts[COMMIT_META_PREFIX_KEY] = CHECKPOINT_PREFIX
+    opts.update(checked_commit_metadata(commit_metadata))
+    opts[ENGINE_KEY] = "spark"
     return opts

@@ -10,8 +10,9 @@ The same rules as the local engine (:mod:`tributary.cdc.merge`), written for Spa
   :class:`~tributary.errors.CdcFileError` naming the file and column;
 - current-snapshot mode: per record key the winner is the greatest precombine value, then the
   latest file, then the latest row (``row_number`` over a window); a winning ``D`` is a delete,
-  ``I``/``U`` an upsert. A reload makes the winners the whole table (``insert_overwrite_table``,
-  deletes dropped);
+  ``I``/``U`` an upsert. Both go to Hudi in one upsert (one commit, never half applied): deletes
+  are rows with ``_hoodie_is_deleted`` true. A reload makes the winners the whole table
+  (``insert_overwrite_table``, deletes dropped);
 - historical mode: every change is a row, keeping ``Op``, keyed by the change id
   ``<file>#<row>`` (``<path>@<mtime_ns>`` for full-load files, as the local engine does).
 
@@ -27,7 +28,7 @@ from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from tributary.errors import CdcFileError
-from tributary.spark.options import CHANGE_ID_COLUMN, OP_COLUMN, historical
+from tributary.spark.options import CHANGE_ID_COLUMN, DELETE_FLAG, OP_COLUMN, historical
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -86,13 +87,32 @@ class FileSpec:
 
 @dataclass(frozen=True)
 class SparkPlan:
-    """What to write for one table: the operation of the upsert write, and the deletes."""
+    """What to write for one table: one DataFrame, written by one datasource write."""
 
     operation: str  # upsert | insert | insert_overwrite_table
-    upserts: DataFrame
-    deletes: DataFrame
+    rows: DataFrame
+    """The rows of the write. In current-snapshot mode they carry :data:`DELETE_FLAG` (true: the
+    key is deleted, the upsert is one commit with both); historical mode has no deletes."""
     changes: DataFrame
     """Every change read (after conforming), for counting."""
+
+    @property
+    def upserts(self) -> DataFrame:
+        """The rows written as upserts (or inserts), without the delete flag."""
+        from pyspark.sql import functions as F
+
+        if DELETE_FLAG not in self.rows.columns:
+            return self.rows
+        return self.rows.where(~F.col(DELETE_FLAG)).drop(DELETE_FLAG)
+
+    @property
+    def deletes(self) -> DataFrame:
+        """The rows whose keys the write deletes, without the delete flag."""
+        from pyspark.sql import functions as F
+
+        if DELETE_FLAG not in self.rows.columns:
+            return self.rows.limit(0)
+        return self.rows.where(F.col(DELETE_FLAG)).drop(DELETE_FLAG)
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -166,8 +186,9 @@ def read_file(spark: SparkSession, file: FileSpec, table: Mapping[str, Any]) -> 
     names = df.columns
     if len(set(names)) != len(names):
         raise CdcFileError(file.path, f"duplicate column names: {names}")
-    if CHANGE_ID_COLUMN in names:
-        raise CdcFileError(file.path, f"column {CHANGE_ID_COLUMN} is reserved")
+    for reserved in (CHANGE_ID_COLUMN, DELETE_FLAG):
+        if reserved in names:
+            raise CdcFileError(file.path, f"column {reserved} is reserved")
     df = df.withColumn(ROW_ORD, F.monotonically_increasing_id())
     if OP_COLUMN in names:
         if not isinstance(df.schema[OP_COLUMN].dataType, StringType):
@@ -352,11 +373,10 @@ def plan_table(
     keep_op = table_schema is not None and OP_COLUMN in table_schema.fieldNames()
     out = [*([OP_COLUMN] if keep_op else []), *data]
     is_delete = F.col(OP_COLUMN) == "D"
-    upserts = winners.where(~is_delete).select(*[F.col(f"`{c}`") for c in out])
-    deletes = winners.where(is_delete).select(*[F.col(f"`{c}`") for c in out])
-    if reload:
-        return SparkPlan("insert_overwrite_table", upserts, deletes.limit(0), combined)
-    return SparkPlan("upsert", upserts, deletes, combined)
+    if reload:  # the winners are the table's content: deleted keys are simply not in it
+        winners = winners.where(~is_delete)
+    rows = winners.select(*[F.col(f"`{c}`") for c in out], is_delete.alias(DELETE_FLAG))
+    return SparkPlan("insert_overwrite_table" if reload else "upsert", rows, combined)
 
 
 def _plan_historical(combined: DataFrame, data: list[str]) -> SparkPlan:
@@ -368,4 +388,4 @@ def _plan_historical(combined: DataFrame, data: list[str]) -> SparkPlan:
     rows = combined.withColumn(CHANGE_ID_COLUMN, change_id).select(
         OP_COLUMN, *[F.col(f"`{c}`") for c in data], CHANGE_ID_COLUMN
     )
-    return SparkPlan("insert", rows, rows.limit(0), combined)
+    return SparkPlan("insert", rows, combined)

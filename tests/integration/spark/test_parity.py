@@ -24,7 +24,7 @@ from tributary.cdc.reader import read_file
 from tributary.config.models import RawTable
 from tributary.errors import CdcFileError
 from tributary.processing.processor import cdc_options
-from tributary.spark.options import hudi_options
+from tributary.spark.options import DELETE_FLAG, hudi_options
 from tributary.spark.semantics import FileSpec, plan_table
 
 pytestmark = [pytest.mark.slow]
@@ -232,9 +232,16 @@ def test_spark_plans_what_the_local_engine_applies(spark: Any, tmp_path: Path, s
     assert opts["hoodie.write.table.version"] == str(options.table_version)
     assert opts["hoodie.datasource.write.table.type"] == table.table_type.value
     assert opts["hoodie.datasource.write.hive_style_partitioning"] == str(options.hive_style_partitioning).lower()
-    if local.deletes.num_rows:
-        assert hudi_options(config, "delete")["hoodie.datasource.write.operation"] == "delete"
     assert "hoodie.datasource.hive_sync.enable" not in opts  # options.hive_sync = false
+
+    # what is written is ONE DataFrame: the upserts and, flagged, the deletes (one commit)
+    written = remote.rows.columns
+    if table.storage_mode.value == "historical":
+        assert DELETE_FLAG not in written and remote.rows.count() == local.upserts.num_rows
+    else:
+        assert written == [*local.upserts.column_names, DELETE_FLAG]
+        flags = sorted(r[DELETE_FLAG] for r in remote.rows.select(DELETE_FLAG).collect())
+        assert flags == [False] * local.upserts.num_rows + [True] * local.deletes.num_rows
 
 
 def _bad_op(d: DmsFolder) -> None:

@@ -20,6 +20,8 @@ def test_batch_round_trips_and_a_malicious_string_stays_data(tmp_path: Path) -> 
                 "table_id": "s.t",
                 "table": {"table_name": EVIL, "options": {"x": "'); DROP TABLE cdc_files; --"}},
                 "files": [{"uri": "s3://b/k", "path": "k", "kind": "cdc"}],
+                "commit_metadata": {"tributary.cdc.version": "1", "tributary.cdc.files": '["k"]'},
+                "base_instant": None,
             }
         ],
     }
@@ -37,6 +39,11 @@ def test_batch_round_trips_and_a_malicious_string_stays_data(tmp_path: Path) -> 
         "[]",
         '{"version": 2, "tables": []}',
         '{"version": 1, "tables": [{"x": 1}]}',
+        # no checkpoint for the commit, or one that would override a hoodie.* option
+        '{"version": 1, "tables": [{"table_id": "t", "table": {}, "files": []}]}',
+        '{"version": 1, "tables": [{"table_id": "t", "table": {}, "files": [], '
+        '"commit_metadata": {"tributary.cdc.version": "1", "hoodie.datasource.write.operation": "delete"}}]}',
+        '{"version": 1, "tables": [{"table_id": "t", "table": {}, "files": [], "commit_metadata": {"tributary.cdc.x": "1"}}]}',
     ],
 )
 def test_anything_but_the_expected_json_is_refused(text: str) -> None:

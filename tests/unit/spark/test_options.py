@@ -62,8 +62,8 @@ def test_partitioned_mor_version_8_with_overrides() -> None:
             "hoodie.upsert.shuffle.parallelism": "8",
         },
     )
-    opts = hudi_options(table, "delete")
-    assert opts["hoodie.datasource.write.operation"] == "delete"
+    opts = hudi_options(table, "upsert")
+    assert opts["hoodie.datasource.write.operation"] == "upsert"
     assert opts["hoodie.datasource.write.table.type"] == "MERGE_ON_READ"
     assert opts["hoodie.datasource.write.keygenerator.class"] == SIMPLE_KEYGEN
     assert opts["hoodie.datasource.write.partitionpath.field"] == "region"
@@ -94,3 +94,5 @@ def test_sync_can_be_turned_off_and_operations_are_checked() -> None:
     assert "hoodie.datasource.hive_sync.enable" not in hudi_options(_table(), "upsert", sync=False)
     with pytest.raises(ValueError, match="unknown Hudi write operation"):
         hudi_options(_table(), "bulk_insert; drop table")
+    with pytest.raises(ValueError, match="unknown Hudi write operation"):
+        hudi_options(_table(), "delete")  # deletes ride in the upsert: one commit per table and run
