@@ -3,6 +3,11 @@
 Written atomically whenever config is applied or refreshed; a copy of the last snapshot that
 read back cleanly is kept beside it, and readers fall back to it when the newest one is broken.
 Reading is plain file I/O plus pydantic: no database or network while a DAG file is parsed.
+
+The raw table rows live in a content-addressed side file (``snapshot.tables-<sha>.json``) that
+the snapshot names with its hash: parsing DAGs needs flows, templates and a summary of the
+tables per cadence (a count and the first ids), never the rows, so a DAG file's parse time does
+not grow with the number of tables. The side file is read only when ``Snapshot.tables`` is used.
 """
 
 from __future__ import annotations
@@ -12,20 +17,26 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
 from tributary.config.models import Flow, RawTable, RefreshCadence, Template
-from tributary.config.validation import ConfigSet
 from tributary.errors import SnapshotError
 
+if TYPE_CHECKING:
+    from tributary.config.validation import ConfigSet
+
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: table rows in a side file; 1 (still read): table rows inline."""
+READABLE_FORMATS = (1, 2)
+TABLE_IDS_KEPT = 50
+"""Table ids per cadence kept in the snapshot itself (for DAG docs); the count is kept too."""
 
 
 class LazyModels(Mapping[str, Any]):
@@ -35,28 +46,45 @@ class LazyModels(Mapping[str, Any]):
     the rows were validated when the snapshot was written, so deferring costs no safety.
     """
 
-    def __init__(self, raw: dict[str, Any], model: type[BaseModel], path: Path | None) -> None:
-        self._raw = raw
+    def __init__(
+        self,
+        raw: dict[str, Any] | Callable[[], dict[str, Any]],
+        model: type[BaseModel],
+        path: Path | None,
+        *,
+        count: int | None = None,
+    ) -> None:
+        self._raw: dict[str, Any] | None = raw if isinstance(raw, dict) else None
+        self._load = None if isinstance(raw, dict) else raw
         self._model = model
         self._path = path
+        self._count = count
         self._cache: dict[str, Any] = {}
+
+    def _rows(self) -> dict[str, Any]:
+        if self._raw is None:
+            assert self._load is not None
+            self._raw = self._load()
+        return self._raw
 
     def __getitem__(self, key: str) -> Any:
         if key not in self._cache:
             try:
-                self._cache[key] = self._model.model_validate(self._raw[key])
+                self._cache[key] = self._model.model_validate(self._rows()[key])
             except ValidationError as exc:
                 raise SnapshotError(f"{self._path}: damaged snapshot row {key!r}: {exc}") from exc
         return self._cache[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._raw)
+        return iter(self._rows())
 
     def __len__(self) -> int:
-        return len(self._raw)
+        if self._raw is None and self._count is not None:
+            return self._count  # known without reading the side file
+        return len(self._rows())
 
     def raw(self, key: str) -> Any:
-        return self._raw[key]
+        return self._rows()[key]
 
 
 @dataclass(frozen=True)
@@ -74,21 +102,30 @@ class Snapshot:
     path: Path | None = None
     fallback_used: bool = False
     table_ids_by_cadence: dict[str, list[str]] = field(default_factory=dict)
-    """Active table ids per refresh cadence, sorted (precomputed when written, for DAG docs)."""
+    """The first :data:`TABLE_IDS_KEPT` active table ids per refresh cadence, sorted (for DAG docs)."""
+    table_counts_by_cadence: dict[str, int] = field(default_factory=dict)
+    """How many active tables each refresh cadence has."""
 
 
 def last_good_path(path: Path) -> Path:
     return path.with_name(path.stem + ".last-good" + path.suffix)
 
 
+def tables_file_path(path: Path, sha256: str) -> Path:
+    """The side file holding the table rows of the snapshot at ``path`` (content-addressed)."""
+    return path.with_name(f"{path.stem}.tables-{sha256[:16]}{path.suffix}")
+
+
 def snapshot_document(config: ConfigSet) -> dict[str, Any]:
+    """The whole snapshot as one document (table rows inline); :func:`write_snapshot` splits it."""
+    by_cadence = _table_ids_by_cadence(config.tables.values())
     body = {
         "templates": {k: v.model_dump(mode="json") for k, v in sorted(config.templates.items())},
         "cadences": {k: v.model_dump(mode="json") for k, v in sorted(config.cadences.items())},
         "tables": {k: v.model_dump(mode="json") for k, v in sorted(config.tables.items())},
         "flows": {k: v.model_dump(mode="json") for k, v in sorted(config.flows.items())},
         "disabled": {s: config.disabled(s) for s in ("templates", "refresh_cadences", "raw_tables", "flows")},
-        "table_ids_by_cadence": _table_ids_by_cadence(config.tables.values()),
+        "table_ids_by_cadence": by_cadence,
     }
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
     return {
@@ -97,6 +134,21 @@ def snapshot_document(config: ConfigSet) -> dict[str, Any]:
         "content_hash": digest,
         **body,
     }
+
+
+def _split(document: dict[str, Any], path: Path) -> tuple[dict[str, Any], str, Path]:
+    """(the snapshot without table rows, the side file's text, the side file's path)."""
+    tables = document["tables"]
+    tables_text = json.dumps({"format": FORMAT_VERSION, "tables": tables}, indent=1, sort_keys=True)
+    sha = hashlib.sha256(tables_text.encode()).hexdigest()
+    by_cadence = document["table_ids_by_cadence"]
+    main = {
+        **document,
+        "tables": {"file": tables_file_path(path, sha).name, "sha256": sha, "count": len(tables)},
+        "table_ids_by_cadence": {k: v[:TABLE_IDS_KEPT] for k, v in by_cadence.items()},
+        "table_counts_by_cadence": {k: len(v) for k, v in by_cadence.items()},
+    }
+    return main, tables_text, tables_file_path(path, sha)
 
 
 def _table_ids_by_cadence(tables: Iterable[RawTable]) -> dict[str, list[str]]:
@@ -121,13 +173,34 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def _tables_file_named(path: Path) -> str | None:
+    """The side file named by the snapshot at ``path``, if it reads as one."""
+    try:
+        ref = json.loads(path.read_text(encoding="utf-8")).get("tables", {})
+        name = ref.get("file") if isinstance(ref, dict) else None
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) else None
+
+
 def write_snapshot(config: ConfigSet, path: Path) -> Snapshot:
-    """Write the snapshot for ``config``; keep it as last-good once it reads back cleanly."""
-    document = snapshot_document(config)
-    text = json.dumps(document, indent=1, sort_keys=True)
+    """Write the snapshot for ``config``; keep it as last-good once it reads back cleanly.
+
+    Order: the table rows' side file, then the snapshot naming it, then the last-good copy. Side
+    files named by neither the new snapshot nor the previous snapshot or last-good are removed
+    (a reader holding the previous snapshot can still read its tables)."""
+    main, tables_text, tables_path = _split(snapshot_document(config), path)
+    keep = {tables_path.name} | {n for p in (path, last_good_path(path)) if (n := _tables_file_named(p))}
+    if not tables_path.exists() or tables_path.read_text(encoding="utf-8") != tables_text:
+        _atomic_write(tables_path, tables_text)
+    text = json.dumps(main, indent=1, sort_keys=True)
     _atomic_write(path, text)
     snapshot = _parse(path, text)
+    len(list(snapshot.tables))  # the side file reads back (hash and format checked)
     _atomic_write(last_good_path(path), text)
+    for old in path.parent.glob(f"{path.stem}.tables-*{path.suffix}"):
+        if old.name not in keep:
+            old.unlink(missing_ok=True)
     return snapshot
 
 
@@ -141,17 +214,20 @@ def _parse(path: Path, text: str, only_dag_id: str | None = None) -> Snapshot:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SnapshotError(f"{path}: not valid JSON ({exc}); run `tributary config snapshot` to rewrite it") from exc
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT_VERSION:
+    if not isinstance(doc, dict) or doc.get("format") not in READABLE_FORMATS:
         raise SnapshotError(f"{path}: unknown snapshot format; run `tributary config snapshot` to rewrite it")
     try:
         templates = {k: Template.model_validate(v) for k, v in doc["templates"].items()}
         cadences = {k: RefreshCadence.model_validate(v) for k, v in doc["cadences"].items()}
-        tables = LazyModels(dict(doc["tables"]), RawTable, path)
+        tables = _tables(doc, path)
     except (KeyError, AttributeError, TypeError, ValidationError) as exc:
         raise SnapshotError(f"{path}: damaged snapshot ({exc}); run `tributary config snapshot`") from exc
     by_cadence = doc.get("table_ids_by_cadence")
     if not isinstance(by_cadence, dict):  # written before the field existed
         by_cadence = _table_ids_by_cadence(tables.values())
+    counts = doc.get("table_counts_by_cadence")
+    if not isinstance(counts, dict):  # format 1: the lists are whole
+        counts = {k: len(v) for k, v in by_cadence.items()}
     flows: dict[str, Flow] = {}
     raw_flows: dict[str, Any] = {}
     for key, value in (doc.get("flows") or {}).items():
@@ -172,7 +248,36 @@ def _parse(path: Path, text: str, only_dag_id: str | None = None) -> Snapshot:
         generated_at=doc.get("generated_at", ""),
         path=path,
         table_ids_by_cadence=by_cadence,
+        table_counts_by_cadence=counts,
     )
+
+
+def _tables(doc: dict[str, Any], path: Path) -> LazyModels:
+    ref = doc["tables"]
+    if doc["format"] == 1:
+        return LazyModels(dict(ref), RawTable, path)
+    name, sha, count = ref["file"], ref["sha256"], ref["count"]
+    if not isinstance(name, str) or "/" in name or "\\" in name or not isinstance(count, int):
+        raise TypeError(f"bad table rows reference {ref!r}")
+    side = path.with_name(name)
+
+    def load() -> dict[str, Any]:
+        hint = "run `tributary config snapshot`"
+        try:
+            text = side.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SnapshotError(f"{path}: its table rows file {side} cannot be read ({exc}); {hint}") from exc
+        if hashlib.sha256(text.encode()).hexdigest() != sha:
+            raise SnapshotError(f"{side}: does not match the snapshot {path} (its hash differs); {hint}")
+        try:
+            rows = json.loads(text)["tables"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SnapshotError(f"{side}: damaged table rows file ({exc}); {hint}") from exc
+        if not isinstance(rows, dict):
+            raise SnapshotError(f"{side}: damaged table rows file; {hint}")
+        return rows
+
+    return LazyModels(load, RawTable, side, count=count)
 
 
 def read_snapshot(path: Path, *, only_dag_id: str | None = None) -> Snapshot:

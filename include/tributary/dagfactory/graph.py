@@ -20,6 +20,8 @@ from tributary.config.models import Flow, Template, TemplateKind
 log = logging.getLogger(__name__)
 
 SUPPORTED_KINDS = frozenset(k.value for k in TemplateKind)
+TABLES_LISTED = 50
+"""Table ids a DAG's doc lists per cadence; the rest are counted."""
 
 
 @dataclass(frozen=True)
@@ -145,8 +147,17 @@ def _triggers(flow: Flow) -> list[str]:
     return out
 
 
-def doc_md(flow: Flow, templates: Mapping[str, Template], tables_by_cadence: Mapping[str, list[str]]) -> str:
-    """The DAG's documentation: description, owner, triggers, tasks and the tables it refreshes."""
+def doc_md(
+    flow: Flow,
+    templates: Mapping[str, Template],
+    tables_by_cadence: Mapping[str, list[str]],
+    table_counts: Mapping[str, int] | None = None,
+) -> str:
+    """The DAG's documentation: description, owner, triggers, tasks and the tables it refreshes.
+
+    Tables are summarised (how many, the first :data:`TABLES_LISTED` ids and where to see all), so
+    the doc of a flow over thousands of tables stays small; ``tables_by_cadence`` may hold only the
+    first ids when ``table_counts`` gives the totals."""
     lines = [f"### {flow.flow_id}", "", flow.description or "_No description._", ""]
     lines.append(f"**Owner:** {flow.owner}  ")
     lines.append(f"**Triggers:** {'; '.join(_triggers(flow))}  ")
@@ -162,10 +173,11 @@ def doc_md(flow: Flow, templates: Mapping[str, Template], tables_by_cadence: Map
         if isinstance(cadence, str) and cadence not in cadences:
             cadences.append(cadence)
     for cadence in cadences:
-        tables = tables_by_cadence.get(cadence, [])
-        shown = ", ".join(f"`{t}`" for t in tables[:50])
-        more = f" and {len(tables) - 50} more" if len(tables) > 50 else ""
-        lines += ["", f"**Tables (cadence `{cadence}`, {len(tables)}):** {shown or '_none_'}{more}"]
+        tables = tables_by_cadence.get(cadence, [])[:TABLES_LISTED]
+        count = (table_counts or {}).get(cadence, len(tables_by_cadence.get(cadence, [])))
+        shown = ", ".join(f"`{t}`" for t in tables)
+        more = f" and {count - len(tables)} more (all: `tributary tables list`)" if count > len(tables) else ""
+        lines += ["", f"**Tables (cadence `{cadence}`, {count}):** {shown or '_none_'}{more}"]
     lines += ["", "_Params are read from the metadata DB when each task runs; edit config, not this DAG._"]
     return "\n".join(lines)
 
@@ -176,6 +188,7 @@ def plan_flow(
     tables_by_cadence: Mapping[str, list[str]],
     *,
     with_docs: bool = True,
+    table_counts: Mapping[str, int] | None = None,
 ) -> DagSpec:
     """Plan one valid flow; raise :class:`FlowPlanError` naming the field when it cannot be built."""
     order = order_tasks(flow)
@@ -205,7 +218,7 @@ def plan_flow(
         dag_id=flow.effective_dag_id,
         flow_id=flow.flow_id,
         description=(flow.description or f"Tributary flow {flow.flow_id}")[:2000],
-        doc_md=doc_md(flow, templates, tables_by_cadence) if with_docs else "",
+        doc_md=doc_md(flow, templates, tables_by_cadence, table_counts) if with_docs else "",
         owner=flow.owner,
         tags=tags,
         schedule=flow.schedule,
@@ -227,6 +240,7 @@ def plan_flows(
     raw_flows: Mapping[str, Any] | None = None,
     disabled: Mapping[str, str] | None = None,
     only_dag_id: str | None = None,
+    table_counts: Mapping[str, int] | None = None,
 ) -> Plan:
     """Plan every enabled flow (or only the one with ``only_dag_id``); broken flows become problems."""
     dags: list[DagSpec] = []
@@ -241,7 +255,7 @@ def plan_flows(
             off.append(flow_id)
             continue
         try:
-            spec = plan_flow(flow, templates, tables_by_cadence, with_docs=True)
+            spec = plan_flow(flow, templates, tables_by_cadence, with_docs=True, table_counts=table_counts)
         except FlowPlanError as exc:
             problems.append(FlowProblem(flow_id, exc.field, exc.message, flow.effective_dag_id))
             continue

@@ -41,6 +41,7 @@ def load_plan(snapshot_path: Path | None = None, *, only_dag_id: str | None = No
         raw_flows=snapshot.raw_flows,
         disabled=(snapshot.disabled or {}).get("flows") or {},
         only_dag_id=only_dag_id,
+        table_counts=snapshot.table_counts_by_cadence,
     )
     return plan, snapshot
 
