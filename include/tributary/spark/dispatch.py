@@ -31,7 +31,6 @@ from typing import Any
 from sqlalchemy import select
 
 from tributary.cdc.apply import read_checkpoint
-from tributary.cdc.files import sort_files
 from tributary.config.models import RawTable
 from tributary.errors import CdcFileError, LeaseLostError, TributaryError
 from tributary.files.registry import as_cdc_file, set_status
@@ -168,9 +167,10 @@ def _prepare_table(
                     .limit(max_files)
                 )
             )
-            pending = sort_files([as_cdc_file(r) for r in rows])
+            # DMS order, as the local engine's sort_files (the same key, a stable sort)
+            pairs = sorted(((as_cdc_file(r), r) for r in rows), key=lambda pair: pair[0].order_key)
+            pending = [f for f, _ in pairs]
             reload = checkpoint.is_reload(pending) if not checkpoint.empty else _is_reload(s, table_id, rows)
-            by_path = {r.relative_path: r for r in rows}
             files = [
                 {
                     "uri": f.uri,
@@ -183,7 +183,7 @@ def _prepare_table(
                 }
                 for f in pending
             ]
-            ids = [by_path[f.path].file_id for f in pending]
+            ids = [r.file_id for _, r in pairs]
             uris = [f.uri for f in pending]
     except Exception:
         release(lease)
