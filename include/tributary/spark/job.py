@@ -273,10 +273,45 @@ def _db_url_from_secret(secret_id: str | None) -> str | None:
         log.warning("metadata DB secret %s not readable (%s): no lease heartbeats", secret_id, exc)
         return None
     try:
+        url = db_url_from_secret_value(value)
+    except Exception as exc:  # e.g. no SQLAlchemy on the cluster: heartbeats cannot run anyway
+        log.warning("metadata DB secret %s not usable (%s): no lease heartbeats", secret_id, type(exc).__name__)
+        return None
+    if url is None:
+        log.warning("metadata DB secret %s holds no DB URL: no lease heartbeats", secret_id)
+    return url
+
+
+_RDS_DIALECTS = {"postgres": "postgresql", "postgresql": "postgresql", "aurora-postgresql": "postgresql"}
+
+
+def db_url_from_secret_value(value: str) -> str | None:
+    """The metadata DB URL in a secret: the URL itself, JSON ``{"url"}`` / ``{"db_url"}``, or the
+    shape RDS-managed secrets have (``engine``, ``host``, ``port``, ``username``, ``password``,
+    ``dbname``). None when it holds none of these."""
+    value = value.strip()
+    try:
         data = json.loads(value)
     except ValueError:
-        return value
-    return str(data.get("url") or data.get("db_url")) if isinstance(data, dict) else value
+        return value if "://" in value else None
+    if not isinstance(data, dict):
+        return None
+    url = data.get("url") or data.get("db_url")
+    if isinstance(url, str) and url:
+        return url
+    if not (data.get("host") and data.get("username")):
+        return None
+    from sqlalchemy.engine import URL
+
+    dialect = _RDS_DIALECTS.get(str(data.get("engine") or "postgres").lower(), str(data.get("engine")))
+    return URL.create(
+        dialect,
+        username=str(data["username"]),
+        password=None if data.get("password") is None else str(data["password"]),
+        host=str(data["host"]),
+        port=int(data["port"]) if data.get("port") else None,
+        database=str(data.get("dbname") or data.get("database") or "") or None,
+    ).render_as_string(hide_password=False)
 
 
 # -- Spark ------------------------------------------------------------------------------------

@@ -74,3 +74,24 @@ def test_job_module_imports_without_pyspark_or_airflow() -> None:
         "import tributary.spark.job, tributary.spark.semantics, tributary.spark.options"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[3] / "include")
+
+
+@pytest.mark.parametrize(
+    ("secret", "url"),
+    [
+        ("postgresql://u:p@db:5432/meta", "postgresql://u:p@db:5432/meta"),
+        ('{"url": "postgresql://u:p@db/meta"}', "postgresql://u:p@db/meta"),
+        # the shape of an RDS-managed secret
+        (
+            '{"engine": "postgres", "host": "db.example", "port": 5432, "username": "tri", "password": "p@ss", '
+            '"dbname": "meta"}',
+            "postgresql://tri:p%40ss@db.example:5432/meta",
+        ),
+        ('{"token": "x"}', None),
+        ("not a url", None),
+    ],
+)
+def test_the_metadata_db_url_is_read_from_the_secret_shapes(secret: str, url: str | None) -> None:
+    from tributary.spark.job import db_url_from_secret_value
+
+    assert db_url_from_secret_value(secret) == url
