@@ -334,7 +334,8 @@ def _record_one(
                     instants.add(instant)
             if not unapplied:
                 counts = tuple(int((result or {}).get(k) or 0) for k in ("inserted", "updated", "deleted"))
-                instant_done = reported_instant or (max(instants) if instants else None)
+                # the commit the checkpoint names (MOR: not the inline compaction after it)
+                instant_done = max(instants) if instants else reported_instant
                 run = s.get(ProcessingRunRow, run_id)
                 assert run is not None
                 run.status, run.finished_at = "completed", now
