@@ -65,6 +65,8 @@ class Settings:
     """Secrets Manager secret holding ``{"username", "password"[, "base_url"]}`` (``TRIBUTARY_AIRFLOW_SECRET_ID``)."""
     mwaa_environment: str | None = None
     """MWAA environment name: trigger through ``mwaa:InvokeRestApi`` instead (``TRIBUTARY_MWAA_ENVIRONMENT``)."""
+    mwaa_endpoint_url: str | None = None
+    """Endpoint of the MWAA API when not AWS's own (``TRIBUTARY_MWAA_ENDPOINT_URL``; host prefixes off)."""
     airflow_api_timeout: float = 10.0
     """Seconds per Airflow API request (``TRIBUTARY_AIRFLOW_API_TIMEOUT``)."""
     airflow_api_attempts: int = 5
@@ -113,6 +115,7 @@ def get_settings() -> Settings:
         airflow_password=os.environ.get("TRIBUTARY_AIRFLOW_PASSWORD") or None,
         airflow_secret_id=os.environ.get("TRIBUTARY_AIRFLOW_SECRET_ID") or None,
         mwaa_environment=os.environ.get("TRIBUTARY_MWAA_ENVIRONMENT") or None,
+        mwaa_endpoint_url=os.environ.get("TRIBUTARY_MWAA_ENDPOINT_URL") or None,
         airflow_api_timeout=float(os.environ.get("TRIBUTARY_AIRFLOW_API_TIMEOUT", "10")),
         airflow_api_attempts=max(1, int(os.environ.get("TRIBUTARY_AIRFLOW_API_ATTEMPTS", "5"))),
         glue_scripts_bucket=os.environ.get("TRIBUTARY_GLUE_SCRIPTS_BUCKET") or "tributary-glue",

@@ -1,6 +1,11 @@
-"""One local stack (``tributary stack up``: moto, SQLite metadata DBs, Airflow api-server,
-scheduler, dag-processor, triggerer) for the whole e2e session, with every test's flows applied
-once (config apply makes the DB match the YAML, so all groups go in one config)."""
+"""One local stack (``tributary stack up``: moto, metadata DBs, Airflow api-server, scheduler,
+dag-processor, triggerer) for the whole e2e package, with every test's flows applied once (config
+apply makes the DB match the YAML, so all groups go in one config).
+
+The package runs twice, once per metadata DB the stack offers: SQLite (the default) and a private
+PostgreSQL cluster holding Tributary's and Airflow's databases (``stack up --db postgres``). Tests
+show as ``test_x[sqlite]`` / ``test_x[postgres]``; one stack runs at a time (pytest finishes the
+first stack before it starts the second). ``TRIBUTARY_E2E_DB=sqlite`` or ``=postgres`` runs one."""
 
 from __future__ import annotations
 
@@ -17,10 +22,14 @@ from tributary.settings import get_settings
 from . import helpers
 
 BURST_TABLES = 20
+E2E_DBS = [db for db in ("sqlite", "postgres") if os.environ.get("TRIBUTARY_E2E_DB", db) == db]
+if not E2E_DBS:
+    raise pytest.UsageError(f"TRIBUTARY_E2E_DB must be sqlite or postgres, not {os.environ['TRIBUTARY_E2E_DB']!r}")
 
 
 @dataclass
 class E2E:
+    db: str
     state: object
     env: dict[str, str]
     login: dict[str, str]
@@ -35,13 +44,14 @@ def _client(login: dict[str, str]):  # type: ignore[no-untyped-def]
     return AirflowClient(login["url"], Credentials(login["username"], login["password"]))
 
 
-@pytest.fixture(scope="package")  # stopped once the e2e tests are done, not at session end
-def e2e() -> Iterator[E2E]:
+@pytest.fixture(scope="package", params=E2E_DBS)  # stopped once its tests are done, not at session end
+def e2e(request: pytest.FixtureRequest) -> Iterator[E2E]:
     from tributary.stack.stack import down, up
 
-    directory = Path(tempfile.mkdtemp(prefix="tributary-e2e-"))
+    kind = request.param
+    directory = Path(tempfile.mkdtemp(prefix=f"tributary-e2e-{kind}-"))
     saved = dict(os.environ)
-    state = up(directory, timeout=180)
+    state = up(directory, db=kind, timeout=180)
     try:
         os.environ.update(state.env)
         get_settings.cache_clear()
@@ -61,6 +71,7 @@ def e2e() -> Iterator[E2E]:
                 helpers.group("watch", bucket="e2e-watch-landing", lake="e2e-lake", tables=1, queue_url=watch_queue[0]),
                 helpers.group("fail", bucket="e2e-landing", lake="e2e-lake", tables=1),
                 helpers.group("burst", bucket="e2e-landing", lake="e2e-lake", tables=BURST_TABLES),
+                helpers.group("mwaa", bucket="e2e-landing", lake="e2e-lake", tables=1),
             ],
         )
         from tributary.config.service import apply_paths
@@ -72,9 +83,9 @@ def e2e() -> Iterator[E2E]:
         db.get_engine.cache_clear()
         login = state.login()
         client = _client(login)
-        for dag in ("inv_flow", "watch_flow", "fail_flow", "burst_flow"):
+        for dag in ("inv_flow", "watch_flow", "fail_flow", "burst_flow", "mwaa_flow"):
             helpers.wait_for(lambda d=dag: helpers.dag_exists(client, f"tributary__{d}"), 90, f"DAG {dag} parsed")
-        yield E2E(state, dict(state.env), login, invoker_queue, watch_queue, alerts_url)
+        yield E2E(kind, state, dict(state.env), login, invoker_queue, watch_queue, alerts_url)
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -32,6 +32,32 @@ def hudi_rows(uri: str) -> list[dict]:
     return sorted(pa.Table.from_batches(batches).to_pylist(), key=lambda r: r["id"]) if batches else []
 
 
+def assert_runs_recorded_in_stack_dbs(stack_env: E2E, table_id: str, run_ids: set[str]) -> None:
+    """The runs and the files live in the stack's own metadata DBs, of the dialect under test:
+    Airflow's ``dag_run`` rows in Airflow's DB, the tracker's rows in Tributary's."""
+    import sqlalchemy as sa
+
+    from tributary.metadata.db import get_engine, session_scope
+    from tributary.metadata.models import CdcFileRow
+
+    dialect = {"sqlite": "sqlite", "postgres": "postgresql"}[stack_env.db]
+    assert get_engine().dialect.name == dialect
+    airflow_db = sa.create_engine(stack_env.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    try:
+        assert airflow_db.dialect.name == dialect
+        with airflow_db.connect() as conn:
+            got = conn.execute(
+                sa.text("SELECT run_id, state FROM dag_run WHERE dag_id = :d"), {"d": "tributary__inv_flow"}
+            ).all()
+    finally:
+        airflow_db.dispose()
+    assert {r.run_id for r in got} == run_ids
+    assert {r.state for r in got} == {"success"}
+    with session_scope() as s:
+        statuses = s.scalars(sa.select(CdcFileRow.status).where(CdcFileRow.table_id == table_id)).all()
+    assert sorted(statuses) == ["processed", "processed"]
+
+
 def invoke(event: dict) -> dict:
     from tributary.events.invoker import handler
 
@@ -62,6 +88,7 @@ def test_invoker_lambda_path_builds_the_hudi_table(stack_env: E2E, airflow) -> N
     assert {r["state"] for r in done} == {"success"}, done
     rows = hudi_rows("s3://e2e-lake/raw/inv/t0")
     assert [(r["id"], r["v"]) for r in rows] == [(1, "a2")]
+    assert_runs_recorded_in_stack_dbs(stack_env, "inv.t0", {r["dag_run_id"] for r in done})
     # the same notification delivered again starts no second run
     before = len(helpers.runs(airflow, "tributary__inv_flow"))
     again = invoke(

@@ -1,10 +1,18 @@
 """The MWAA variant of the Airflow client: calls go through ``mwaa:InvokeRestApi`` (IAM-signed,
-no Airflow login), with the same retries and answers as :class:`AirflowClient`."""
+no Airflow login), with the same retries and answers as :class:`AirflowClient`.
+
+How MWAA answers (API reference, and botocore's service model): 200 with ``RestApiStatusCode``
+and ``RestApiResponse`` when Airflow answered 2xx; an Airflow 4xx comes back as
+``RestApiClientException`` and a 5xx as ``RestApiServerException`` (both HTTP 400, carrying
+``RestApiStatusCode`` and ``RestApiResponse``, which botocore puts at the top of
+``ClientError.response``); IAM refusals are ``AccessDeniedException`` (403). The operation has the
+host prefix ``env.`` (``env.airflow.<region>.amazonaws.com``), which must be off for any other
+endpoint (``TRIBUTARY_MWAA_ENDPOINT_URL``).
+"""
 
 from __future__ import annotations
 
 import logging
-import time
 import urllib.parse
 from typing import Any
 
@@ -28,7 +36,17 @@ class MwaaClient(AirflowClient):
 
         settings = get_settings()
         assert settings.mwaa_environment
-        client = boto3.client("mwaa", region_name=settings.aws_region, endpoint_url=settings.s3_endpoint_url)
+        if settings.mwaa_endpoint_url:
+            from botocore.config import Config
+
+            client = boto3.client(
+                "mwaa",
+                region_name=settings.aws_region,
+                endpoint_url=settings.mwaa_endpoint_url,
+                config=Config(inject_host_prefix=False),  # else botocore calls env.<endpoint host>
+            )
+        else:  # AWS's endpoint; not TRIBUTARY_S3_ENDPOINT_URL (moto's, say, which has no MWAA API)
+            client = boto3.client("mwaa", region_name=settings.aws_region)
         return cls(settings.mwaa_environment, client, max_attempts=settings.airflow_api_attempts)
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
@@ -58,7 +76,7 @@ class MwaaClient(AirflowClient):
                     return status, response.get("RestApiResponse") or {"detail": str(exc)}
                 last = str(exc)
             if attempt < self.max_attempts:
-                time.sleep(backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_cap, rng=self._rng))
+                self._sleep(backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_cap, rng=self._rng))
         raise AirflowUnavailableError(
             f"MWAA {self.environment} {method} {api_path} failed {self.max_attempts} time(s): {last}"
         )

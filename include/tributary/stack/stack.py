@@ -18,6 +18,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -56,6 +57,8 @@ class StackState:
     env: dict[str, str]
     login_file: str
     processes: list[Proc] = field(default_factory=list)
+    pg_dir: str | None = None
+    """The private PostgreSQL cluster's folder (``--db postgres``)."""
     started_at: float = field(default_factory=time.time)
 
     @property
@@ -126,11 +129,33 @@ def _as_postgres(argv: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
 
 
-def _init_pg(directory: Path) -> Path:
-    data = directory / "pg" / "data"
-    data.parent.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        shutil.chown(data.parent, "postgres")
+def _postgres_can_use(path: Path) -> bool:
+    """Whether the ``postgres`` account can write into ``path`` (every parent must let it through)."""
+    return subprocess.run(_as_postgres(["test", "-w", str(path), "-a", "-x", str(path)]), check=False).returncode == 0
+
+
+def _pg_dir(directory: Path) -> Path:
+    """Where the cluster lives: ``<dir>/pg``, or, when the server must run as ``postgres`` (we are
+    root) and a parent of ``<dir>`` shuts that account out (``tempfile.mkdtemp`` makes 0700
+    folders), a private folder of its own under the temp dir, recorded in the state for ``down``."""
+    pg = directory / "pg"
+    pg.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return pg
+    shutil.chown(pg, "postgres")
+    if _postgres_can_use(pg):
+        return pg
+    shutil.rmtree(pg, ignore_errors=True)
+    pg = Path(tempfile.mkdtemp(prefix="tributary-stack-pg-"))
+    shutil.chown(pg, "postgres")
+    if not _postgres_can_use(pg):
+        shutil.rmtree(pg, ignore_errors=True)
+        raise StackError(f"the postgres account cannot use {directory} nor {pg.parent}; pick another --dir")
+    return pg
+
+
+def _init_pg(pg: Path) -> Path:
+    data = pg / "data"
     result = subprocess.run(
         _as_postgres([str(_pg_bin() / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "-E", "UTF8"]),
         capture_output=True,
@@ -297,7 +322,9 @@ def up(
     try:
         _start(state, "moto", [_bin("moto_server"), "-H", "127.0.0.1", "-p", str(ports["moto"])], env, logs)
         if db == "postgres":
-            data = _init_pg(directory)
+            state.pg_dir = str(_pg_dir(directory))
+            state.save()
+            data = _init_pg(Path(state.pg_dir))
             pg_argv = [
                 str(_pg_bin() / "postgres"),
                 "-D",
@@ -400,7 +427,7 @@ def down(directory: Path = DEFAULT_DIR, grace: float = 15.0) -> list[str]:
     stop_groups([p.pgid for p in rest], state.stack_id, grace)
     state.path.unlink(missing_ok=True)
     if state.db == "postgres":
-        shutil.rmtree(directory / "pg", ignore_errors=True)
+        shutil.rmtree(state.pg_dir or directory / "pg", ignore_errors=True)
     return [p.name for p in state.processes]
 
 
