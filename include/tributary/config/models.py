@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from tributary.config.identifiers import (
     DagId,
@@ -22,6 +22,16 @@ from tributary.config.identifiers import (
     SecretId,
     TopicArn,
 )
+
+VERIFIED_ROW = "tributary_verified_row"
+"""Validation context key: the row is byte-for-byte one that was fully validated before (a config
+snapshot row whose digest matches), so the slow semantic checks (cron parsing, JSON Schema
+meta-validation) are skipped; types and constraints are still checked."""
+
+
+def _verified(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get(VERIFIED_ROW))
+
 
 SCHEDULE_PRESETS = frozenset(
     {"@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly"}
@@ -84,7 +94,9 @@ class Template(BaseModel):
 
     @field_validator("params_schema")
     @classmethod
-    def _schema_is_json_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _schema_is_json_schema(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if _verified(info):
+            return value
         import jsonschema
 
         try:
@@ -141,8 +153,8 @@ class RefreshCadence(BaseModel):
 
     @field_validator("schedule")
     @classmethod
-    def _schedule(cls, value: str) -> str:
-        return check_schedule(value)
+    def _schedule(cls, value: str, info: ValidationInfo) -> str:
+        return value if _verified(info) else check_schedule(value)
 
     def key(self) -> str:
         return self.cadence_id
@@ -269,8 +281,8 @@ class Flow(BaseModel):
 
     @field_validator("schedule")
     @classmethod
-    def _schedule(cls, value: str | None) -> str | None:
-        return None if value is None else check_schedule(value)
+    def _schedule(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return value if value is None or _verified(info) else check_schedule(value)
 
     @field_validator("tags")
     @classmethod

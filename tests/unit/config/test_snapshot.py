@@ -117,3 +117,24 @@ def test_a_format_1_snapshot_with_inline_tables_still_reads(tmp_path: Path) -> N
     snap = read_snapshot(path)
     assert len(snap.tables) == 3 and snap.table_counts_by_cadence == {"c1": 3}
     assert snap.tables["s.t002"].table_name == "t002"
+
+
+def test_rows_read_back_unchanged_skip_the_slow_checks_and_edited_rows_get_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from croniter import croniter
+
+    path = write(tmp_path, 3)
+    calls: list[str] = []
+    real = croniter.is_valid
+    monkeypatch.setattr(croniter, "is_valid", lambda expr, *a, **k: calls.append(expr) or real(expr, *a, **k))
+    snap = read_snapshot(path)
+    assert set(snap.flows) == {"cdc"} and calls == []  # digests match: no cron parsing at parse time
+
+    doc = json.loads(path.read_text())
+    doc["flows"]["cdc"]["schedule"] = "61 * * * *"  # a hand edit: validated in full, named as a problem
+    path.write_text(json.dumps(doc))
+    plan, snap = load_plan(path)
+    assert set(calls) == {"61 * * * *"} and plan.dags == ()
+    (problem,) = plan.problems
+    assert problem.flow_id == "cdc" and problem.field == "schedule"
