@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +44,8 @@ TABLE_IDS_KEPT = 50
 """Table ids per cadence kept in the snapshot itself (for DAG docs); the count is kept too."""
 VERIFIED_SECTIONS = ("templates", "cadences", "flows")
 """Sections whose rows carry a digest (see :func:`row_digest`)."""
+TABLES_FILE_GRACE_SECONDS = 600
+"""An unnamed table rows side file is removed only once it is this old."""
 
 
 class LazyModels(Mapping[str, Any]):
@@ -208,7 +211,8 @@ def write_snapshot(config: ConfigSet, path: Path) -> Snapshot:
 
     Order: the table rows' side file, then the snapshot naming it, then the last-good copy. Side
     files named by neither the new snapshot nor the previous snapshot or last-good are removed
-    (a reader holding the previous snapshot can still read its tables)."""
+    once older than :data:`TABLES_FILE_GRACE_SECONDS` (a reader holding the previous snapshot can
+    still read its tables; a concurrent writer's new side file is not removed under it)."""
     main, tables_text, tables_path = _split(snapshot_document(config), path)
     keep = {tables_path.name} | {n for p in (path, last_good_path(path)) if (n := _tables_file_named(p))}
     if not tables_path.exists() or tables_path.read_text(encoding="utf-8") != tables_text:
@@ -218,10 +222,20 @@ def write_snapshot(config: ConfigSet, path: Path) -> Snapshot:
     snapshot = _parse(path, text)
     len(list(snapshot.tables))  # the side file reads back (hash and format checked)
     _atomic_write(last_good_path(path), text)
-    for old in path.parent.glob(f"{path.stem}.tables-*{path.suffix}"):
-        if old.name not in keep:
-            old.unlink(missing_ok=True)
+    _prune_tables_files(path, keep)
     return snapshot
+
+
+def _prune_tables_files(path: Path, keep: set[str]) -> None:
+    """Remove side files no snapshot names any more, once they are old enough that no concurrent
+    writer can be about to name them."""
+    cutoff = time.time() - TABLES_FILE_GRACE_SECONDS
+    for old in path.parent.glob(f"{path.stem}.tables-*{path.suffix}"):
+        try:
+            if old.name not in keep and old.stat().st_mtime < cutoff:
+                old.unlink(missing_ok=True)
+        except OSError:  # removed by another writer meanwhile
+            continue
 
 
 def _flow_dag_id(flow_id: str, raw: Any) -> str | None:
