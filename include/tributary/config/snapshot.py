@@ -16,6 +16,7 @@ not grow with the number of tables. The side file is read only when ``Snapshot.t
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -243,9 +244,23 @@ def _flow_dag_id(flow_id: str, raw: Any) -> str | None:
     return dag_id or f"tributary__{flow_id}"
 
 
+def _decode(text: str) -> Any:
+    """``json.loads`` with the cyclic GC paused: the decoded tree is acyclic and all of it stays
+    alive, so collections triggered by its thousands of containers would find nothing, and in a
+    process holding Airflow's ~200k objects one of them can be a full collection costing more
+    than the whole parse. The new objects are collected normally afterwards."""
+    if not gc.isenabled():
+        return json.loads(text)
+    gc.disable()
+    try:
+        return json.loads(text)
+    finally:
+        gc.enable()
+
+
 def _parse(path: Path, text: str, only_dag_id: str | None = None) -> Snapshot:
     try:
-        doc = json.loads(text)
+        doc = _decode(text)
     except json.JSONDecodeError as exc:
         raise SnapshotError(f"{path}: not valid JSON ({exc}); run `tributary config snapshot` to rewrite it") from exc
     if not isinstance(doc, dict) or doc.get("format") not in READABLE_FORMATS:

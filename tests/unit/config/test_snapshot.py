@@ -145,3 +145,23 @@ def test_rows_read_back_unchanged_skip_the_slow_checks_and_edited_rows_get_them(
     assert set(calls) == {"61 * * * *"} and plan.dags == ()
     (problem,) = plan.problems
     assert problem.flow_id == "cdc" and problem.field == "schedule"
+
+
+def test_reading_pauses_the_gc_only_while_decoding(tmp_path: Path) -> None:
+    import gc
+
+    path = write(tmp_path, 3)
+    assert gc.isenabled()
+    read_snapshot(path)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        read_snapshot(path)
+        assert not gc.isenabled()  # a caller's choice is left alone
+    finally:
+        gc.enable()
+    path.write_text("{ not json")
+    last_good_path(path).write_text("{ not json either")
+    with pytest.raises(SnapshotError, match="not valid JSON"):
+        read_snapshot(path)
+    assert gc.isenabled()
