@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 1: set everything up, start the local stack (moto, metadata DB, Airflow), land a
-# DMS-style dataset for the 18 example tables wave by wave, let the flow's DAG apply each wave on
-# Airflow, validate every table against hudi-rs, and leave the Airflow UI up.
+# DMS-style dataset for the 18 example tables wave by wave in the staging bucket, let the flows'
+# DAGs apply each wave (S3 events start one, its schedule the other), validate every table with
+# hudi-rs, and leave the Airflow UI up.
 # `make demo-down` stops the stack. DEMO_ARGS passes options to `tributary demo run` (e.g. --rows).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ source .stack/local/env
 $T config validate config/
 $T flows list
 $T tables list
-$T demo run --via-airflow ${DEMO_ARGS:-}
+$T demo run ${DEMO_ARGS:-}
 url=${TRIBUTARY_AIRFLOW_API_URL}
 echo
 echo "Airflow UI:      ${url}/   (login in .stack/local/login.json)"

@@ -49,12 +49,19 @@ def schedule_cmd(flow_id: str = typer.Argument(..., help="Flow to trigger as the
 @app.command("sweep")
 def sweep_cmd(
     stale_seconds: int = typer.Option(300, help="Pending files older than this also get a run."),
+    grace_seconds: int = typer.Option(
+        120, help="Files younger than this are left to their S3 events (which may still be on the way)."
+    ),
     no_trigger: bool = typer.Option(False, "--no-trigger", help="Only register, trigger nothing."),
 ) -> None:
     """Register files in staging that no event announced, and trigger the flows that need a run."""
     from tributary.events.sweep import sweep
 
-    typer.echo(json.dumps(sweep(stale_seconds=stale_seconds, trigger=not no_trigger).as_dict(), indent=1))
+    typer.echo(
+        json.dumps(
+            sweep(stale_seconds=stale_seconds, grace_seconds=grace_seconds, trigger=not no_trigger).as_dict(), indent=1
+        )
+    )
 
 
 @app.command("package")

@@ -27,6 +27,8 @@ from tributary.files.registry import register, sweep_table_files
 log = logging.getLogger(__name__)
 
 DEFAULT_STALE_SECONDS = 300
+DEFAULT_GRACE_SECONDS = 120
+"""A file younger than this is left to its S3 event (still in flight, not lost)."""
 
 
 @dataclass
@@ -36,6 +38,8 @@ class SweepReport:
     """table id → files registered by the sweep (their events were lost)."""
     stale: dict[str, int] = field(default_factory=dict)
     """table id → files pending longer than the stale limit."""
+    recent: int = 0
+    """Unregistered files younger than the grace period, left to their events."""
     flows: list[FlowDispatch] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -44,6 +48,7 @@ class SweepReport:
             "listed": self.listed,
             "registered": sum(len(v) for v in self.registered.values()),
             "tables_with_lost_events": sorted(self.registered),
+            "left_to_events": self.recent,
             "stale_tables": dict(sorted(self.stale.items())),
             "flows": [
                 {"flow_id": f.flow_id, "dag_id": f.dag_id, "outcome": f.outcome, "run": f.run, "error": f.error}
@@ -72,9 +77,12 @@ def sweep(
     client: AirflowClient | None = None,
     *,
     stale_seconds: int = DEFAULT_STALE_SECONDS,
+    grace_seconds: int = DEFAULT_GRACE_SECONDS,
     trigger: bool = True,
 ) -> SweepReport:
-    """Register unannounced files and trigger the flows that need a run."""
+    """Register unannounced files older than ``grace_seconds`` and trigger the flows that need a
+    run (a younger file's event may still be on its way: registering it here would start a
+    second run for it)."""
     from tributary.config.service import load_db_config
     from tributary.metadata.db import session_scope
 
@@ -83,10 +91,18 @@ def sweep(
     report = SweepReport()
     tables = [t for t in config.tables.values() if t.active]
     needs: dict[str, list[str]] = {}
+    young_ns = time.time_ns() - grace_seconds * 1_000_000_000
     with session_scope() as session:
         for table in sorted(tables, key=lambda t: t.table_id):
-            landed = sweep_table_files(table)
-            report.listed += len(landed)
+            listed = sweep_table_files(table)
+            report.listed += len(listed)
+            landed = [f for f in listed if f.mtime_ns is None or f.mtime_ns <= young_ns]
+            young = [f.uri for f in listed if f not in landed]
+            if young:
+                from tributary.metadata.models import CdcFileRow
+
+                known = set(session.scalars(select(CdcFileRow.uri).where(CdcFileRow.uri.in_(young))))
+                report.recent += len(set(young) - known)
             new = [r.uri for r in register(session, landed, [table]) if r.status == "registered"]
             if new:
                 report.registered[table.table_id] = new

@@ -26,20 +26,27 @@ def register_flow_files(flow_id: str) -> dict[str, Any]:
     """Register every unregistered DMS file under the staging prefixes of the flow's tables."""
     from tributary.config.service import load_db_config
     from tributary.events.matching import flow_tables
+
+    config = load_db_config()
+    tables = flow_tables(config, config.flows[flow_id])
+    counts = register_staged(config, tables)
+    log.info("flow %s: %s", flow_id, counts)
+    return {"flow_id": flow_id, **counts}
+
+
+def register_staged(config: Any, table_ids: list[str]) -> dict[str, int]:
+    """List the tables' staging prefixes and register the files not tracked yet (idempotent)."""
     from tributary.files.registry import register, sweep_table_files
     from tributary.metadata.db import session_scope
 
-    config = load_db_config()
-    flow = config.flows[flow_id]
-    tables = [config.tables[t] for t in flow_tables(config, flow)]
-    counts = {"listed": 0, "registered": 0}
+    tables = [config.tables[t] for t in table_ids]
+    counts = {"tables": len(tables), "listed": 0, "registered": 0}
     with session_scope() as session:
         for table in tables:
             landed = sweep_table_files(table)
             counts["listed"] += len(landed)
             counts["registered"] += sum(r.status == "registered" for r in register(session, landed, [table]))
-    log.info("flow %s: %s", flow_id, counts)
-    return {"flow_id": flow_id, "tables": len(tables), **counts}
+    return counts
 
 
 def events_from_context(context: Mapping[str, Any]) -> list[ObjectEvent]:

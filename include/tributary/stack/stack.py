@@ -346,6 +346,11 @@ def up(
         _wait_port(ports["moto"], 30, "moto")
         _create_alert_topic(state.urls["moto"])
         _migrate(env, db_urls["tributary"], logs, config)
+        if config:  # the buckets, queues and S3 notifications the config names, before the triggerer polls
+            from tributary.config.service import validate_paths
+            from tributary.stack.provision import provision
+
+            provision(validate_paths(list(config)), state.urls["moto"], REGION)
         for component in COMPONENTS:
             argv = [_bin("airflow"), component]
             if component == "api-server":

@@ -21,7 +21,12 @@ def test_example_config_loads_without_import_errors(apply_config: Callable[..., 
     apply_config()
     bag = dagbag_of()
     assert bag.import_errors == {}
-    assert sorted(bag.dags) == ["tributary__hello_tributary", "tributary__maintenance", "tributary__taxi_trips_refresh"]
+    assert sorted(bag.dags) == [
+        "tributary__hello_tributary",
+        "tributary__maintenance",
+        "tributary__taxi_trips_every_minute",
+        "tributary__taxi_trips_refresh",
+    ]
 
     cdc = bag.dags["tributary__taxi_trips_refresh"]
     assert [t.task_id for t in cdc.tasks] == ["apply_cdc.plan_batches", "apply_cdc.process_batch", "apply_cdc.summary"]
@@ -30,16 +35,31 @@ def test_example_config_loads_without_import_errors(apply_config: Callable[..., 
     summary = cdc.get_task("apply_cdc.summary")
     assert summary.trigger_rule == "all_done" and summary.upstream_task_ids == {"apply_cdc.process_batch"}
     assert cdc.max_active_runs == 1 and cdc.catchup is False
-    assert set(cdc.tags) == {"tributary", "cdc", "hudi", "taxi_trips"}
+    assert set(cdc.tags) == {"tributary", "cdc", "hudi", "taxi_trips", "events"}
     assert cdc.owner == "data-platform"
-    assert "*/10 * * * *" in repr(cdc.timetable)
+    # S3 events through SQS (an AssetWatcher on the flow's queue) or the 10-minute schedule
+    assert type(cdc.timetable).__name__ == "AssetOrTimeSchedule"
+    assert "*/10 * * * *" in cdc.timetable.summary
+    ((_, asset),) = list(cdc.timetable.asset_condition.iter_assets())
+    (watcher,) = asset.watchers
+    assert watcher.trigger["kwargs"]["sqs_queue"].endswith("/123456789012/tributary-taxi-trips-staging")
     assert (
-        "taxi_trips.table_18" in cdc.doc_md and "data-platform" in cdc.doc_md and "s3://tributary-staging" in cdc.doc_md
+        "taxi_trips.table_9" in cdc.doc_md
+        and "data-platform" in cdc.doc_md
+        and "tributary-taxi-trips-staging" in cdc.doc_md
     )
     plan = cdc.get_task("apply_cdc.plan_batches")
     assert plan.retries == 2 and plan.retry_exponential_backoff == 2.0
     assert plan.execution_timeout.total_seconds() == 30 * 60
     assert plan.on_failure_callback and cdc.on_failure_callback
+
+    minutely = bag.dags["tributary__taxi_trips_every_minute"]
+    assert [t.task_id for t in minutely.tasks] == [
+        "apply_cdc.plan_batches",
+        "apply_cdc.process_batch",
+        "apply_cdc.summary",
+    ]
+    assert "* * * * *" in repr(minutely.timetable)
 
     hello = bag.dags["tributary__hello_tributary"]
     assert [t.task_id for t in hello.tasks] == ["greet", "report"]
@@ -55,7 +75,11 @@ def test_a_broken_flow_row_is_one_import_error_and_other_dags_load(
         s.execute(text("UPDATE flows SET schedule = 'every tuesday' WHERE flow_id = 'hello_tributary'"))
     refresh_snapshot()
     bag = dagbag_of()
-    assert sorted(bag.dags) == ["tributary__maintenance", "tributary__taxi_trips_refresh"]
+    assert sorted(bag.dags) == [
+        "tributary__maintenance",
+        "tributary__taxi_trips_every_minute",
+        "tributary__taxi_trips_refresh",
+    ]
     assert len(bag.import_errors) == 1
     ((path, message),) = bag.import_errors.items()
     assert path.endswith("tributary_flow_errors.py")
@@ -72,7 +96,11 @@ def test_a_flow_broken_in_the_snapshot_file_is_one_import_error(
     doc["flows"]["hello_tributary"]["max_active_runs"] = 0
     path.write_text(json.dumps(doc))
     bag = dagbag_of()
-    assert sorted(bag.dags) == ["tributary__maintenance", "tributary__taxi_trips_refresh"]
+    assert sorted(bag.dags) == [
+        "tributary__maintenance",
+        "tributary__taxi_trips_every_minute",
+        "tributary__taxi_trips_refresh",
+    ]
     assert len(bag.import_errors) == 1
     assert "hello_tributary" in next(iter(bag.import_errors.values()))
     assert "max_active_runs" in next(iter(bag.import_errors.values()))
@@ -97,7 +125,7 @@ def test_a_broken_snapshot_falls_back_to_the_last_good_one(apply_config: Callabl
     get_settings().snapshot_path.write_text("{ not json")
     bag = dagbag_of()
     assert bag.import_errors == {}
-    assert len(bag.dags) == 3
+    assert len(bag.dags) == 4
 
 
 def test_a_worker_builds_only_the_dag_it_runs(

@@ -57,7 +57,7 @@ def test_apply_without_migration_says_what_to_do(db_url: str) -> None:
 def test_apply_twice_then_export_round_trips(migrated_db: str, tmp_path: Path) -> None:
     code, out, err = run_cli("config", "apply", str(EXAMPLE))
     assert code == 0, err
-    assert "plan: 23 to add, 0 to change, 0 to remove" in out
+    assert "plan: 25 to add, 0 to change, 0 to remove" in out
 
     code, out, _ = run_cli("config", "apply", str(EXAMPLE))
     assert code == 0
@@ -67,14 +67,14 @@ def test_apply_twice_then_export_round_trips(migrated_db: str, tmp_path: Path) -
     code, _, _ = run_cli("config", "export", "-o", str(exported))
     assert code == 0
     doc = yaml.safe_load(exported.read_text())
-    assert len(doc["raw_tables"]) == 18 and len(doc["flows"]) == 2
+    assert len(doc["raw_tables"]) == 18 and len(doc["flows"]) == 3
     code, out, _ = run_cli("config", "apply", str(exported))
     assert code == 0
     assert "plan: no changes" in out
 
     with session_scope() as s:
         changes = s.scalars(select(ConfigChangeRow)).all()
-    assert len(changes) == 23
+    assert len(changes) == 25
     assert {c.action for c in changes} == {"add"}
     assert all(c.actor and c.after and c.before is None for c in changes)
 
@@ -160,7 +160,7 @@ def test_database_enforces_constraints(migrated_db: str) -> None:
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM flows WHERE flow_id = 'hello_tributary'"))
     with session_scope() as s:
-        assert s.scalar(select(func.count()).select_from(FlowTaskRow)) == 1
+        assert s.scalar(select(func.count()).select_from(FlowTaskRow)) == 2
 
 
 def test_rows_written_with_sql_are_validated_when_read(migrated_db: str) -> None:
@@ -178,13 +178,13 @@ def test_rows_written_with_sql_are_validated_when_read(migrated_db: str) -> None
     assert "raw tables (17 valid)" in out
     code, out, _ = run_cli("flows", "list")
     assert "taxi_trips_refresh" in out and "not a valid cron expression" in out
-    assert "flows (1 valid)" in out
+    assert "flows (2 valid)" in out
 
     code, out, _ = run_cli("config", "snapshot")
     assert code == 0
     snap = read_snapshot(get_settings().snapshot_path)
     assert "taxi_trips.table_3" not in snap.tables and len(snap.tables) == 17
-    assert set(snap.flows) == {"hello_tributary"}
+    assert set(snap.flows) == {"hello_tributary", "taxi_trips_every_minute"}
     assert "taxi_trips_refresh" in snap.disabled["flows"]
     assert "record_key_fields" in snap.disabled["raw_tables"]["taxi_trips.table_3"]
 
@@ -194,7 +194,7 @@ def test_snapshot_falls_back_to_last_good(migrated_db: str) -> None:
     assert result.snapshot is not None
     path = get_settings().snapshot_path
     good = read_snapshot(path)
-    assert not good.fallback_used and len(good.flows) == 2
+    assert not good.fallback_used and len(good.flows) == 3
     path.write_text('{"format": 1, "templates": ')  # a torn write or a bad hand edit
     snap = read_snapshot(path)
     assert snap.fallback_used

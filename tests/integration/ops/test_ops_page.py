@@ -1,8 +1,9 @@
 """The ops page in a real Airflow api-server (the local stack), driven by headless Chromium.
 
 Real parts: the stack's api-server with the plugin loaded, Airflow's simple auth manager and
-JWT, the stack's metadata DB with tables processed by the real processor, Debian's chromium and
-chromedriver through selenium.
+JWT, the stack's metadata DB holding what the demo (README command 1, small size) left — files
+landed in moto's S3, applied by DAG runs that S3 events and the schedule started — plus tables
+processed by the real processor for the actions, Debian's chromium and chromedriver through selenium.
 """
 
 from __future__ import annotations
@@ -11,10 +12,15 @@ import json
 import os
 import shutil
 import struct
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -44,8 +50,29 @@ def _request(
         return exc.code, exc.read()
 
 
+@dataclass
+class DemoStack:
+    state: object
+    demo_output: str
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return self.state.urls  # type: ignore[attr-defined]
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.state.env  # type: ignore[attr-defined]
+
+    @property
+    def login_file(self) -> str:
+        return self.state.login_file  # type: ignore[attr-defined]
+
+
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
+    """The local stack with the example config, after README command 1's demo ran on it (small
+    size): files landed in the staging bucket, applied by the DAG runs S3 events and the schedule
+    started."""
     if not (shutil.which("chromium") and shutil.which("chromedriver")):
         if os.environ.get("CI"):
             pytest.fail("chromium and chromedriver are missing: `make test` installs them")
@@ -56,8 +83,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     old = os.environ.get("TRIBUTARY_STACK_PLUGINS_FOLDER")
     os.environ["TRIBUTARY_STACK_PLUGINS_FOLDER"] = str(REPO_ROOT / "plugins")
     try:
-        state = stack_module.up(directory)
-        yield state
+        state = stack_module.up(directory, config=[REPO_ROOT / "config"])
+        demo = subprocess.run(
+            [str(Path(sys.executable).with_name("tributary")), "demo", "run", "--rows", "500"],
+            env={**os.environ, **state.env, "COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        assert demo.returncode == 0, demo.stdout[-4000:] + demo.stderr[-4000:]
+        yield DemoStack(state, demo.stdout)
     finally:
         stack_module.down(directory)
         if old is None:
@@ -67,9 +102,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 
 @pytest.fixture
-def ops_data(stack: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, int]:
-    """Three tables in the stack's metadata DB: one processed, one blocked by a corrupt file, one
-    with a pending file."""
+def ops_data(stack: DemoStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, int]:
+    """Three more tables in the stack's metadata DB (applied with the example config, so the demo's
+    tables and flows stay): one processed, one blocked by a corrupt file, one with a pending file."""
     from tributary.config.service import apply_paths, load_db_config
     from tributary.files.registry import register, sweep_table_files
     from tributary.metadata import db
@@ -79,11 +114,11 @@ def ops_data(stack: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     from tributary.settings import get_settings
 
     for key in ("TRIBUTARY_HOME", "TRIBUTARY_DB_URL"):
-        monkeypatch.setenv(key, stack.env[key])  # type: ignore[attr-defined]
+        monkeypatch.setenv(key, stack.env[key])
     monkeypatch.setenv("TRIBUTARY_MAX_FILE_ATTEMPTS", "1")
     get_settings.cache_clear()
     db.get_engine.cache_clear()
-    home = Path(stack.env["TRIBUTARY_HOME"])  # type: ignore[attr-defined]
+    home = Path(stack.env["TRIBUTARY_HOME"])
     tables = [
         {
             "source_schema": "ops",
@@ -102,14 +137,13 @@ def ops_data(stack: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     cfg.write_text(
         yaml.safe_dump(
             {
-                "templates": [{"template_id": "cdc_to_hudi", "kind": "cdc_to_hudi"}],
                 "refresh_cadences": [{"cadence_id": "ops", "schedule": "*/10 * * * *", "batch_size": 3}],
                 "raw_tables": tables,
                 "flows": [],
             }
         )
     )
-    apply_paths([cfg])
+    apply_paths([REPO_ROOT / "config", cfg])
     rows = [{"id": i, "ts": 1, "amount": 1.0} for i in range(4)]
     DmsFolder(home / "staging/ops/t1").load(rows)
     bad = DmsFolder(home / "staging/ops/t2").load(rows)
@@ -127,11 +161,11 @@ def ops_data(stack: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
         return {"quarantined_file": quarantined.file_id}
 
 
-def _token(stack: object) -> str:
-    login = json.loads(Path(stack.login_file).read_text())  # type: ignore[attr-defined]
+def _token(stack: DemoStack) -> str:
+    login = json.loads(Path(stack.login_file).read_text())
     status, body = _request(
         f"{stack.urls['airflow']}/auth/token",
-        method="POST",  # type: ignore[attr-defined]
+        method="POST",
         headers={"Content-Type": "application/json"},
         body=json.dumps({"username": login["username"], "password": login["password"]}).encode(),
     )
@@ -144,29 +178,11 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-def test_ops_page_in_headless_chromium(stack: object, ops_data: dict[str, int], tmp_path: Path) -> None:
+@contextmanager
+def _chromium(stack: DemoStack, tmp_path: Path) -> Iterator[Any]:
+    """Headless Chromium (Debian's, through selenium) logged in to the stack's Airflow."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    from tributary.metadata.db import session_scope
-    from tributary.metadata.models import CdcFileRow, ConfigChangeRow
-
-    base = stack.urls["airflow"]  # type: ignore[attr-defined]
-    token = _token(stack)
-
-    # never anonymous, and actions need the page's header
-    assert _request(f"{base}/tributary/")[0] == 401
-    assert _request(f"{base}/tributary/api/tables")[0] == 401
-    fid = ops_data["quarantined_file"]
-    assert _request(f"{base}/tributary/api/files/{fid}/skip", token=token, method="POST")[0] == 400
-    # the page is linked from Airflow's navigation
-    status, body = _request(f"{base}/api/v2/plugins", token=token)
-    assert status == 200
-    views = [v for p in json.loads(body)["plugins"] for v in p.get("external_views", [])]
-    assert any(v["name"] == "Tributary tables" and v["destination"] == "nav" for v in views), views
 
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
@@ -185,26 +201,87 @@ def test_ops_page_in_headless_chromium(stack: object, ops_data: dict[str, int], 
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
     try:
+        base = stack.urls["airflow"]
         driver.get(f"{base}/api/v2/monitor/health")  # on the origin, so the cookie can be set
-        driver.add_cookie({"name": "_token", "value": token, "path": "/"})
+        driver.add_cookie({"name": "_token", "value": _token(stack), "path": "/"})
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _screenshot(driver: Any, path: Path) -> None:
+    shot = driver.get_screenshot_as_png()
+    path.write_bytes(shot)
+    width, height = _png_size(shot)
+    assert width >= 1000 and height >= 600 and len(shot) > 20_000  # a rendered page, not a blank one
+
+
+def test_demo_tables_on_the_ops_page(stack: DemoStack, tmp_path: Path) -> None:
+    """README command 1's result as an operator sees it: every demo table equal to what the
+    generated source says, applied by runs that S3 events and the schedule started."""
+    from selenium.webdriver.common.by import By
+
+    out = stack.demo_output
+    assert "18/18 tables match" in out, out[-3000:]
+    runs = out[out.index("DAG runs since the demo started") :]
+    assert "S3 event success" in runs and "schedule success" in runs, runs
+    assert "manual" not in runs, runs  # the demo itself never triggers a DAG
+    expected = json.loads((Path(stack.env["TRIBUTARY_HOME"]) / "demo" / "expected.json").read_text())["tables"]
+    assert len(expected) == 18
+
+    with _chromium(stack, tmp_path) as driver:
+        driver.get(f"{stack.urls['airflow']}/tributary/")
+        rows = {
+            r.get_attribute("data-table"): [c.text for c in r.find_elements(By.TAG_NAME, "td")]
+            for r in driver.find_elements(By.CSS_SELECTOR, "#tables tr[data-table]")
+        }
+        # table, state, last commit, pending, quarantined, processed, lag, lease, error, cadence
+        for table_id, exp in expected.items():
+            cells = rows[table_id]
+            assert cells[1] == "ok" and cells[2] != "-", (table_id, cells)
+            assert (cells[3], cells[4], cells[5]) == ("0", "0", str(exp["files"])), (table_id, cells)
+        assert rows["taxi_trips.table_10"][5] == "6" and rows["taxi_trips.table_12"][9] == "every_minute"
+        flows = driver.find_element(By.ID, "flows").text
+        assert "tributary__taxi_trips_refresh" in flows and "tributary__taxi_trips_every_minute" in flows
+        _screenshot(driver, tmp_path / "ops-demo.png")
+
+
+def test_ops_page_actions_in_headless_chromium(stack: DemoStack, ops_data: dict[str, int], tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tributary.metadata.db import session_scope
+    from tributary.metadata.models import CdcFileRow, ConfigChangeRow
+
+    base = stack.urls["airflow"]
+    token = _token(stack)
+
+    # never anonymous, and actions need the page's header
+    assert _request(f"{base}/tributary/")[0] == 401
+    assert _request(f"{base}/tributary/api/tables")[0] == 401
+    fid = ops_data["quarantined_file"]
+    assert _request(f"{base}/tributary/api/files/{fid}/skip", token=token, method="POST")[0] == 400
+    # the page is linked from Airflow's navigation
+    status, body = _request(f"{base}/api/v2/plugins", token=token)
+    assert status == 200
+    views = [v for p in json.loads(body)["plugins"] for v in p.get("external_views", [])]
+    assert any(v["name"] == "Tributary tables" and v["destination"] == "nav" for v in views), views
+
+    with _chromium(stack, tmp_path) as driver:
         driver.get(f"{base}/tributary/")
         rows = {
             r.get_attribute("data-table"): r for r in driver.find_elements(By.CSS_SELECTOR, "#tables tr[data-table]")
         }
-        assert {"ops.t1", "ops.t2", "ops.t3"} <= set(rows)
+        assert {"ops.t1", "ops.t2", "ops.t3", "taxi_trips.table_1"} <= set(rows)
         assert "ok" in rows["ops.t1"].text and "blocked" in rows["ops.t2"].text and "backlog" in rows["ops.t3"].text
         assert "LOAD00000001.parquet" in rows["ops.t2"].text  # the quarantined file and its reason
-        shot = driver.get_screenshot_as_png()
-        (tmp_path / "ops.png").write_bytes(shot)
-        width, height = _png_size(shot)
-        assert width >= 1000 and height >= 600 and len(shot) > 20_000  # a rendered page, not a blank one
+        _screenshot(driver, tmp_path / "ops.png")
 
         rows["ops.t2"].find_element(By.XPATH, ".//button[text()='skip']").click()
         WebDriverWait(driver, 10).until(expected_conditions.alert_is_present())
         driver.switch_to.alert.accept()
         WebDriverWait(driver, 10).until(lambda d: "done:" in d.find_element(By.ID, "flash").text)
-    finally:
-        driver.quit()
 
     with session_scope() as s:
         assert s.get(CdcFileRow, fid).status == "skipped"  # type: ignore[union-attr]
