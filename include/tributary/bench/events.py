@@ -5,6 +5,7 @@ for the invoker path (S3 → SQS → invoker handler → REST API) and the Asset
 from __future__ import annotations
 
 import logging
+import os
 import statistics
 import tempfile
 import threading
@@ -95,8 +96,6 @@ def _config(path: Path, watch_queue: str) -> Path:
 
 
 def _setup(state: Any) -> dict[str, Any]:
-    import os
-
     import boto3
 
     from tributary.config.service import apply_paths
@@ -151,6 +150,7 @@ def _measure(path: str, n: int, setup: dict[str, Any], client: Any) -> dict[str,
     name, bucket = ("lam", "bench-lambda") if path == "invoker" else ("wat", "bench-watch")
     dag_id = f"tributary__{name}_flow"
     queue_url, queue_arn = setup["queues"][name]
+    queued_lat: list[float] = []
     start_lat: list[float] = []
     commit_lat: list[float] = []
     stop = threading.Event()
@@ -207,9 +207,11 @@ def _measure(path: str, n: int, setup: dict[str, Any], client: Any) -> dict[str,
             if new_run is None:
                 log.warning("%s event %d: no run started within 120s", path, i)
                 continue
-            started = _ts(new_run["start_date"])
+            started, queued = _ts(new_run["start_date"]), _ts(new_run.get("queued_at"))
             if started is not None:
                 start_lat.append(started - t0)
+            if queued is not None:  # where the time goes: getting the run queued, then started
+                queued_lat.append(queued - t0)
             if _wait(lambda key=key: _processed(f"s3://{bucket}/{key}"), 180, 0.05):
                 commit_lat.append(time.time() - t0)
             _wait(lambda: all(r["state"] in ("success", "failed") for r in client.dag_runs(dag_id, limit=5)), 120, 0.1)
@@ -217,7 +219,7 @@ def _measure(path: str, n: int, setup: dict[str, Any], client: Any) -> dict[str,
         stop.set()
         if thread:
             thread.join(5)
-    return {"run_start": start_lat, "committed": commit_lat}
+    return {"run_queued": queued_lat, "run_start": start_lat, "committed": commit_lat}
 
 
 def events(
@@ -226,6 +228,7 @@ def events(
     stack_dir: Path | None = typer.Option(
         None, "--stack-dir", help="Run on this stack (default: a new one in a temp folder)."
     ),
+    db: str = typer.Option("sqlite", "--db", help="The stack's metadata DBs: sqlite or postgres."),
 ) -> None:
     """Event → run start and event → table committed latency (p50, p95) for both paths."""
     from tributary.bench.report import emit
@@ -233,7 +236,7 @@ def events(
     from tributary.stack.stack import down, up
 
     directory = stack_dir or Path(tempfile.mkdtemp(prefix="tributary-bench-events-"))
-    state = up(directory, timeout=180)
+    state = up(directory, db=db, timeout=180)
     try:
         setup = _setup(state)
         login = state.login()
@@ -241,10 +244,17 @@ def events(
         for dag_id in ("tributary__lam_flow", "tributary__wat_flow"):
             if not _wait(lambda d=dag_id: client.request("GET", f"/api/v2/dags/{d}")[0] == 200, 120, 0.5):
                 raise RuntimeError(f"{dag_id} was not parsed within 120s")
-        figures: dict[str, Any] = {"events_per_path": count}
+        figures: dict[str, Any] = {"events_per_path": count, "stack_db": db, "load_avg_1_5_15": {}}
         rows: list[list[Any]] = []
         for path in [p.strip() for p in paths.split(",") if p.strip()]:
+            load_before = os.getloadavg()
+            began = time.monotonic()
             lat = _measure(path, count, setup, client)
+            figures["load_avg_1_5_15"][path] = {
+                "before": [round(x, 2) for x in load_before],
+                "after": [round(x, 2) for x in os.getloadavg()],
+            }
+            figures[f"{path}_wall_s"] = round(time.monotonic() - began, 1)
             for what, values in lat.items():
                 p50, p95 = _pct(values, 0.5), _pct(values, 0.95)
                 figures[f"{path}_{what}_p50_s"] = round(p50, 3) if p50 is not None else None
