@@ -81,3 +81,31 @@ def status_cmd(
             console.print(f"{name}: {url}")
     if not all(p["alive"] for p in doc["processes"].values()):
         raise typer.Exit(1)
+
+
+@app.command("provision")
+def provision_cmd(
+    config: list[Path] = typer.Option(..., "--config", help="Config files or folders naming the resources."),
+    endpoint: str | None = typer.Option(
+        None, "--endpoint", help="The AWS stand-in's endpoint (default TRIBUTARY_S3_ENDPOINT_URL / AWS_ENDPOINT_URL)."
+    ),
+    region: str = typer.Option("us-east-1", "--region"),
+) -> None:
+    """Create on a local AWS stand-in (moto) the buckets, queues and S3 notifications a config
+    names (`stack up --config` does this itself). Refuses real AWS: there, Terraform owns them."""
+    from tributary.config.service import validate_paths
+    from tributary.errors import StackError
+    from tributary.settings import get_settings
+    from tributary.stack.provision import provision
+
+    url = endpoint or get_settings().s3_endpoint_url
+    if not url or "amazonaws.com" in url:
+        raise StackError(
+            "stack provision only talks to a local AWS stand-in such as moto: pass --endpoint "
+            "http://host:port or set AWS_ENDPOINT_URL (in an AWS account, create these with your IaC)"
+        )
+    done = provision(validate_paths(list(config)), url, region)
+    typer.echo(
+        f"provisioned on {url}: buckets {', '.join(done.buckets) or '-'}; queues {', '.join(done.queues) or '-'}; "
+        f"notifications {sum(len(v) for v in done.notifications.values())} prefix(es)"
+    )

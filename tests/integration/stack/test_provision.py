@@ -7,8 +7,9 @@ import json
 from urllib.parse import unquote_plus
 
 import boto3
+import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_cli
 
 
 def _queue_bodies(sqs, url: str) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -46,3 +47,19 @@ def test_example_config_provisions_buckets_queue_and_notifications(aws: str) -> 
     s3.put_object(Bucket="tributary-staging", Key="taxi_trips/table_12/LOAD00000001.parquet", Body=b"x")
     keys = [unquote_plus(r["s3"]["object"]["key"]) for body in _queue_bodies(sqs, url) for r in body.get("Records", [])]
     assert keys == ["taxi_trips/table_1/2026/11/23/20261123-0001.parquet"]
+
+
+def test_provision_command_refuses_real_aws_and_provisions_moto(aws: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tributary.settings import get_settings
+
+    config = str(REPO_ROOT / "config")
+    code, _, err = run_cli("stack", "provision", "--config", config, "--endpoint", "https://s3.amazonaws.com")
+    assert code != 0 and "local AWS stand-in" in err and "Traceback" not in err
+    code, out, err = run_cli("stack", "provision", "--config", config)  # the endpoint from the environment
+    assert code == 0, err
+    assert "buckets tributary-staging; queues tributary-taxi-trips-staging; notifications 9 prefix(es)" in out
+    monkeypatch.delenv("TRIBUTARY_S3_ENDPOINT_URL")
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    get_settings.cache_clear()
+    code, _, err = run_cli("stack", "provision", "--config", config)  # nothing says where moto is
+    assert code != 0 and "--endpoint" in err
