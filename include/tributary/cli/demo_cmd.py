@@ -30,7 +30,7 @@ def run(
     it, and compare every table with the rows expected from the generated source."""
     from tributary.config.service import load_db_config
     from tributary.demo import runner
-    from tributary.demo.dataset import FULL_SIZE, generate
+    from tributary.demo.dataset import FULL_SIZE, generate, planned_files
     from tributary.demo.report import check_tables, summary
     from tributary.settings import get_settings
 
@@ -48,19 +48,21 @@ def run(
         for dag_id, how in flows.items():
             console.print(f"[bold]{dag_id}[/] starts on {how}")
         runner.reset(config, tables)
-        landing = runner.Landing(config)
         bars = Progress(
             TextColumn("{task.description:<34}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("files applied"),
+            TextColumn("{task.fields[unit]}"),
             TimeElapsedColumn(),
             console=console,
         )
 
+        landing_bar = bars.add_task("landing DMS files in staging", total=planned_files(rows), unit="files landed")
+        landing = runner.Landing(config, on_landed=lambda _t, _n: bars.advance(landing_bar))
+
         def wait(phase: str) -> None:
             total = sum(landing.landed.values())
-            task = bars.add_task(f"{phase}: waiting for the flows", total=total)
+            task = bars.add_task(f"{phase}: waiting for the flows", total=total, unit="files applied")
             runner.wait_applied(tables, total, timeout, lambda p: bars.update(task, completed=min(p.processed, total)))
             bars.update(task, description=f"{phase}: applied")
 

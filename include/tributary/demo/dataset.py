@@ -209,6 +209,11 @@ class DatasetWriter:
         return out
 
 
+def planned_files(rows_per_table: int) -> int:
+    """How many files :func:`generate` lands: the LOAD files of 18 tables, then 8 CDC files."""
+    return TABLES * -(-rows_per_table // LOAD_FILE_ROWS) + 3 + 5
+
+
 def generate(
     sink: Sink,
     expected_path: Path,

@@ -64,6 +64,7 @@ class Landing:
     """The dataset's sink: puts each file under its table's staging prefix and counts them."""
 
     config: ConfigSet
+    on_landed: Callable[[str, int], None] = lambda _table_id, _size: None
     landed: Counter[str] = field(default_factory=Counter)
     bytes: int = 0
 
@@ -73,6 +74,7 @@ class Landing:
         Storage(resolve_location(self.config.tables[table_id].staging_prefix)).write_bytes(rest, data)
         self.landed[table_id] += 1
         self.bytes += len(data)
+        self.on_landed(table_id, len(data))
 
 
 def provision_if_local(config: ConfigSet) -> bool:

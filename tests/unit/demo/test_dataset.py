@@ -40,6 +40,7 @@ def test_expected_results_match_a_plain_replay_of_the_landed_files(
         files.__setitem__, tmp_path / "expected.json", 1000, after_phase=lambda p: phases.append((p, len(files)))
     )
     # the full load lands alone, then three waves of CDC files
+    assert len(files) == dataset.planned_files(1000) == 80
     assert phases == [("full load", 18 * 4), ("CDC wave 1", 76), ("CDC wave 3", 78), ("CDC wave 5", 80)]
     for t in range(1, 19):
         state = _replay(files, t)
