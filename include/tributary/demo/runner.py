@@ -113,16 +113,34 @@ def check_staging_reachable(config: ConfigSet, tables: list[str]) -> None:
         ) from None
 
 
-def reset(config: ConfigSet, tables: list[str]) -> None:
-    """Delete the demo's staged files, Hudi tables and file records, so it starts from nothing."""
+def reset(config: ConfigSet, tables: list[str], wait_s: float = 300) -> None:
+    """Delete the demo's staged files, Hudi tables and file records, so it starts from nothing.
+
+    Each table is reset under its lease, so a DAG run still applying an earlier demo's files
+    finishes (or waits) instead of writing into a half-deleted table."""
+    from datetime import timedelta
+
+    from tributary.locks.lease import acquire, release
+
     for table_id in tables:
-        table = config.tables[table_id]
-        for location in (table.staging_prefix, table.target_uri):
-            storage = Storage(resolve_location(location))
-            if storage.exists():
-                storage.delete_dir("")
-    with session_scope() as s:
-        s.execute(delete(CdcFileRow).where(CdcFileRow.table_id.in_(tables)))
+        deadline = time.monotonic() + wait_s
+        while (lease := acquire(table_id, "tributary-demo-reset", ttl=timedelta(minutes=5))) is None:
+            if time.monotonic() > deadline:
+                raise DemoError(
+                    f"{table_id}: its lease stayed held for {wait_s:.0f}s; see `tributary locks list` "
+                    "(a run still applying files?) and try again"
+                )
+            time.sleep(1.0)
+        try:
+            table = config.tables[table_id]
+            for location in (table.staging_prefix, table.target_uri):
+                storage = Storage(resolve_location(location))
+                if storage.exists():
+                    storage.delete_dir("")
+            with session_scope() as s:
+                s.execute(delete(CdcFileRow).where(CdcFileRow.table_id == table_id))
+        finally:
+            release(lease)
 
 
 @dataclass(frozen=True)
