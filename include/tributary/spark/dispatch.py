@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tributary.cdc.apply import read_checkpoint
+from tributary.cdc.files import CdcFile
 from tributary.config.models import RawTable
 from tributary.errors import CdcFileError, LeaseLostError, TributaryError
 from tributary.files.registry import as_cdc_file, set_status
@@ -90,6 +91,19 @@ def _outcome_dict(outcome: TableOutcome) -> dict[str, Any]:
     from tributary.templates.cdc import outcome_dict
 
     return outcome_dict(outcome)
+
+
+def file_spec(f: CdcFile) -> dict[str, Any]:
+    """A pending CDC file as the job's arguments carry it (JSON)."""
+    return {
+        "uri": f.uri,
+        "path": f.path,
+        "kind": f.kind.value,
+        "format": f.format,
+        "order_key": f.order_key,
+        "size": f.size,
+        "mtime_ns": f.mtime_ns,
+    }
 
 
 def prepare_batch(
@@ -171,18 +185,7 @@ def _prepare_table(
             pairs = sorted(((as_cdc_file(r), r) for r in rows), key=lambda pair: pair[0].order_key)
             pending = [f for f, _ in pairs]
             reload = checkpoint.is_reload(pending) if not checkpoint.empty else _is_reload(s, table_id, rows)
-            files = [
-                {
-                    "uri": f.uri,
-                    "path": f.path,
-                    "kind": f.kind.value,
-                    "format": f.format,
-                    "order_key": f.order_key,
-                    "size": f.size,
-                    "mtime_ns": f.mtime_ns,
-                }
-                for f in pending
-            ]
+            files = [file_spec(f) for f in pending]
             ids = [r.file_id for _, r in pairs]
             uris = [f.uri for f in pending]
     except Exception:

@@ -17,6 +17,7 @@ from tests.cdc_factory import DmsFolder
 from tributary.cdc.checkpoint import Checkpoint
 from tributary.cdc.files import list_files
 from tributary.config.models import RawTable
+from tributary.spark.dispatch import file_spec
 from tributary.spark.options import CHECKPOINT_PREFIX, COMMIT_META_PREFIX_KEY, DELETE_FLAG
 
 pytestmark = [pytest.mark.slow]
@@ -63,18 +64,7 @@ def _entry(tmp_path: Path, mode: str = "current", **extra: Any) -> dict[str, Any
     return {
         "table_id": "shop.orders",
         "table": table.model_dump(mode="json"),
-        "files": [
-            {
-                "uri": f.uri,
-                "path": f.path,
-                "kind": f.kind.value,
-                "format": f.format,
-                "order_key": f.order_key,
-                "size": f.size,
-                "mtime_ns": f.mtime_ns,
-            }
-            for f in files
-        ],
+        "files": [file_spec(f) for f in files],
         "reload": False,
         "commit_metadata": meta,
         "base_instant": None,
