@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pyarrow as pa
 
@@ -15,7 +16,7 @@ from tributary.hudi import schema as sch
 from tributary.hudi.base_file import Footer
 from tributary.hudi.file_index import FileIndex
 from tributary.hudi.options import TableOptions, WriteOperation, format_properties, parse_properties
-from tributary.hudi.timeline import Timeline
+from tributary.hudi.timeline import Instant, Timeline
 from tributary.hudi.writer import CommitResult, CommitWriter
 from tributary.storage import Storage, hudi_storage_options
 
@@ -33,6 +34,22 @@ class CommitInfo:
     operation: str | None
     completion_time: str | None
     extra_metadata: dict[str, str] = field(default_factory=dict)
+
+
+def extra_metadata(meta: dict[str, Any]) -> dict[str, str]:
+    """A commit metadata document's ``extraMetadata`` without null values."""
+    return {k: v for k, v in (meta.get("extraMetadata") or {}).items() if v is not None}
+
+
+def commit_infos(timeline: Timeline, instants: list[Instant]) -> list[CommitInfo]:
+    """The completed ``instants`` of ``timeline`` with their operation and extra metadata."""
+    out = []
+    for inst in instants:
+        meta = timeline.read_metadata(inst)
+        out.append(
+            CommitInfo(inst.timestamp, inst.action, meta.get("operationType"), inst.completion, extra_metadata(meta))
+        )
+    return out
 
 
 class HudiTable:
@@ -116,21 +133,13 @@ class HudiTable:
 
     def completed_commits(self) -> list[CommitInfo]:
         self.timeline.reload()
-        out = []
-        for inst in self.timeline.completed_commits():
-            meta = self.timeline.read_metadata(inst)
-            extra = {k: v for k, v in (meta.get("extraMetadata") or {}).items() if v is not None}
-            out.append(CommitInfo(inst.timestamp, inst.action, meta.get("operationType"), inst.completion, extra))
-        return out
+        return commit_infos(self.timeline, self.timeline.completed_commits())
 
     def latest_extra_metadata(self) -> dict[str, str]:
         """extraMetadata of the latest completed commit ({} if none)."""
         self.timeline.reload()
         commits = self.timeline.completed_commits()
-        if not commits:
-            return {}
-        meta = self.timeline.read_metadata(commits[-1])
-        return {k: v for k, v in (meta.get("extraMetadata") or {}).items() if v is not None}
+        return extra_metadata(self.timeline.read_metadata(commits[-1])) if commits else {}
 
     @property
     def schema(self) -> pa.Schema | None:

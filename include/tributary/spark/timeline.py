@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from tributary.cdc.checkpoint import applied_files
 from tributary.hudi.options import parse_properties
-from tributary.hudi.table import PROPERTIES, CommitInfo
+from tributary.hudi.table import PROPERTIES, CommitInfo, commit_infos, extra_metadata
 from tributary.hudi.timeline import Timeline
 from tributary.storage import Storage
 
@@ -39,20 +39,12 @@ class TableTimeline:
 
     def completed_commits(self) -> list[CommitInfo]:
         self.timeline.reload()
-        out = []
-        for inst in self.timeline.completed(WRITE_ACTIONS):
-            meta = self.timeline.read_metadata(inst)
-            extra = {k: v for k, v in (meta.get("extraMetadata") or {}).items() if v is not None}
-            out.append(CommitInfo(inst.timestamp, inst.action, meta.get("operationType"), inst.completion, extra))
-        return out
+        return commit_infos(self.timeline, self.timeline.completed(WRITE_ACTIONS))
 
     def latest_extra_metadata(self) -> dict[str, str]:
         self.timeline.reload()
         commits = self.timeline.completed(WRITE_ACTIONS)
-        if not commits:
-            return {}
-        meta = self.timeline.read_metadata(commits[-1])
-        return {k: v for k, v in (meta.get("extraMetadata") or {}).items() if v is not None}
+        return extra_metadata(self.timeline.read_metadata(commits[-1])) if commits else {}
 
     def latest_instant(self) -> str | None:
         """The requested time of the newest completed write (what the job compares before writing)."""
