@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tributary.events.parsing import ObjectEvent, dedupe, parse_message
+
+if TYPE_CHECKING:
+    from tributary.config.validation import ConfigSet
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,7 @@ def register_flow_files(flow_id: str) -> dict[str, Any]:
     return {"flow_id": flow_id, **counts}
 
 
-def register_staged(config: Any, table_ids: list[str]) -> dict[str, int]:
+def register_staged(config: ConfigSet, table_ids: list[str]) -> dict[str, int]:
     """List the tables' staging prefixes and register the files not tracked yet (idempotent)."""
     from tributary.files.registry import register, sweep_table_files
     from tributary.metadata.db import session_scope
@@ -65,7 +68,7 @@ def events_from_context(context: Mapping[str, Any]) -> list[ObjectEvent]:
     return dedupe(out)
 
 
-def register_from_asset_events(context: Mapping[str, Any]) -> dict[str, int]:
+def register_from_asset_events(context: Mapping[str, Any], config: ConfigSet | None = None) -> dict[str, int]:
     """Register the objects of the triggering asset events (for CdcPlanOperator.execute)."""
     from tributary.config.service import load_db_config
     from tributary.events.dispatch import register_events
@@ -73,5 +76,5 @@ def register_from_asset_events(context: Mapping[str, Any]) -> dict[str, int]:
     events = events_from_context(context)
     if not events:
         return {"events": 0, "registered": 0}
-    regs, _ = register_events(load_db_config(), events)
+    regs, _ = register_events(config or load_db_config(), events)
     return {"events": len(events), "registered": sum(r.status == "registered" for r in regs)}

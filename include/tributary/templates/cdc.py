@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tributary.errors import ProcessingError
+
+if TYPE_CHECKING:
+    from tributary.config.validation import ConfigSet
 
 log = logging.getLogger(__name__)
 
 
-def plan(cadence_id: str) -> list[list[str]]:
+def plan(cadence_id: str, config: ConfigSet | None = None) -> list[list[str]]:
     from tributary.processing.batches import plan_batches
 
-    batches = plan_batches(cadence_id)
+    batches = plan_batches(cadence_id, config)
     log.info("cadence %s: %d table(s) in %d batch(es)", cadence_id, sum(map(len, batches)), len(batches))
     return batches
 

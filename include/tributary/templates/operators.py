@@ -155,25 +155,25 @@ class CdcPlanOperator(_TemplateOperator):
     ui_color = "#fdf1e0"
 
     def execute(self, context: Any) -> list[list[str]]:
+        from tributary.config.service import load_db_config
         from tributary.events.watcher import register_from_asset_events
         from tributary.templates.cdc import plan
 
         _, params, _ = self.prepare(context)
+        config = load_db_config()  # once for the registering and the planning below
         # a run started by an AssetWatcher (SQS) carries the S3 events: register their files
         # first, so the batches see them (files already registered are recognised as such)
-        register_from_asset_events(context)
+        register_from_asset_events(context, config)
         if params.get("list_staging"):
             # Also list the tables' staging prefixes: Airflow 3.3 gives a run that waited at
             # max_active_runs only the asset events up to the first queued one; later events stay
             # unconsumed until another event comes. Listing catches their files now.
-            from tributary.config.service import load_db_config
             from tributary.events.watcher import register_staged
             from tributary.processing.batches import cadence_tables
 
-            config = load_db_config()
             counts = register_staged(config, cadence_tables(config, str(params["cadence"])))
             self.log.info("listed staging: %s", counts)
-        return plan(str(params["cadence"]))
+        return plan(str(params["cadence"]), config)
 
 
 class CdcBatchOperator(_TemplateOperator):
