@@ -22,7 +22,7 @@ from tributary.errors import AirflowApiError
 from tributary.events.airflow_api import AirflowClient
 from tributary.events.dispatch import FlowDispatch, run_id_for, trigger_flow
 from tributary.events.matching import flows_for_tables
-from tributary.files.registry import register, sweep_table_files
+from tributary.files.registry import LandedFile, register, sweep_table_files
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,13 @@ def sweep(
         for table in sorted(tables, key=lambda t: t.table_id):
             listed = sweep_table_files(table)
             report.listed += len(listed)
-            landed = [f for f in listed if f.mtime_ns is None or f.mtime_ns <= young_ns]
-            young = [f.uri for f in listed if f not in landed]
+            landed: list[LandedFile] = []
+            young: list[str] = []
+            for f in listed:  # one pass: a staging folder can hold thousands of files
+                if f.mtime_ns is None or f.mtime_ns <= young_ns:
+                    landed.append(f)
+                else:
+                    young.append(f.uri)
             if young:
                 from tributary.metadata.models import CdcFileRow
 
