@@ -139,6 +139,10 @@ class StackError(TributaryError):
     """The local stack cannot be started, stopped or inspected."""
 
 
+class DemoError(TributaryError):
+    """The demo cannot run or did not finish; the message says why and what to do."""
+
+
 class TemplateRenderError(TributaryError):
     """A task's params could not be rendered, or the template reached for something refused."""
 

@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select
 
 from tributary.config.locations import resolve_location
 from tributary.config.validation import ConfigSet
-from tributary.errors import TributaryError
+from tributary.errors import DemoError
 from tributary.metadata.db import session_scope
 from tributary.metadata.models import CdcFileRow
 from tributary.storage import Storage
@@ -28,10 +28,6 @@ log = logging.getLogger(__name__)
 
 SCHEMA = "taxi_trips"
 TABLES = 18
-
-
-class DemoError(TributaryError):
-    """The demo cannot run or did not finish; the message says why and what to do."""
 
 
 def demo_tables(config: ConfigSet) -> list[str]:
