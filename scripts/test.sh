@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 # headless Chromium and its driver for the ops-page browser test
 scripts/ensure-apt.sh chromedriver chromium chromium-driver
+# Hudi's own Spark bundles (0.15.0 and 1.0.2) from Maven Central: the reference reader and writer
+TRIBUTARY_HUDI_BUNDLES=$(scripts/hudi-bundles.sh | tr ' \n' '=;')
+export TRIBUTARY_HUDI_BUNDLES
+echo "Hudi bundles for tests: $TRIBUTARY_HUDI_BUNDLES"
 
 cleanup() { scripts/pg.sh stop || true; }
 trap cleanup EXIT INT TERM

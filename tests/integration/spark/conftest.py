@@ -15,8 +15,8 @@ def _require_pyspark() -> None:
         import pyspark  # noqa: F401
     except ImportError:
         if os.environ.get("CI"):
-            pytest.fail("pyspark is not installed in CI: add pyspark==4.3.0 to requirements.in and re-lock")
-        pytest.skip("pyspark is not installed: uv pip install --python .venv/bin/python pyspark==4.3.0")
+            pytest.fail("pyspark is not installed in CI: add pyspark==3.5.4 to requirements.in and re-lock")
+        pytest.skip("pyspark is not installed: uv pip install --python .venv/bin/python pyspark==3.5.4")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.skip("no Java runtime for local Spark (install a JDK 17)")
 
