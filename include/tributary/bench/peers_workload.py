@@ -135,8 +135,8 @@ def write_files(rows: int, staging: Path, seed: int = 7) -> tuple[list[Step], li
 def digest(table: pa.Table) -> dict[str, Any]:
     """Row count, key sum and an order-independent hash of every data column.
 
-    Timestamps are compared as UTC microseconds, so a system that returns another unit or time
-    zone label for the same instants still matches; anything else must be equal value for value.
+    Values are compared, not physical types: timestamps as UTC microseconds, floats as doubles,
+    integers as int64, so a reader that widens a type still matches; every value must be equal.
     """
     import duckdb
 
@@ -149,6 +149,10 @@ def digest(table: pa.Table) -> dict[str, Any]:
             col = col.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
         elif pa.types.is_large_string(col.type) or pa.types.is_string_view(col.type):
             col = col.cast(pa.string())
+        elif pa.types.is_floating(col.type):
+            col = col.cast(pa.float64())  # float32 values compare exactly as doubles
+        elif pa.types.is_integer(col.type):
+            col = col.cast(pa.int64())
         cols[name] = col
     con = duckdb.connect()
     con.register("norm", pa.table(cols))
