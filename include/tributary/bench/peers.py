@@ -69,7 +69,8 @@ def summarise(
     names: list[str], expected: list[dict[str, Any]], runs: list[dict[str, dict[str, Any]]]
 ) -> dict[str, Any]:
     """Per step: median seconds per system, the median of per-repeat ratios, correctness, peak RSS."""
-    out_steps = []
+    out_steps: list[dict[str, Any]] = []
+    load_rss: dict[str, float] = {}
     failures: list[str] = []
     for i, name in enumerate(names):
         secs: dict[str, list[float]] = {s.value: [] for s in SYSTEMS}
@@ -105,16 +106,18 @@ def summarise(
                 "peak_rss_mb": rss,
             }
         )
+        if i == 0:
+            load_rss = rss
     noop = [r["tributary_cli"]["noop_seconds"] for r in runs if "noop_seconds" in r.get("tributary_cli", {})]
     # peak RSS at the load: later steps' figures also hold the (untimed) read-back of the checks
-    peak = {s.value: out_steps[0]["peak_rss_mb"].get(s.value, 0.0) for s in SYSTEMS} if out_steps else {}
+    peak = {s.value: load_rss.get(s.value, 0.0) for s in SYSTEMS}
     return {
         "steps": out_steps,
         "correct": not failures,
         "failures": failures,
         "noop_cli_seconds": statistics.median(noop) if noop else None,
         "peak_rss_mb": peak,
-        "peak_rss_vs_delta": peak["tributary"] / peak["delta"] if peak.get("delta") else None,
+        "peak_rss_vs_delta": peak["tributary"] / peak["delta"] if peak["delta"] else None,
     }
 
 
