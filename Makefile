@@ -24,6 +24,7 @@ format:
 
 lock:         ## re-resolve requirements.txt from requirements.in on this machine
 	uv pip compile requirements.in -o requirements.txt --python-version 3.11
+	uv pip compile requirements-bench.in -o requirements-bench.txt --python-version 3.11
 
 pg-up:        ## start the private PostgreSQL cluster and print its URL
 	scripts/pg.sh start

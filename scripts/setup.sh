@@ -12,7 +12,7 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 }
 
 stamp=".venv/.lock-sha256"
-want=$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-bench.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ -x .venv/bin/tributary ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
@@ -26,6 +26,8 @@ UV="uv"; command -v uv >/dev/null 2>&1 || UV="$PYTHON -m uv"
 [ -x .venv/bin/python ] || $UV venv --quiet --python "$PYTHON" .venv
 echo "installing the pinned lock into .venv ..."
 $UV pip install --quiet --python .venv/bin/python -r requirements.txt
+# benchmark peers (delta-rs, duckdb) for `tributary bench peers`; never imported by the runtime
+$UV pip install --quiet --python .venv/bin/python -r requirements-bench.txt
 $UV pip install --quiet --python .venv/bin/python --no-deps -e .
 echo "$want" > "$stamp"
 echo "environment ready: .venv ($(.venv/bin/python --version))"

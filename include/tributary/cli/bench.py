@@ -25,6 +25,23 @@ def engine(
     bench_engine.report(figures, results_dir)
 
 
+@app.command("peers")
+def peers(
+    rows: int = typer.Option(1_000_000, help="Rows of the full load (14 columns); the other steps scale with it."),
+    repeats: int = typer.Option(5, min=1, help="Repeats; the order of the systems rotates per repeat."),
+    partitioned: bool = typer.Option(False, "--partitioned", help="Partition every table by region (8 values)."),
+    workdir: Path | None = typer.Option(None, help="Scratch folder (default: system temp)."),
+    results_dir: Path | None = typer.Option(None, help="Where peers.json goes (default: bench/results)."),
+) -> None:
+    """Tributary (API and CLI) vs delta-rs MERGE vs a duckdb floor on one DMS workload, checked."""
+    from tributary.bench import peers as bench_peers
+
+    figures = bench_peers.run(rows=rows, repeats=repeats, partitioned=partitioned, workdir=workdir)
+    bench_peers.report(figures, results_dir)
+    if not figures["correct"]:
+        raise typer.Exit(1)
+
+
 @app.command("parse")
 def parse(
     flows: str = typer.Option("100,1000", help="Flow counts (5 python tasks each), comma-separated."),
