@@ -55,8 +55,7 @@ def _schedule(spec: DagSpec) -> Any:
     )
     if not spec.schedule:
         return [asset]
-    from airflow.timetables.assets import AssetOrTimeSchedule
-    from airflow.timetables.trigger import CronTriggerTimetable
+    from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
 
     return AssetOrTimeSchedule(timetable=CronTriggerTimetable(spec.schedule, timezone="UTC"), assets=[asset])
 
