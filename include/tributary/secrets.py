@@ -44,7 +44,8 @@ def _from_secrets_manager(secret_id: str, aws_conn_id: str) -> str | None:
     from airflow.providers.amazon.aws.hooks.secrets_manager import SecretsManagerHook
 
     try:
-        return SecretsManagerHook(aws_conn_id=aws_conn_id).get_secret(secret_id)
+        value = SecretsManagerHook(aws_conn_id=aws_conn_id).get_secret(secret_id)
+        return value.decode() if isinstance(value, bytes) else value
     except Exception as exc:
         log.warning("secret %s not found in AWS Secrets Manager (%s)", secret_id, type(exc).__name__)
         return None

@@ -8,14 +8,18 @@ metadata DB itself is unreachable the notifier falls back to publishing straight
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseNotifier
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 log = logging.getLogger(__name__)
 
 
-def _error_of(context: dict[str, Any]) -> Any:
+def _error_of(context: Mapping[str, Any]) -> Any:
     return context.get("exception") or context.get("reason")
 
 
@@ -52,7 +56,7 @@ class OutboxNotifier(BaseNotifier):
     def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
         """Nothing to render (no templated fields); skips building a Jinja env from the DAG."""
 
-    def build(self, context: dict[str, Any]) -> Any:
+    def build(self, context: Mapping[str, Any]) -> Any:
         from tributary.alerts import messages
 
         dag_run = context.get("dag_run")
@@ -85,7 +89,7 @@ class OutboxNotifier(BaseNotifier):
             topic_arn=self.alert_topic_arn,
         )
 
-    def notify(self, context: dict[str, Any]) -> None:
+    def notify(self, context: Context) -> None:
         alert = self.build(context)
         send_alert(alert)
 

@@ -91,7 +91,7 @@ def read_config(session: Session) -> ConfigSet:
 def current_canonical(session: Session) -> dict[tuple[str, str], dict[str, Any]]:
     """(section, id) → canonical form of every row in the DB, valid or not."""
     out: dict[tuple[str, str], dict[str, Any]] = {}
-    models = {
+    models: dict[str, type[Template | RefreshCadence | RawTable | Flow]] = {
         "templates": Template,
         "refresh_cadences": RefreshCadence,
         "raw_tables": RawTable,
@@ -100,7 +100,7 @@ def current_canonical(session: Session) -> dict[tuple[str, str], dict[str, Any]]
     for row in db_rows_as_raw(session):
         try:
             model = models[row.section].model_validate(row.data)
-            out[(row.section, model.key())] = canonical(model)  # type: ignore[attr-defined]
+            out[(row.section, model.key())] = canonical(model)
         except Exception:
             out[(row.section, row.label)] = row.data
     return out

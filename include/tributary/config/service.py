@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,7 @@ def export_document() -> dict[str, Any]:
         "raw_tables": [],
         "flows": [],
     }
-    valid = {
+    valid: dict[str, Mapping[str, Any]] = {
         "templates": config.templates,
         "refresh_cadences": config.cadences,
         "raw_tables": config.tables,

@@ -130,7 +130,7 @@ def tables_file_path(path: Path, sha256: str) -> Path:
 def snapshot_document(config: ConfigSet) -> dict[str, Any]:
     """The whole snapshot as one document (table rows inline); :func:`write_snapshot` splits it."""
     by_cadence = _table_ids_by_cadence(config.tables.values())
-    body = {
+    body: dict[str, Any] = {
         "templates": {k: v.model_dump(mode="json") for k, v in sorted(config.templates.items())},
         "cadences": {k: v.model_dump(mode="json") for k, v in sorted(config.cadences.items())},
         "tables": {k: v.model_dump(mode="json") for k, v in sorted(config.tables.items())},

@@ -58,7 +58,10 @@ def _schedule(spec: DagSpec) -> Any:
     from airflow.timetables.assets import AssetOrTimeSchedule
     from airflow.timetables.trigger import CronTriggerTimetable
 
-    return AssetOrTimeSchedule(timetable=CronTriggerTimetable(spec.schedule, timezone="UTC"), assets=[asset])
+    # Airflow 3.3 types `assets` as the serialized asset, yet the DAG processor serialises the SDK
+    # Asset it is given (the SDK's own AssetOrTimeSchedule lacks the core one's `summary`).
+    assets: list[Any] = [asset]
+    return AssetOrTimeSchedule(timetable=CronTriggerTimetable(spec.schedule, timezone="UTC"), assets=assets)
 
 
 def _task_kwargs(task: TaskSpec) -> dict[str, Any]:

@@ -234,7 +234,7 @@ def generate(
     writer.cdc_file(tables[3], writer.deletes(tables[3], n))
     ten = tables[10]
     key = ten.next_id
-    life = []
+    life: list[tuple[str, dict[str, Any]]] = []
     for op in ("I", "U", "U", "D", "I", "U"):
         row = writer._trip(10, key, writer._tick())
         row["fare_amount"] = float(len(life) + 1)

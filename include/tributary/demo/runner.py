@@ -62,14 +62,14 @@ class Landing:
     config: ConfigSet
     on_landed: Callable[[str, int], None] = lambda _table_id, _size: None
     landed: Counter[str] = field(default_factory=Counter)
-    bytes: int = 0
+    bytes_landed: int = 0
 
     def __call__(self, rel: str, data: bytes) -> None:
         table, _, rest = rel.partition("/")
         table_id = f"{SCHEMA}.{table}"
         Storage(resolve_location(self.config.tables[table_id].staging_prefix)).write_bytes(rest, data)
         self.landed[table_id] += 1
-        self.bytes += len(data)
+        self.bytes_landed += len(data)
         self.on_landed(table_id, len(data))
 
 
@@ -167,13 +167,13 @@ def progress(tables: list[str]) -> Progress:
                 CdcFileRow.table_id.in_(tables), CdcFileRow.status == "processed"
             )
         ):
-            if landed is not None and done is not None:
+            if table_id is not None and landed is not None and done is not None:
                 seconds = (done.replace(tzinfo=None) - landed.replace(tzinfo=None)).total_seconds()
                 latency[table_id] = max(latency.get(table_id, 0.0), seconds)
     return Progress(
         processed=int(by_status.get("processed", 0)),
         registered=int(sum(by_status.values())),
-        quarantined=[(t, p or "", r or "") for t, p, r in bad],
+        quarantined=[(t or "", p or "", r or "") for t, p, r in bad],
         latency_s=latency,
     )
 
