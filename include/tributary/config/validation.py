@@ -7,7 +7,6 @@ depends on it, with the reason kept for ``flows list`` / ``tables list`` and the
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ import jsonschema
 from pydantic import BaseModel, ValidationError
 
 from tributary.config.loader import RawRow
+from tributary.config.location_rules import LOCATION_FIELDS, Place, location_problems, place_of
 from tributary.config.models import (
     SECTIONS,
     Engine,
@@ -107,49 +107,7 @@ def validate_rows(rows: list[RawRow]) -> ConfigSet:
     templates = {k: m for k, (m, _) in parsed["templates"].items()}
     cadences = {k: m for k, (m, _) in parsed["refresh_cadences"].items()}
 
-    # raw tables: declared cadence, engine fits table type, unique locations and names
-    tables: dict[str, RawTable] = {}
-    seen: dict[tuple[str, str], str] = {}
-    for key, (table, row) in parsed["raw_tables"].items():
-        assert isinstance(table, RawTable)
-        ok = True
-        cadence = cadences.get(table.refresh_cadence)
-        if cadence is None:
-            p(
-                row,
-                "refresh_cadence",
-                f"cadence {table.refresh_cadence!r} is not declared in refresh_cadences",
-            )
-            ok = False
-        elif table.table_type is TableType.MERGE_ON_READ and cadence.engine is not Engine.GLUE:
-            p(
-                row,
-                "table_type",
-                "MERGE_ON_READ needs the glue engine; the local engine writes COPY_ON_WRITE only",
-            )
-            ok = False
-        for what, value in (
-            ("staging_prefix", table.staging_prefix.rstrip("/")),
-            ("target_uri", table.target_uri),
-            ("table_name", f"{table.database_name}.{table.table_name}"),
-        ):
-            other = seen.get((what, value))
-            if other:
-                p(row, what, f"{value!r} is already used by table {other!r}")
-                ok = False
-            seen[(what, value)] = key
-        if ok:
-            tables[key] = table
-    prefixes = sorted((t.staging_prefix.rstrip("/") + "/", k) for k, t in tables.items())
-    for (a, ka), (b, kb) in itertools.pairwise(prefixes):
-        if b.startswith(a):
-            row = parsed["raw_tables"][kb][1]
-            p(
-                row,
-                "staging_prefix",
-                f"{b!r} lies inside the staging prefix of table {ka!r}; files would be ambiguous",
-            )
-            tables.pop(kb, None)
+    tables = _valid_tables(parsed["raw_tables"], cadences, p)
 
     # flows: templates exist, params fit schemas, upstream tasks exist, no cycles, unique dag ids
     flows: dict[str, Flow] = {}
@@ -199,6 +157,39 @@ def validate_rows(rows: list[RawRow]) -> ConfigSet:
         flows=flows,
         problems=tuple(sorted(problems, key=lambda x: (x.file, x.line or 0, x.row))),
     )
+
+
+def _valid_tables(
+    parsed: dict[str, tuple[BaseModel, RawRow]], cadences: dict[str, RefreshCadence], p: Any
+) -> dict[str, RawTable]:
+    """Raw tables whose cadence is declared, whose engine fits the table type, whose catalog name
+    is unique and whose locations no other table shares or nests in (:mod:`.location_rules`)."""
+    tables: dict[str, RawTable] = {}
+    names: dict[str, str] = {}
+    places: list[Place] = []
+    for key, (table, row) in parsed.items():
+        assert isinstance(table, RawTable)
+        ok = True
+        cadence = cadences.get(table.refresh_cadence)
+        if cadence is None:
+            p(row, "refresh_cadence", f"cadence {table.refresh_cadence!r} is not declared in refresh_cadences")
+            ok = False
+        elif table.table_type is TableType.MERGE_ON_READ and cadence.engine is not Engine.GLUE:
+            p(row, "table_type", "MERGE_ON_READ needs the glue engine; the local engine writes COPY_ON_WRITE only")
+            ok = False
+        name = f"{table.database_name}.{table.table_name}"
+        if name in names:
+            p(row, "table_name", f"{name!r} is already used by table {names[name]!r}")
+            ok = False
+        names.setdefault(name, key)
+        where = f"{row.file}:{row.line_of(None)}"
+        places.extend(place_of(key, f, getattr(table, f), where) for f in LOCATION_FIELDS)
+        if ok:
+            tables[key] = table
+    for problem in location_problems(places):
+        p(parsed[problem.table_id][1], problem.field, problem.message)
+        tables.pop(problem.table_id, None)
+    return tables
 
 
 def _check_params(
