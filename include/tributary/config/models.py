@@ -13,6 +13,7 @@ from typing import Any, Literal
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from tributary.config.entry_points import entry_point_refusal
 from tributary.config.identifiers import (
     DagId,
     EntryPoint,
@@ -99,6 +100,9 @@ class Template(BaseModel):
             return value
         import jsonschema
 
+        from tributary.config.schema_safety import check_params_schema
+
+        check_params_schema(value)
         try:
             jsonschema.Draft202012Validator.check_schema(value)
         except jsonschema.SchemaError as exc:
@@ -114,6 +118,9 @@ class Template(BaseModel):
             if not ep:
                 raise ValueError("entry_point: a python template needs entry_point <module>:<callable>")
             EntryPointCheck.model_validate({"value": ep})
+            refusal = entry_point_refusal(ep)
+            if refusal:
+                raise ValueError(f"entry_point: {refusal}")
         elif self.kind is TemplateKind.GLUE:
             if not ep:
                 raise ValueError("entry_point: a glue template needs the script location (s3://...)")

@@ -7,14 +7,13 @@ depends on it, with the reason kept for ``flows list`` / ``tables list`` and the
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
 from pydantic import BaseModel, ValidationError
 
+from tributary.config.graphs import find_cycle
 from tributary.config.loader import RawRow
 from tributary.config.location_rules import LOCATION_FIELDS, Place, location_problems, place_of
 from tributary.config.models import (
@@ -28,6 +27,7 @@ from tributary.config.models import (
     TemplateKind,
 )
 from tributary.config.problems import Problem
+from tributary.config.schema_safety import params_validator
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,11 @@ def validate_rows(rows: list[RawRow]) -> ConfigSet:
 
     tables = _valid_tables(parsed["raw_tables"], cadences, p)
 
+    broken_templates = {
+        pr.row: f"{pr.file}:{pr.line}: {pr.field + ': ' if pr.field else ''}{pr.message}"
+        for pr in reversed(problems)
+        if pr.section == "templates"
+    }
     # flows: templates exist, params fit schemas, upstream tasks exist, no cycles, unique dag ids
     flows: dict[str, Flow] = {}
     dag_ids: dict[str, str] = {}
@@ -122,10 +127,13 @@ def validate_rows(rows: list[RawRow]) -> ConfigSet:
                 p(row, f"tasks[{i}].task_id", f"duplicate task id {task.task_id!r}", (*loc, "task_id"))
             template = templates.get(task.template_id)
             if template is None:
+                broken = broken_templates.get(task.template_id)
                 p(
                     row,
                     f"tasks[{i}].template_id",
-                    f"unknown template {task.template_id!r}; declare it in templates",
+                    f"template {task.template_id!r} is invalid ({broken}); fix its row"
+                    if broken
+                    else f"unknown template {task.template_id!r}; declare it in templates",
                     (*loc, "template_id"),
                 )
             else:
@@ -201,7 +209,7 @@ def _check_params(
     p: Any,
     row: RawRow,
 ) -> None:
-    validator = jsonschema.Draft202012Validator(template.params_schema)
+    validator = params_validator(template.params_schema)
     for err in sorted(validator.iter_errors(params), key=lambda e: list(e.path)):
         where = ".".join(str(x) for x in err.path)
         field_name = f"tasks[{index}].params" + (f".{where}" if where else "")
@@ -220,32 +228,3 @@ def _check_params(
                 f"cadence {cadence!r} is not declared in refresh_cadences",
                 ("tasks", index, "params", "cadence"),
             )
-
-
-def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
-    """A cycle in ``node -> upstream nodes`` as a path (first node repeated at the end), or None."""
-    state: dict[str, int] = defaultdict(int)  # 0 new, 1 on stack, 2 done
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for up in graph.get(node, []):
-            if up not in graph:
-                continue
-            if state[up] == 1:
-                return [*stack[stack.index(up) :], up]
-            if state[up] == 0:
-                found = visit(up)
-                if found:
-                    return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in sorted(graph):
-        if state[node] == 0:
-            found = visit(node)
-            if found:
-                return found
-    return None
