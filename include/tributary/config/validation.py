@@ -150,7 +150,8 @@ def validate_rows(rows: list[RawRow]) -> ConfigSet:
                     p(row, f"tasks[{i}].upstream", "a task cannot be its own upstream", (*loc, "upstream"))
         cycle = find_cycle({t.task_id: list(t.upstream) for t in flow.tasks})
         if cycle:
-            p(row, "tasks", f"task dependencies form a cycle: {' -> '.join(cycle)}")
+            shown = cycle if len(cycle) <= 12 else [*cycle[:5], f"... ({len(cycle) - 10} more)", *cycle[-5:]]
+            p(row, "tasks", f"task dependencies form a cycle: {' -> '.join(shown)}")
         other = dag_ids.get(flow.effective_dag_id)
         if other:
             p(row, "dag_id", f"DAG id {flow.effective_dag_id!r} is already used by flow {other!r}")
