@@ -117,7 +117,9 @@ def create_app() -> FastAPI:
     @app.post("/api/files/{file_id}/{action}")
     async def file_action(
         action: str,
-        file_id: int = FileId, user: Any = Depends(get_user), x_tributary_action: str | None = Header(default=None)
+        file_id: int = FileId,
+        user: Any = Depends(get_user),
+        x_tributary_action: str | None = Header(default=None),
     ) -> dict[str, Any]:
         _require_action_header(x_tributary_action)
         _can_act(user)
