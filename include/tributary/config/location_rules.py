@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from tributary.config.locations import resolve_location, system_folder
 
@@ -79,12 +80,12 @@ class LocationIndex:
             self.below.setdefault(folder, place)
 
 
-def location_problems(places: Iterable[Place]) -> list[LocationProblem]:
+def location_problems(places: Iterable[Place], home: Path) -> list[LocationProblem]:
     """Problems of ``places`` given in row order; the later row of an overlapping pair is blamed."""
     index = LocationIndex()
     problems: list[LocationProblem] = []
     for place in places:
-        reason = None if place.key.startswith("s3://") else system_folder(place.key)
+        reason = None if place.key.startswith("s3://") else system_folder(place.key, home)
         if reason is not None:
             message = (
                 f"{place.value!r} cannot hold a table: {reason}; use a folder of its own, e.g. under the data folder"
@@ -98,5 +99,10 @@ def location_problems(places: Iterable[Place]) -> list[LocationProblem]:
     return problems
 
 
-def place_of(table_id: str, field: str, value: str, where: str) -> Place:
-    return Place(table_id, field, value, resolve_location(value), where)
+def place_of(table_id: str, field: str, value: str, where: str, home: Path) -> Place:
+    """A table's location as a :class:`Place`. Relative locations are joined to the (resolved)
+    data folder without touching the disk (they hold no '..' or '//'): thousands of tables
+    validate in milliseconds; ``file://`` ones are resolved, so a symlink to /etc is seen."""
+    if value.startswith(("s3://", "file://")):
+        return Place(table_id, field, value, resolve_location(value), where)
+    return Place(table_id, field, value, str(home / value), where)

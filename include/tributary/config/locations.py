@@ -49,17 +49,17 @@ def relative_to(root: str, uri: str) -> str | None:
     return uri[len(root) :] if uri.startswith(root) else None
 
 
-def system_folder(path: str) -> str | None:
+def system_folder(path: str, home: Path | None = None) -> str | None:
     """Why the resolved local ``path`` must not hold a table, or None when it may.
 
     Inside the data folder is always fine (relative locations land there); elsewhere a system
     folder, a shared root, the user's home, or a folder holding the data folder is refused."""
     here = PurePosixPath(path)
-    home = PurePosixPath(get_settings().home.resolve())
-    if here != home and here.is_relative_to(home):
+    data = PurePosixPath(home or get_settings().home.resolve())
+    if here != data and here.is_relative_to(data):
         return None
-    if home.is_relative_to(here):
-        return f"it holds the Tributary data folder {home}"
+    if data.is_relative_to(here):
+        return f"it holds the Tributary data folder {data}"
     for tree in SYSTEM_TREES:
         if here.is_relative_to(tree):
             return f"it lies in the system folder {tree}"

@@ -28,6 +28,7 @@ from tributary.config.models import (
 )
 from tributary.config.problems import Problem
 from tributary.config.schema_safety import params_validator
+from tributary.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,7 @@ def _valid_tables(
     tables: dict[str, RawTable] = {}
     names: dict[str, str] = {}
     places: list[Place] = []
+    home = get_settings().home.resolve()
     for key, (table, row) in parsed.items():
         assert isinstance(table, RawTable)
         ok = True
@@ -192,10 +194,10 @@ def _valid_tables(
             ok = False
         names.setdefault(name, key)
         where = f"{row.file}:{row.line_of(None)}"
-        places.extend(place_of(key, f, getattr(table, f), where) for f in LOCATION_FIELDS)
+        places.extend(place_of(key, f, getattr(table, f), where, home) for f in LOCATION_FIELDS)
         if ok:
             tables[key] = table
-    for problem in location_problems(places):
+    for problem in location_problems(places, home):
         p(parsed[problem.table_id][1], problem.field, problem.message)
         tables.pop(problem.table_id, None)
     return tables

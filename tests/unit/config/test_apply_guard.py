@@ -9,12 +9,9 @@ from tests.conftest import run_cli
 BASE = Path(__file__).parent / "base"
 
 
-def test_an_empty_file_does_not_remove_every_flow(tmp_path: Path) -> None:
+def test_an_empty_file_does_not_remove_every_flow(tmp_path: Path, migrated_db: str) -> None:
     from tributary.config.service import load_db_config
-    from tributary.metadata import db
-    from tributary.settings import get_settings
 
-    db.upgrade(get_settings().db_url)
     code, _, err = run_cli("config", "apply", str(BASE))
     assert code == 0, err
     empty = tmp_path / "empty.yaml"

@@ -21,17 +21,14 @@ def _chain(path: Path, length: int, *, closed: bool = False) -> Path:
     return path
 
 
-def test_a_2000_task_chain_validates_applies_and_becomes_a_dag(tmp_path: Path) -> None:
+def test_a_2000_task_chain_validates_applies_and_becomes_a_dag(tmp_path: Path, migrated_db: str) -> None:
     chain = _chain(tmp_path / "chain.yaml", 2000)
     code, out, err = run_cli("config", "validate", str(BASE), str(chain))
     assert code == 0, err
     assert "2 flows" in out
 
     from tributary.dagfactory.loader import build_dags
-    from tributary.metadata import db
-    from tributary.settings import get_settings
 
-    db.upgrade(get_settings().db_url)
     code, _, err = run_cli("config", "apply", str(BASE), str(chain))
     assert code == 0, err
     dag = build_dags(strict=True)["tributary__chain"]

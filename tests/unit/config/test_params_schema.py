@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import run_cli
-from tributary.settings import get_settings
 
 
 @pytest.fixture
@@ -93,13 +92,12 @@ def test_local_refs_still_work(tmp_path: Path) -> None:
     assert code == 0, err
 
 
-def test_a_recursive_schema_written_into_the_db_disables_its_rows_only(tmp_path: Path) -> None:
+def test_a_recursive_schema_written_into_the_db_disables_its_rows_only(tmp_path: Path, migrated_db: str) -> None:
     from tributary.config.service import apply_paths
     from tributary.metadata import db
 
-    db.upgrade(get_settings().db_url)
     apply_paths([_config(tmp_path, "{type: object}", "{a: 1}")])
-    with db.get_engine(get_settings().db_url).begin() as conn:
+    with db.get_engine(migrated_db).begin() as conn:
         conn.execute(text("""UPDATE templates SET params_schema = '{"$ref": "#"}' WHERE template_id = 't'"""))
     for command in (("flows", "list"), ("config", "snapshot"), ("config", "export")):
         code, out, err = run_cli(*command)

@@ -48,12 +48,11 @@ def test_validate_names_the_configured_packages(allow_helper: None, tmp_path: Pa
     assert f"TRIBUTARY_ENTRY_POINT_PACKAGES (now: {HELPER}, acme_jobs)" in err
 
 
-def test_a_row_written_into_the_db_is_refused_when_the_task_loads(tmp_path: Path) -> None:
+def test_a_row_written_into_the_db_is_refused_when_the_task_loads(tmp_path: Path, migrated_db: str) -> None:
     from tributary.config.service import apply_paths
     from tributary.metadata import db
     from tributary.templates.runtime import load_task_config
 
-    db.upgrade(get_settings().db_url)
     config = tmp_path / "c.yaml"
     config.write_text(
         "templates:\n  - {template_id: echo, kind: python, entry_point: 'tributary.templates:echo_params'}\n"
@@ -61,7 +60,7 @@ def test_a_row_written_into_the_db_is_refused_when_the_task_loads(tmp_path: Path
     )
     apply_paths([config])
     assert load_task_config("f", "t").template.entry_point == "tributary.templates:echo_params"
-    with db.get_engine(get_settings().db_url).begin() as conn:
+    with db.get_engine(migrated_db).begin() as conn:
         conn.execute(text("UPDATE templates SET entry_point = 'os:getenv' WHERE template_id = 'echo'"))
     with pytest.raises(TaskConfigError, match="module 'os' is not allowed"):
         load_task_config("f", "t")
