@@ -27,6 +27,17 @@ def _types(value: str | None) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _check_columns(options: dict[str, tuple[str, ...]]) -> None:
+    """The same rule as config rows: no key, ordering or partition column named Op or _hoodie_*."""
+    from tributary.config.models import reserved_column
+
+    for option, columns in options.items():
+        for column in columns:
+            reason = reserved_column(column)
+            if reason:
+                raise CdcError(f"{option}: {column!r} {reason}")
+
+
 @app.command("apply")
 def apply_command(
     source: str = typer.Option(..., "--source", help="Folder or URI (file://, s3://) of one table's DMS files."),
@@ -57,6 +68,13 @@ def apply_command(
     from tributary.cdc.apply import apply_pending, default_table_name
     from tributary.cdc.options import CdcOptions
 
+    _check_columns(
+        {
+            "--record-key": _fields(record_key),
+            "--precombine": _fields(precombine),
+            "--partition-fields": _fields(partition_fields),
+        }
+    )
     options = CdcOptions(
         table_name=table_name or default_table_name(target),
         record_key_fields=_fields(record_key),

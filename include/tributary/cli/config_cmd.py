@@ -53,12 +53,15 @@ def validate(
 def apply(
     paths: list[Path] = PathsArg,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan, change nothing."),
+    allow_empty: bool = typer.Option(
+        False, "--allow-empty", help="Allow a plan that removes every flow, template or cadence."
+    ),
 ) -> None:
     """Apply config: print the plan, apply it in one transaction, audit it, write the snapshot."""
     from tributary.config.service import apply_paths
 
     try:
-        result = apply_paths(paths, dry_run=dry_run)
+        result = apply_paths(paths, dry_run=dry_run, allow_empty=allow_empty)
     except ConfigValidationError as exc:
         _print_problems(exc)
         raise typer.Exit(2) from None

@@ -12,8 +12,18 @@ app = typer.Typer(no_args_is_help=True)
 
 
 def _read(path: Path) -> object:
-    text = sys.stdin.read() if str(path) == "-" else path.read_text()
-    return json.loads(text)
+    """The JSON document in ``path`` (``-``: stdin); a clear error when it is missing or not JSON."""
+    from tributary.errors import EventError
+
+    name = "stdin" if str(path) == "-" else str(path)
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EventError(f"{name}: cannot read the event file: {exc}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise EventError(f"{name}: not JSON ({exc}); pass the event as Lambda receives it") from None
 
 
 @app.command("parse")

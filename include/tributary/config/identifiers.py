@@ -52,13 +52,29 @@ EntryPoint = Annotated[
 SecretId = Annotated[str, _check(SECRET_ID_RE, "secret id", "use letters, digits and / _ + = . @ -")]
 
 
+def _one_spelling(value: str) -> str:
+    """``lake/t/`` and ``lake/t`` name one folder, and so do ``lake//t`` and ``lake/t`` on a local
+    disk: keep one spelling. S3 keys keep their slashes (``a//b`` is another key), less a trailing one."""
+    scheme, sep, path = value.rpartition("://") if "://" in value else ("", "", value)
+    if scheme != "s3":
+        lead = "/" if path.startswith("/") else ""
+        path = lead + "/".join(p for p in path.split("/") if p)
+    stripped = path.rstrip("/")
+    return f"{scheme}{sep}{stripped or path}"
+
+
 def check_location(value: str) -> str:
     """A storage location: ``s3://bucket/prefix``, ``file:///abs/path`` or a relative path
-    (resolved under the Tributary data folder). ``..`` segments, bare absolute paths, spaces,
-    quotes and shell or SQL metacharacters are refused."""
+    (resolved under the Tributary data folder), returned in one spelling (no trailing slash).
+    ``..`` segments, empty segments (``//``), bare absolute paths, spaces, quotes and shell or SQL
+    metacharacters are refused. Which folder it names and whether another row's location overlaps
+    it is checked by :mod:`tributary.config.location_rules`."""
+    value = _one_spelling(value)
     parts = value.split("://", 1)[-1].split("/")
     if any(p in ("..", ".") for p in parts):
         raise ValueError(f"{value!r} contains a '.' or '..' segment; write the location without it")
+    if "//" in value.split("://", 1)[-1]:  # S3 keys: 'a//b' and 'a/b' are different objects
+        raise ValueError(f"{value!r} has an empty key segment ('//'); write it with single slashes")
     if value.startswith("s3://"):
         if not S3_URI_RE.fullmatch(value):
             raise ValueError(

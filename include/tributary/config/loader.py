@@ -55,8 +55,88 @@ class RawRow:
         return line
 
 
+MAX_DEPTH = 64
+"""How deeply YAML may nest; deeper input would exhaust the composer's recursion."""
+MAX_ALIAS_GROWTH = 10
+"""Aliases may make a document at most this many times larger (plus :data:`ALIAS_ALLOWANCE`
+values) than it is written: ``<<: *defaults`` per row is fine, a 'billion laughs' is not."""
+ALIAS_ALLOWANCE = 100_000
+
+
 class _LineLoader(yaml.SafeLoader):
-    """A safe loader that keeps the line of every mapping and of each of its keys."""
+    """A safe loader that keeps the line of every mapping and of each of its keys, and refuses
+    nesting deeper than :data:`MAX_DEPTH`."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nested deeper than {MAX_DEPTH} levels; flatten it", self.peek_event().start_mark
+            )
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def check_expansion(root: yaml.Node) -> None:
+    """Refuse a node graph whose aliases expand it past :data:`MAX_ALIAS_GROWTH` or loop.
+
+    Sizes are counted once per distinct node (memoised, iteratively), so the check itself stays
+    linear in what is written, however much the aliases would expand."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        if finished:
+            on_path.discard(id(node))
+            size[id(node)] = 1 + sum(size[id(c)] for c in _children(node))
+            continue
+        if id(node) in size:
+            continue
+        on_path.add(id(node))
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in on_path:
+                raise yaml.composer.ComposerError(
+                    None, None, "an alias refers to a value that holds it (a loop)", child.start_mark
+                )
+            if id(child) not in size:
+                stack.append((child, False))
+    written, expanded = len(size), size[id(root)]
+    if expanded > MAX_ALIAS_GROWTH * written + ALIAS_ALLOWANCE:
+        raise yaml.composer.ComposerError(
+            None,
+            None,
+            f"aliases expand {written:,} written values to {expanded:,}; write the rows out instead of nesting aliases",
+            root.start_mark,
+        )
+
+
+def _parse(text: str) -> Any:
+    """The YAML document in ``text`` (None when empty), within the depth and alias limits."""
+    loader = _LineLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        check_expansion(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
@@ -133,7 +213,7 @@ def load_file(path: Path) -> tuple[list[RawRow], list[Problem]]:
     except (OSError, UnicodeDecodeError) as exc:
         return [], [Problem(name, None, "file", "-", None, f"cannot read the file: {exc}")]
     try:
-        document = yaml.load(text, Loader=_LineLoader)
+        document = _parse(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

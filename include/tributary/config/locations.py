@@ -7,9 +7,20 @@ URIs are absolute local paths; ``s3://`` URIs stay as they are. Only locations t
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from tributary.settings import get_settings
+
+SYSTEM_TREES = tuple(
+    PurePosixPath(p)
+    for p in (
+        "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root", "/run",
+        "/sbin", "/snap", "/sys", "/usr", "/var/lib", "/var/log", "/var/run", "/var/spool", "/var/cache",
+    )
+)  # fmt: skip
+"""Local folders no table may live in: the system's own and the home of root."""
+SHARED_ROOTS = tuple(PurePosixPath(p) for p in ("/", "/home", "/tmp", "/var", "/opt", "/srv", "/mnt", "/media"))
+"""Local folders a table may live below but not be: each holds everything else on the machine."""
 
 
 def resolve_location(location: str) -> str:
@@ -36,3 +47,22 @@ def relative_to(root: str, uri: str) -> str | None:
     """``uri`` relative to the folder ``root``, or None when it is not inside it."""
     root = root.rstrip("/") + "/"
     return uri[len(root) :] if uri.startswith(root) else None
+
+
+def system_folder(path: str, home: Path | None = None) -> str | None:
+    """Why the resolved local ``path`` must not hold a table, or None when it may.
+
+    Inside the data folder is always fine (relative locations land there); elsewhere a system
+    folder, a shared root, the user's home, or a folder holding the data folder is refused."""
+    here = PurePosixPath(path)
+    data = PurePosixPath(home or get_settings().home.resolve())
+    if here != data and here.is_relative_to(data):
+        return None
+    if data.is_relative_to(here):
+        return f"it holds the Tributary data folder {data}"
+    for tree in SYSTEM_TREES:
+        if here.is_relative_to(tree):
+            return f"it lies in the system folder {tree}"
+    if here in SHARED_ROOTS or here == PurePosixPath(Path.home()):
+        return f"{here} is a shared system folder"
+    return None

@@ -7,12 +7,14 @@ cycles, params against the template schema) live in :mod:`tributary.config.valid
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from tributary.config.entry_points import entry_point_refusal
 from tributary.config.identifiers import (
     DagId,
     EntryPoint,
@@ -33,6 +35,11 @@ def _verified(info: ValidationInfo) -> bool:
     return bool(info.context and info.context.get(VERIFIED_ROW))
 
 
+HUDI_META_PREFIX = "_hoodie_"
+CHANGE_ID_COLUMN = "_tributary_change_id"
+"""As in :mod:`tributary.cdc.options` (not imported: it loads the engine)."""
+_CRON_FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
+_CRON_SPANS = (60, 24, 31, 12, 7)
 SCHEDULE_PRESETS = frozenset(
     {"@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly"}
 )
@@ -46,6 +53,18 @@ def check_schedule(value: str) -> str:
         raise ValueError(f"{value!r} is not a schedule preset; use one of {', '.join(sorted(SCHEDULE_PRESETS))}")
     if len(value.split()) != 5 or not croniter.is_valid(value):
         raise ValueError(f"{value!r} is not a valid cron expression (5 fields, e.g. '*/10 * * * *')")
+    for name, span, field in zip(_CRON_FIELDS, _CRON_SPANS, value.split(), strict=True):
+        for part in field.split(","):
+            step = part.partition("/")[2]
+            if step.isdigit() and int(step) >= span:
+                raise ValueError(
+                    f"{value!r}: step /{step} in the {name} field is not below its {span} values, so it fires "
+                    f"only at the first one; write that value instead (e.g. '0' for the {name})"
+                )
+    try:
+        croniter(value, datetime(2000, 1, 1)).get_next(datetime)
+    except CroniterBadDateError:
+        raise ValueError(f"{value!r} never fires (no such date, e.g. 30 February); fix the day or month") from None
     return value
 
 
@@ -99,6 +118,9 @@ class Template(BaseModel):
             return value
         import jsonschema
 
+        from tributary.config.schema_safety import check_params_schema
+
+        check_params_schema(value)
         try:
             jsonschema.Draft202012Validator.check_schema(value)
         except jsonschema.SchemaError as exc:
@@ -114,6 +136,9 @@ class Template(BaseModel):
             if not ep:
                 raise ValueError("entry_point: a python template needs entry_point <module>:<callable>")
             EntryPointCheck.model_validate({"value": ep})
+            refusal = entry_point_refusal(ep)
+            if refusal:
+                raise ValueError(f"entry_point: {refusal}")
         elif self.kind is TemplateKind.GLUE:
             if not ep:
                 raise ValueError("entry_point: a glue template needs the script location (s3://...)")
@@ -160,6 +185,15 @@ class RefreshCadence(BaseModel):
         return self.cadence_id
 
 
+def reserved_column(column: str) -> str | None:
+    """Why ``column`` cannot be a data column a table is keyed, ordered or partitioned by."""
+    if column.lower() == "op":  # Glue and Athena fold case: 'op' meets DMS's 'Op' there
+        return "is the DMS operation column (I/U/D) every change file carries; name the source column you mean"
+    if column.lower().startswith(HUDI_META_PREFIX) or column == CHANGE_ID_COLUMN:
+        return f"is a column Hudi or Tributary adds ({HUDI_META_PREFIX}*, {CHANGE_ID_COLUMN}); name a source column"
+    return None
+
+
 class RawTable(BaseModel):
     """One raw Hudi table fed by the CDC files under ``staging_prefix``."""
 
@@ -197,9 +231,15 @@ class RawTable(BaseModel):
         for name, values in (
             ("record_key_fields", self.record_key_fields),
             ("partition_fields", self.partition_fields),
+            ("precombine_field", (self.precombine_field,) if self.precombine_field else ()),
+            ("csv_columns", self.csv_columns or ()),
         ):
             if len(set(values)) != len(values):
                 raise ValueError(f"{name}: lists a column twice")
+            for column in values:
+                reason = reserved_column(column)
+                if reason:
+                    raise ValueError(f"{name}: {column!r} {reason}")
         if self.precombine_field and self.precombine_field in self.record_key_fields:
             raise ValueError("precombine_field: must not be one of the record key fields")
         if self.csv_columns is not None:

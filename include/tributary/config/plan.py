@@ -45,6 +45,9 @@ class Plan:
     def count(self, action: str) -> int:
         return sum(1 for e in self.entries if e.action == action)
 
+    def count_in(self, section: str, action: str) -> int:
+        return sum(1 for e in self.entries if e.section == section and e.action == action)
+
 
 def _desired(config: ConfigSet) -> dict[tuple[str, str], BaseModel]:
     models: dict[tuple[str, str], BaseModel] = {}

@@ -15,7 +15,7 @@ from tributary.config.plan import Plan, apply_plan, make_plan
 from tributary.config.repository import db_rows_as_raw, read_config
 from tributary.config.snapshot import Snapshot, write_snapshot
 from tributary.config.validation import ConfigSet, validate_rows
-from tributary.errors import ConfigValidationError
+from tributary.errors import ConfigError, ConfigValidationError
 from tributary.metadata.db import require_migrated, session_scope
 from tributary.settings import get_settings
 
@@ -39,12 +39,39 @@ class ApplyResult:
     snapshot: Snapshot | None
 
 
-def apply_paths(paths: list[Path], *, dry_run: bool = False, actor: str | None = None) -> ApplyResult:
-    """Validate, plan and (unless ``dry_run``) apply in one transaction, then write the snapshot."""
+_GUARDED = {"flows": "flow", "templates": "template", "refresh_cadences": "cadence"}
+"""Sections that an apply may empty only with ``allow_empty``."""
+
+
+def _check_not_emptying(plan: Plan, config: ConfigSet, paths: list[Path]) -> None:
+    """Refuse a plan that removes every row of a guarded section: an empty or wrong file list
+    would otherwise delete every flow, template or cadence without a word."""
+    left = {"flows": config.flows, "templates": config.templates, "refresh_cadences": config.cadences}
+    emptied = [
+        f"every {noun} ({plan.count_in(section, 'remove')})"
+        for section, noun in _GUARDED.items()
+        if not left[section] and plan.count_in(section, "remove")
+    ]
+    if emptied:
+        where = ", ".join(map(str, paths)) or "-"
+        raise ConfigError(
+            f"{where}: config apply would remove {' and '.join(emptied)} and put none in their place; "
+            "check the files you passed, or add --allow-empty to empty the config on purpose"
+        )
+
+
+def apply_paths(
+    paths: list[Path], *, dry_run: bool = False, actor: str | None = None, allow_empty: bool = False
+) -> ApplyResult:
+    """Validate, plan and (unless ``dry_run``) apply in one transaction, then write the snapshot.
+
+    A plan that empties the flows, templates or cadences needs ``allow_empty``."""
     config = validate_paths(paths)
     require_migrated()
     with session_scope() as session:
         plan = make_plan(session, config)
+        if not (dry_run or allow_empty):
+            _check_not_emptying(plan, config, paths)
         if dry_run or plan.is_empty:
             batch_id = None
         else:

@@ -7,16 +7,15 @@ depends on it, with the reason kept for ``flows list`` / ``tables list`` and the
 
 from __future__ import annotations
 
-import itertools
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
 from pydantic import BaseModel, ValidationError
 
+from tributary.config.graphs import find_cycle
 from tributary.config.loader import RawRow
+from tributary.config.location_rules import LOCATION_FIELDS, Place, location_problems, place_of
 from tributary.config.models import (
     SECTIONS,
     Engine,
@@ -28,6 +27,8 @@ from tributary.config.models import (
     TemplateKind,
 )
 from tributary.config.problems import Problem
+from tributary.config.schema_safety import params_validator
+from tributary.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -107,50 +108,13 @@ def validate_rows(rows: list[RawRow]) -> ConfigSet:
     templates = {k: m for k, (m, _) in parsed["templates"].items()}
     cadences = {k: m for k, (m, _) in parsed["refresh_cadences"].items()}
 
-    # raw tables: declared cadence, engine fits table type, unique locations and names
-    tables: dict[str, RawTable] = {}
-    seen: dict[tuple[str, str], str] = {}
-    for key, (table, row) in parsed["raw_tables"].items():
-        assert isinstance(table, RawTable)
-        ok = True
-        cadence = cadences.get(table.refresh_cadence)
-        if cadence is None:
-            p(
-                row,
-                "refresh_cadence",
-                f"cadence {table.refresh_cadence!r} is not declared in refresh_cadences",
-            )
-            ok = False
-        elif table.table_type is TableType.MERGE_ON_READ and cadence.engine is not Engine.GLUE:
-            p(
-                row,
-                "table_type",
-                "MERGE_ON_READ needs the glue engine; the local engine writes COPY_ON_WRITE only",
-            )
-            ok = False
-        for what, value in (
-            ("staging_prefix", table.staging_prefix.rstrip("/")),
-            ("target_uri", table.target_uri),
-            ("table_name", f"{table.database_name}.{table.table_name}"),
-        ):
-            other = seen.get((what, value))
-            if other:
-                p(row, what, f"{value!r} is already used by table {other!r}")
-                ok = False
-            seen[(what, value)] = key
-        if ok:
-            tables[key] = table
-    prefixes = sorted((t.staging_prefix.rstrip("/") + "/", k) for k, t in tables.items())
-    for (a, ka), (b, kb) in itertools.pairwise(prefixes):
-        if b.startswith(a):
-            row = parsed["raw_tables"][kb][1]
-            p(
-                row,
-                "staging_prefix",
-                f"{b!r} lies inside the staging prefix of table {ka!r}; files would be ambiguous",
-            )
-            tables.pop(kb, None)
+    tables = _valid_tables(parsed["raw_tables"], cadences, p)
 
+    broken_templates = {
+        pr.row: f"{pr.file}:{pr.line}: {pr.field + ': ' if pr.field else ''}{pr.message}"
+        for pr in reversed(problems)
+        if pr.section == "templates"
+    }
     # flows: templates exist, params fit schemas, upstream tasks exist, no cycles, unique dag ids
     flows: dict[str, Flow] = {}
     dag_ids: dict[str, str] = {}
@@ -164,10 +128,13 @@ def validate_rows(rows: list[RawRow]) -> ConfigSet:
                 p(row, f"tasks[{i}].task_id", f"duplicate task id {task.task_id!r}", (*loc, "task_id"))
             template = templates.get(task.template_id)
             if template is None:
+                broken = broken_templates.get(task.template_id)
                 p(
                     row,
                     f"tasks[{i}].template_id",
-                    f"unknown template {task.template_id!r}; declare it in templates",
+                    f"template {task.template_id!r} is invalid ({broken}); fix its row"
+                    if broken
+                    else f"unknown template {task.template_id!r}; declare it in templates",
                     (*loc, "template_id"),
                 )
             else:
@@ -184,7 +151,8 @@ def validate_rows(rows: list[RawRow]) -> ConfigSet:
                     p(row, f"tasks[{i}].upstream", "a task cannot be its own upstream", (*loc, "upstream"))
         cycle = find_cycle({t.task_id: list(t.upstream) for t in flow.tasks})
         if cycle:
-            p(row, "tasks", f"task dependencies form a cycle: {' -> '.join(cycle)}")
+            shown = cycle if len(cycle) <= 12 else [*cycle[:5], f"... ({len(cycle) - 10} more)", *cycle[-5:]]
+            p(row, "tasks", f"task dependencies form a cycle: {' -> '.join(shown)}")
         other = dag_ids.get(flow.effective_dag_id)
         if other:
             p(row, "dag_id", f"DAG id {flow.effective_dag_id!r} is already used by flow {other!r}")
@@ -201,6 +169,40 @@ def validate_rows(rows: list[RawRow]) -> ConfigSet:
     )
 
 
+def _valid_tables(
+    parsed: dict[str, tuple[BaseModel, RawRow]], cadences: dict[str, RefreshCadence], p: Any
+) -> dict[str, RawTable]:
+    """Raw tables whose cadence is declared, whose engine fits the table type, whose catalog name
+    is unique and whose locations no other table shares or nests in (:mod:`.location_rules`)."""
+    tables: dict[str, RawTable] = {}
+    names: dict[str, str] = {}
+    places: list[Place] = []
+    home = get_settings().home.resolve()
+    for key, (table, row) in parsed.items():
+        assert isinstance(table, RawTable)
+        ok = True
+        cadence = cadences.get(table.refresh_cadence)
+        if cadence is None:
+            p(row, "refresh_cadence", f"cadence {table.refresh_cadence!r} is not declared in refresh_cadences")
+            ok = False
+        elif table.table_type is TableType.MERGE_ON_READ and cadence.engine is not Engine.GLUE:
+            p(row, "table_type", "MERGE_ON_READ needs the glue engine; the local engine writes COPY_ON_WRITE only")
+            ok = False
+        name = f"{table.database_name}.{table.table_name}"
+        if name in names:
+            p(row, "table_name", f"{name!r} is already used by table {names[name]!r}")
+            ok = False
+        names.setdefault(name, key)
+        where = f"{row.file}:{row.line_of(None)}"
+        places.extend(place_of(key, f, getattr(table, f), where, home) for f in LOCATION_FIELDS)
+        if ok:
+            tables[key] = table
+    for problem in location_problems(places, home):
+        p(parsed[problem.table_id][1], problem.field, problem.message)
+        tables.pop(problem.table_id, None)
+    return tables
+
+
 def _check_params(
     flow: Flow,
     index: int,
@@ -210,7 +212,7 @@ def _check_params(
     p: Any,
     row: RawRow,
 ) -> None:
-    validator = jsonschema.Draft202012Validator(template.params_schema)
+    validator = params_validator(template.params_schema)
     for err in sorted(validator.iter_errors(params), key=lambda e: list(e.path)):
         where = ".".join(str(x) for x in err.path)
         field_name = f"tasks[{index}].params" + (f".{where}" if where else "")
@@ -229,32 +231,3 @@ def _check_params(
                 f"cadence {cadence!r} is not declared in refresh_cadences",
                 ("tasks", index, "params", "cadence"),
             )
-
-
-def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
-    """A cycle in ``node -> upstream nodes`` as a path (first node repeated at the end), or None."""
-    state: dict[str, int] = defaultdict(int)  # 0 new, 1 on stack, 2 done
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for up in graph.get(node, []):
-            if up not in graph:
-                continue
-            if state[up] == 1:
-                return [*stack[stack.index(up) :], up]
-            if state[up] == 0:
-                found = visit(up)
-                if found:
-                    return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in sorted(graph):
-        if state[node] == 0:
-            found = visit(node)
-            if found:
-                return found
-    return None

@@ -91,6 +91,9 @@ def _handle_sqs(
         except EventError as exc:
             log.error("SQS message %s: %s", message_id, exc)
             failures.append(message_id)  # redelivered, then dead-lettered by the queue's redrive policy
+        except Exception:  # a parser bug on one message must not fail the others: report it alone
+            log.exception("SQS message %s: cannot be parsed", message_id)
+            failures.append(message_id)
     events = dedupe(e for evs in by_record.values() for e in evs)
     report = DispatchReport()
     if events:

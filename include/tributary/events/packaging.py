@@ -16,7 +16,16 @@ from tributary.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
-ROOT_DISTRIBUTIONS = ("SQLAlchemy", "pydantic", "PyYAML", "croniter", "jsonschema", "psycopg", "psycopg-binary")
+ROOT_DISTRIBUTIONS = (
+    "SQLAlchemy",
+    "pydantic",
+    "PyYAML",
+    "croniter",
+    "jsonschema",
+    "google-re2",
+    "psycopg",
+    "psycopg-binary",
+)
 EXCLUDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"})
 """In the Lambda Python runtime already."""
 SKIP_PARTS = ("__pycache__", ".dist-info/RECORD")

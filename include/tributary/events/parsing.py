@@ -68,24 +68,39 @@ def _loads(value: Any, where: str) -> Any:
         raise EventError(f"{where}: not JSON: {exc}") from None
 
 
+def _object(value: Any, where: str) -> Mapping[str, Any]:
+    """``value`` when it is a JSON object (absent: an empty one); a clear error for any other type."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise EventError(f"{where}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _text(value: Any, where: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise EventError(f"{where}: expected text, got {type(value).__name__}")
+
+
 def _s3_record(record: Mapping[str, Any], source: str) -> ObjectEvent | None:
     name = str(record.get("eventName", ""))
     if not name.startswith("ObjectCreated"):
         return None
-    s3 = record.get("s3") or {}
-    obj = s3.get("object") or {}
-    bucket = (s3.get("bucket") or {}).get("name")
-    key = obj.get("key")
+    s3 = _object(record.get("s3"), f"S3 record {name}: s3")
+    obj = _object(s3.get("object"), f"S3 record {name}: s3.object")
+    bucket = _text(_object(s3.get("bucket"), f"S3 record {name}: s3.bucket").get("name"), "s3.bucket.name")
+    key = _text(obj.get("key"), f"S3 record {name}: s3.object.key")
     if not bucket or key is None:
         raise EventError(f"S3 record {name}: no bucket name or object key")
     return ObjectEvent(
         bucket=str(bucket),
         key=unquote_plus(str(key)),
         size=_int(obj.get("size")),
-        etag=obj.get("eTag"),
-        version_id=obj.get("versionId"),
-        sequencer=obj.get("sequencer"),
-        event_time=record.get("eventTime"),
+        etag=_text(obj.get("eTag"), "s3.object.eTag"),
+        version_id=_text(obj.get("versionId"), "s3.object.versionId"),
+        sequencer=_text(obj.get("sequencer"), "s3.object.sequencer"),
+        event_time=_text(record.get("eventTime"), "eventTime"),
         event_name=name,
         source=source,
     )
@@ -94,10 +109,11 @@ def _s3_record(record: Mapping[str, Any], source: str) -> ObjectEvent | None:
 def _eventbridge(event: Mapping[str, Any], source: str) -> list[ObjectEvent]:
     if event.get("detail-type") != "Object Created":
         return []
-    detail = event.get("detail") or {}
-    obj = detail.get("object") or {}
-    bucket = (detail.get("bucket") or {}).get("name")
-    key = obj.get("key")
+    where = f"EventBridge event {event.get('id')}"
+    detail = _object(event.get("detail"), f"{where}: detail")
+    obj = _object(detail.get("object"), f"{where}: detail.object")
+    bucket = _text(_object(detail.get("bucket"), f"{where}: detail.bucket").get("name"), f"{where}: bucket name")
+    key = _text(obj.get("key"), f"{where}: detail.object.key")
     if not bucket or key is None:
         raise EventError(f"EventBridge event {event.get('id')}: no bucket name or object key")
     return [
@@ -106,10 +122,10 @@ def _eventbridge(event: Mapping[str, Any], source: str) -> list[ObjectEvent]:
             # EventBridge sends the key decoded; unquote_plus would turn a literal '+' into a space
             key=str(key),
             size=_int(obj.get("size")),
-            etag=obj.get("etag") or obj.get("eTag"),
-            version_id=obj.get("version-id"),
-            sequencer=obj.get("sequencer"),
-            event_time=event.get("time"),
+            etag=_text(obj.get("etag") or obj.get("eTag"), f"{where}: etag"),
+            version_id=_text(obj.get("version-id"), f"{where}: version-id"),
+            sequencer=_text(obj.get("sequencer"), f"{where}: sequencer"),
+            event_time=_text(event.get("time"), f"{where}: time"),
             event_name="ObjectCreated",
             source=source,
         )
@@ -137,7 +153,10 @@ def parse_message(message: Any, source: str = "s3") -> list[ObjectEvent]:
     if doc.get("Type") == "Notification" and "Message" in doc:  # an SNS envelope (in SQS)
         return parse_message(doc["Message"], "sns+sqs" if source == "sqs" else "sns")
     if "message_batch" in doc:  # Airflow's SQS trigger payload
-        return [e for m in doc["message_batch"] or [] for e in parse_message(m.get("Body", "{}"), "sqs")]
+        batch = doc["message_batch"] or []
+        if not isinstance(batch, list):
+            raise EventError(f"{source}: message_batch is {type(batch).__name__}, not a list")
+        return [e for m in batch for e in parse_message(_object(m, "message_batch[]").get("Body", "{}"), "sqs")]
     records = doc.get("Records")
     if isinstance(records, list):
         out: list[ObjectEvent] = []
@@ -147,12 +166,14 @@ def parse_message(message: Any, source: str = "s3") -> list[ObjectEvent]:
     raise EventError(f"{source}: not an S3, SNS, SQS or EventBridge event (keys: {', '.join(sorted(doc)[:8])})")
 
 
-def parse_record(record: Mapping[str, Any], source: str = "s3") -> list[ObjectEvent]:
+def parse_record(record: Any, source: str = "s3") -> list[ObjectEvent]:
     """Events in one ``Records[]`` entry: an S3 record, an SQS message or an SNS notification."""
+    if not isinstance(record, Mapping):
+        raise EventError(f"{source}: a record is {type(record).__name__}, not a JSON object")
     if record.get("eventSource") == "aws:sqs" or ("body" in record and "receiptHandle" in record):
         return parse_message(record.get("body", ""), "sqs")
     if record.get("EventSource") == "aws:sns" or "Sns" in record:
-        return parse_message((record.get("Sns") or {}).get("Message", ""), "sns")
+        return parse_message(_object(record.get("Sns"), "sns: Sns").get("Message", ""), "sns")
     if "s3" in record:
         event = _s3_record(record, source)
         return [event] if event else []

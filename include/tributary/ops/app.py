@@ -12,10 +12,14 @@ import asyncio
 import logging
 from typing import Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException
+from fastapi import Depends, FastAPI, Header, HTTPException, Path
 from fastapi.responses import HTMLResponse
 
 log = logging.getLogger(__name__)
+
+MAX_ROW_ID = 2**63 - 1
+"""Row ids are 64-bit (BIGINT, SQLite INTEGER): a larger id is a 422 with a message, not a 500."""
+FileId = Path(..., ge=1, le=MAX_ROW_ID, description="a file id from `files list` (1 to 2^63-1)")
 
 
 def _user_dependency() -> Any:
@@ -112,7 +116,10 @@ def create_app() -> FastAPI:
 
     @app.post("/api/files/{file_id}/{action}")
     async def file_action(
-        file_id: int, action: str, user: Any = Depends(get_user), x_tributary_action: str | None = Header(default=None)
+        action: str,
+        file_id: int = FileId,
+        user: Any = Depends(get_user),
+        x_tributary_action: str | None = Header(default=None),
     ) -> dict[str, Any]:
         _require_action_header(x_tributary_action)
         _can_act(user)
@@ -148,6 +155,10 @@ def create_app() -> FastAPI:
     ) -> dict[str, Any]:
         _require_action_header(x_tributary_action)
         _can_act(user)
+        from tributary.config.identifiers import TABLE_ID_RE
+
+        if not TABLE_ID_RE.fullmatch(table_id):
+            raise HTTPException(status_code=404, detail=f"{table_id!r} is not a table id (<schema>.<table>)")
         return await asyncio.to_thread(_release, table_id, user)
 
     return app

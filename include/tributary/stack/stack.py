@@ -29,6 +29,7 @@ from typing import Any
 from tributary.errors import StackError
 from tributary.settings import PROJECT_ROOT
 from tributary.stack.processes import STACK_TAG, group_alive, spawn, stop_groups
+from tributary.stack.secret_files import private_dir, write_private
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,7 @@ class StackState:
         return Path(self.dir) / "state.json"
 
     def save(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=1))
-        os.replace(tmp, self.path)
+        write_private(self.path, json.dumps(asdict(self), indent=1))  # its env holds the secrets
 
     @classmethod
     def load(cls, directory: Path) -> StackState | None:
@@ -281,18 +280,9 @@ def up(
         down(directory)
     if db not in ("sqlite", "postgres"):
         raise StackError(f"--db must be sqlite or postgres, not {db!r}")
-    for sub in ("airflow", "home", "logs", "plugins"):
-        (directory / sub).mkdir(parents=True, exist_ok=True)
     stack_id = uuid.uuid4().hex[:12]
     ports = {"api": free_port(), "moto": free_port(), "worker_log": free_port(), "trigger_log": free_port()}
-    password = secrets.token_urlsafe(18)
-    (directory / "passwords.json").write_text(json.dumps({"admin": password}))
-    login_file = directory / "login.json"
-    login_file.write_text(
-        json.dumps({"url": f"http://127.0.0.1:{ports['api']}", "username": "admin", "password": password})
-    )
-    os.chmod(login_file, 0o600)
-    (directory / "jwt_secret").write_text(secrets.token_hex(48))
+    login_file = write_secrets(directory, ports["api"])
     if db == "postgres":
         ports["postgres"] = free_port()
         base = f"postgresql://postgres@127.0.0.1:{ports['postgres']}"
@@ -363,6 +353,22 @@ def up(
     return state
 
 
+def write_secrets(directory: Path, api_port: int) -> Path:
+    """The stack's folder (0700) with a fresh admin password (passwords.json, login.json) and JWT
+    secret, each 0600; returns the login file."""
+    private_dir(directory)
+    for sub in ("airflow", "home", "logs", "plugins"):
+        (directory / sub).mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(18)
+    write_private(directory / "passwords.json", json.dumps({"admin": password}))
+    login_file = directory / "login.json"
+    write_private(
+        login_file, json.dumps({"url": f"http://127.0.0.1:{api_port}", "username": "admin", "password": password})
+    )
+    write_private(directory / "jwt_secret", secrets.token_hex(48))
+    return login_file
+
+
 def _start(state: StackState, name: str, argv: list[str], env: dict[str, str], logs: Path) -> None:
     log_path = logs / f"{name}.log"
     pid = spawn(argv, env, log_path)
@@ -374,9 +380,7 @@ def _write_env_file(directory: Path, env: dict[str, str]) -> None:
     import shlex
 
     lines = [f"export {k}={shlex.quote(v)}" for k, v in sorted(env.items())]
-    path = directory / "env"
-    path.write_text("\n".join(lines) + "\n")
-    os.chmod(path, 0o600)
+    write_private(directory / "env", "\n".join(lines) + "\n")
 
 
 def _create_alert_topic(moto_url: str) -> None:

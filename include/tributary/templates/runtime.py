@@ -92,9 +92,9 @@ def with_defaults(params: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[
 
 def check_params(params: Mapping[str, Any], schema: Mapping[str, Any], where: str) -> None:
     """Validate rendered params against the template's JSON Schema."""
-    import jsonschema
+    from tributary.config.schema_safety import params_validator
 
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(dict(params)), key=lambda e: list(e.path))
+    errors = sorted(params_validator(schema).iter_errors(dict(params)), key=lambda e: list(e.path))
     if errors:
         first = errors[0]
         path = ".".join(str(p) for p in first.path)

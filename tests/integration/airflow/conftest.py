@@ -20,6 +20,15 @@ CONFIG = REPO / "config"
 from tests.conftest import AIRFLOW_TEST_HOME as _AIRFLOW_HOME  # noqa: E402  (set up by the top conftest)
 
 
+@pytest.fixture(autouse=True)
+def allow_test_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The python templates of these tests name callables in tests/integration/airflow/helpers.py."""
+    from tributary.settings import get_settings
+
+    monkeypatch.setenv("TRIBUTARY_ENTRY_POINT_PACKAGES", "tests.integration.airflow.helpers")
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """Migrate Airflow's SQLite metadata DB once per session (``dag.test`` needs it)."""
