@@ -44,7 +44,7 @@ def _decode(path: Path) -> tuple[dict, dict]:
 
 @pytest.mark.parametrize("version", [6, 8])
 def test_clean_instants_carry_cleaner_plan_and_metadata(tmp_path: Path, version: int) -> None:
-    uri, t = make(tmp_path, version)
+    _uri, t = make(tmp_path, version)
     first = t.write(batch([0, 1], "a"))
     t.write(batch([0, 1], "b"))
     third = t.write(batch([0, 1], "c"))  # retains `third` and the slices before it: cleans `first`
@@ -66,9 +66,7 @@ def test_clean_instants_carry_cleaner_plan_and_metadata(tmp_path: Path, version:
         assert plan["policy"] == "KEEP_LATEST_COMMITS" and plan["version"] == 2
         planned = sorted(f["filePath"] for files in plan["filePathsToBeDeletedPerPartition"].values() for f in files)
         assert [p.removeprefix("file:") for p in planned] == sorted(
-            str(tmp_path / "t" / part / name)
-            for part, names in _deleted(completed[0]).items()
-            for name in names
+            str(tmp_path / "t" / part / name) for part, names in _deleted(completed[0]).items() for name in names
         )
         assert len(planned) == 2
     schema, meta = _decode(completed[0])
