@@ -155,7 +155,11 @@ class HudiTable:
 
                 footer = read_footer(self.storage, newest.path)
                 self._footer_cache[newest.path] = footer
-            return sch.data_schema(pa.schema([pa.field(f.name, f.type, True) for f in footer.schema]))
+            # nested fields nullable: rows written later may hold nulls where a Spark file's
+            # 2-level lists have required elements
+            return sch.data_schema(
+                pa.schema([pa.field(f.name, sch.nullable_nested(f.type), True) for f in footer.schema])
+            )
         for inst in reversed(self.timeline.completed_commits()):
             avro_schema = (self.timeline.read_metadata(inst).get("extraMetadata") or {}).get("schema")
             if avro_schema:
