@@ -197,36 +197,3 @@ def _cleaner_plan(storage: Storage, earliest: Instant, last: Instant, by_part: d
 def java_uri(storage: Storage, rel: str) -> str:
     """``rel`` as Hudi's Java code names files: ``file:/abs/path`` locally, ``s3://…`` on S3."""
     return f"file:{storage.full_path(rel)}" if storage.is_local else storage.full_uri(rel)
-
-
-def archive(timeline: Timeline, min_instants: int, max_instants: int, retain_commits: int) -> list[str]:
-    """Move the oldest completed instants out of the active timeline when it holds more than
-    ``max_instants``, down to ``min_instants``; never the last ``retain_commits`` commits or
-    anything at/after the earliest pending instant. Returns the archived instant times.
-    """
-    completed = sorted({i.timestamp: i for i in timeline.instants if i.is_completed}.values())
-    if len(completed) <= max_instants:
-        return []
-    commits = timeline.completed_commits()
-    limit = commits[-retain_commits].timestamp if len(commits) >= retain_commits else None
-    pending = timeline.pending()
-    if pending:
-        limit = min(limit, pending[0].timestamp) if limit else pending[0].timestamp
-    candidates = [i for i in completed if limit is None or i.timestamp < limit]
-    n = len(completed) - min_instants
-    victims = candidates[:n]
-    if not victims:
-        return []
-    storage = timeline.storage
-    for inst in victims:
-        for f in timeline.files_of(inst.timestamp):
-            src = f"{timeline.dir}/{f.file_name}"
-            storage.write_bytes(f"{timeline.archive_dir}/{f.file_name}", storage.read_bytes(src))
-    # delete completed files last so a crash leaves the instant readable in the active timeline
-    for inst in victims:
-        files = sorted(timeline.files_of(inst.timestamp), key=lambda f: f.is_completed)
-        for f in files:
-            storage.delete(f"{timeline.dir}/{f.file_name}")
-    timeline.reload()
-    logger.info("archived %d instant(s) of %s", len(victims), storage.uri)
-    return [v.timestamp for v in victims]

@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from tributary.errors import HudiError, StorageError, UnsupportedTableError
-from tributary.hudi import maintenance
+from tributary.hudi import archive, maintenance
 from tributary.hudi import schema as sch
 from tributary.hudi.base_file import Footer
 from tributary.hudi.file_index import FileIndex
@@ -196,7 +196,7 @@ class HudiTable:
             self.timeline.reload()
             maintenance.clean(self.storage, self.timeline, self.options.clean_retain_commits)
             self.timeline.reload()
-            maintenance.archive(
+            archive.archive(
                 self.timeline,
                 self.options.archive_min_instants,
                 self.options.archive_max_instants,
