@@ -16,6 +16,7 @@ import pyarrow as pa
 from tributary.cdc.files import CdcFile
 from tributary.cdc.options import CHANGE_ID_COLUMN, OP_COLUMN
 from tributary.errors import CdcFileError
+from tributary.hudi.schema import nullable_nested
 
 META_PREFIX = "_hoodie_"
 _INT_ORDER = [pa.int8(), pa.int16(), pa.int32(), pa.int64()]
@@ -23,6 +24,10 @@ _UINT_FIT = {pa.uint8(): pa.int16(), pa.uint16(): pa.int32(), pa.uint32(): pa.in
 
 
 def _norm(typ: pa.DataType) -> pa.DataType:
+    if pa.types.is_nested(typ):
+        # list element names (``element``, Spark's ``array``) and nested nullability do not make
+        # two types differ: the table's own naming is kept (the first seen: the table's)
+        return nullable_nested(typ)
     if typ in _UINT_FIT:
         return _UINT_FIT[typ]
     if pa.types.is_timestamp(typ):

@@ -44,6 +44,24 @@ class _Names:
         self.types.setdefault(name, schema)
         return full.rsplit(".", 1)[0] if "." in full else ns
 
+    def walk(self, schema: Schema, namespace: str | None = None) -> _Names:
+        """Register every named type of ``schema`` up front: a type defined in a union branch
+        that a value skips (null) may still be referenced by name later."""
+        if isinstance(schema, list):
+            for branch in schema:
+                self.walk(branch, namespace)
+        elif isinstance(schema, dict):
+            t = schema.get("type")
+            if t in ("record", "enum", "fixed"):
+                inner = self.register(schema, namespace)
+                for f in schema.get("fields", []):
+                    self.walk(f["type"], inner)
+            elif t in ("array", "map"):
+                self.walk(schema.get("items" if t == "array" else "values"), namespace)
+            elif isinstance(t, (dict, list)):
+                self.walk(t, namespace)
+        return self
+
     def resolve(self, name: str, namespace: str | None) -> dict[str, Any]:
         if namespace and f"{namespace}.{name}" in self.types:
             return self.types[f"{namespace}.{name}"]
@@ -225,8 +243,13 @@ def _decode(schema: Schema, r: _Reader, names: _Names, ns: str | None) -> Any:
 
 def encode_datum(schema: Schema, value: Any) -> bytes:
     out = io.BytesIO()
-    _encode(schema, value, out, _Names(), None)
+    _encode(schema, value, out, _Names().walk(schema), None)
     return out.getvalue()
+
+
+def decode_datum(schema: Schema, data: bytes) -> Any:
+    """One Avro binary value of ``schema`` (no container)."""
+    return _decode(schema, _Reader(data), _Names().walk(schema), None)
 
 
 def write_container(schema: Schema, records: list[Any]) -> bytes:
@@ -268,7 +291,7 @@ def read_container(data: bytes) -> tuple[Schema, list[Any]]:
             raise ValueError(f"unsupported Avro codec {codec}")
         br = _Reader(block)
         for _ in range(count):
-            records.append(_decode(schema, br, _Names(), None))
+            records.append(_decode(schema, br, _Names().walk(schema), None))
         if r.read(16) != sync:
             raise ValueError("Avro sync marker mismatch")
     return schema, records

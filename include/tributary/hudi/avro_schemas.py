@@ -1,8 +1,10 @@
 """Avro schemas of Hudi timeline files.
 
 Commit, replace-commit and requested-replace schemas are exactly those found in Spark-written
-version 8 tables (shared fixtures ``avsc/``). Rollback and clean schemas are written from Hudi's
-published ``.avsc`` field lists (a subset readers resolve with defaults).
+version 8 tables (shared fixtures ``avsc/``). Clean schemas are those of Hudi 0.15.0 and 1.0.2
+(``HoodieCleanerPlan``/``HoodieCleanMetadata.getClassSchema()``, identical in both). Rollback
+schemas are written from Hudi's published ``.avsc`` field lists (a subset readers resolve with
+defaults).
 """
 
 from __future__ import annotations
@@ -199,6 +201,20 @@ ROLLBACK_PLAN: dict[str, Any] = {
     ],
 }
 
+_CLEAN_PARTITION = {
+    "type": "record",
+    "name": "HoodieCleanPartitionMetadata",
+    "fields": [
+        {"name": "partitionPath", "type": _S},
+        {"name": "policy", "type": _S},
+        {"name": "deletePathPatterns", "type": _STR_ARRAY},
+        {"name": "successDeleteFiles", "type": _STR_ARRAY},
+        {"name": "failedDeleteFiles", "type": _STR_ARRAY},
+        {"name": "isPartitionDeleted", "type": ["null", "boolean"], "default": None},
+    ],
+}
+_STR_MAP = {"type": "map", "values": _S, "avro.java.string": "String"}
+
 CLEAN_METADATA: dict[str, Any] = {
     "type": "record",
     "name": "HoodieCleanMetadata",
@@ -211,23 +227,72 @@ CLEAN_METADATA: dict[str, Any] = {
         {"name": "lastCompletedCommitTimestamp", "type": _S, "default": ""},
         {
             "name": "partitionMetadata",
-            "type": {
-                "type": "map",
-                "avro.java.string": "String",
-                "values": {
-                    "type": "record",
-                    "name": "HoodieCleanPartitionMetadata",
-                    "fields": [
-                        {"name": "partitionPath", "type": _S},
-                        {"name": "policy", "type": _S},
-                        {"name": "deletePathPatterns", "type": _STR_ARRAY},
-                        {"name": "successDeleteFiles", "type": _STR_ARRAY},
-                        {"name": "failedDeleteFiles", "type": _STR_ARRAY},
-                        {"name": "isPartitionDeleted", "type": ["null", "boolean"], "default": None},
-                    ],
-                },
-            },
+            "type": {"type": "map", "values": _CLEAN_PARTITION, "avro.java.string": "String"},
         },
         {"name": "version", "type": ["int", "null"], "default": 1},
+        {
+            "name": "bootstrapPartitionMetadata",
+            "type": ["null", {"type": "map", "values": "HoodieCleanPartitionMetadata", "avro.java.string": "String"}],
+            "default": None,
+        },
+        {"name": "extraMetadata", "type": ["null", _STR_MAP], "default": None},
     ],
 }
+"""``HoodieCleanMetadata`` of the completed ``.clean`` (the same in Hudi 0.15 and 1.0)."""
+
+CLEANER_PLAN: dict[str, Any] = {
+    "type": "record",
+    "name": "HoodieCleanerPlan",
+    "namespace": "org.apache.hudi.avro.model",
+    "fields": [
+        {
+            "name": "earliestInstantToRetain",
+            "type": [
+                "null",
+                {
+                    "type": "record",
+                    "name": "HoodieActionInstant",
+                    "fields": [
+                        {"name": "timestamp", "type": _S},
+                        {"name": "action", "type": _S},
+                        {"name": "state", "type": _S},
+                    ],
+                },
+            ],
+            "default": None,
+        },
+        {"name": "lastCompletedCommitTimestamp", "type": _S, "default": ""},
+        {"name": "policy", "type": _S},
+        {
+            "name": "filesToBeDeletedPerPartition",
+            "type": ["null", {"type": "map", "values": _STR_ARRAY, "avro.java.string": "String"}],
+            "default": None,
+        },
+        {"name": "version", "type": ["int", "null"], "default": 1},
+        {
+            "name": "filePathsToBeDeletedPerPartition",
+            "type": [
+                "null",
+                {
+                    "type": "map",
+                    "avro.java.string": "String",
+                    "values": {
+                        "type": "array",
+                        "items": {
+                            "type": "record",
+                            "name": "HoodieCleanFileInfo",
+                            "fields": [
+                                {"name": "filePath", "type": ["null", _S], "default": None},
+                                {"name": "isBootstrapBaseFile", "type": ["null", "boolean"], "default": None},
+                            ],
+                        },
+                    },
+                },
+            ],
+            "default": None,
+        },
+        {"name": "partitionsToBeDeleted", "type": ["null", _STR_ARRAY], "default": None},
+        {"name": "extraMetadata", "type": ["null", _STR_MAP], "default": None},
+    ],
+}
+"""``HoodieCleanerPlan`` of ``.clean.requested`` and ``.clean.inflight`` (Hudi 0.15 and 1.0)."""

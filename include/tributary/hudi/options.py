@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from tributary.errors import HudiError, TableConfigMismatchError, UnsupportedTableError
+from tributary.hudi.merge_mode import check_supported, ordering_properties
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 META_COLUMNS = (
@@ -25,8 +26,6 @@ KEYGEN_CLASS = {
 _KEYGEN_TYPE_BY_CLASS = {v: k for k, v in KEYGEN_CLASS.items()}
 _KEYGEN_TYPE_BY_CLASS["org.apache.hudi.keygen.CustomKeyGenerator"] = "CUSTOM"
 _KEYGEN_TYPE_BY_CLASS["org.apache.hudi.keygen.TimestampBasedKeyGenerator"] = "TIMESTAMP"
-MERGE_STRATEGY_EVENT_TIME = "eeb8d96f-b1e4-49fd-bbf8-28ac514178e5"
-PAYLOAD_DEFAULT = "org.apache.hudi.common.model.DefaultHoodieRecordPayload"
 
 
 class WriteOperation(StrEnum):
@@ -120,7 +119,9 @@ class TableOptions:
         p["hoodie.table.base.file.format"] = "PARQUET"
         p["hoodie.populate.meta.fields"] = "true"
         p["hoodie.table.timeline.timezone"] = "UTC"
-        p["hoodie.archivelog.folder"] = "archived"
+        p["hoodie.archivelog.folder"] = "archived" if self.table_version == 6 else "history"
+        p["hoodie.table.cdc.enabled"] = "false"
+        p["hoodie.partition.metafile.use.base.format"] = "false"
         if self.table_version == 6:
             p["hoodie.table.keygenerator.class"] = KEYGEN_CLASS[self.keygen_type]
         else:
@@ -128,9 +129,8 @@ class TableOptions:
             p["hoodie.table.initial.version"] = "8"
             p["hoodie.timeline.path"] = "timeline"
             p["hoodie.timeline.history.path"] = "history"
-            p["hoodie.record.merge.mode"] = "EVENT_TIME_ORDERING"
-            p["hoodie.record.merge.strategy.id"] = MERGE_STRATEGY_EVENT_TIME
-            p["hoodie.compaction.payload.class"] = PAYLOAD_DEFAULT
+            p["hoodie.table.multiple.base.file.formats.enable"] = "false"
+        p.update(ordering_properties(self.table_version, self.precombine_field))
         for key, value in self.extra_properties:
             p.setdefault(key, value)
         p.pop("hoodie.table.checksum", None)
@@ -168,6 +168,7 @@ class TableOptions:
             raise UnsupportedTableError(f"{where}: table {name!r} drops partition columns; not supported")
         if props.get("hoodie.datasource.write.partitionpath.urlencode", "false").lower() == "true":
             raise UnsupportedTableError(f"{where}: table {name!r} URL-encodes partition paths; not supported")
+        check_supported(props, where, name)
         version = int(props.get("hoodie.table.version", "0"))
         if version not in (6, 8):
             raise UnsupportedTableError(

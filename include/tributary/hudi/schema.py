@@ -58,6 +58,25 @@ def normalize_type(t: pa.DataType) -> pa.DataType:
     return t
 
 
+def nullable_nested(t: pa.DataType) -> pa.DataType:
+    """``t`` with every nested field nullable (map keys stay required), names kept.
+
+    A Spark-written 2-level list has required elements (``list<array: T not null>``); a CDC file's
+    list of the same logical type has nullable ones: both are Avro ``array<["null", T]>``. Base
+    files are written with Parquet's standard 3-level ``list``/``element`` lists whatever the
+    Arrow names: Hudi's ``HoodieAvroReadSupport`` reads a file whose lists are not 2-level
+    ``array`` lists with a 3-level projection (``element``), so any other element name in a
+    3-level list would make Hudi's merge of that file fail.
+    """
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(f.name, nullable_nested(f.type), True) for f in t])
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return pa.list_(pa.field(t.value_field.name, nullable_nested(t.value_type), True))
+    if pa.types.is_map(t):
+        return pa.map_(t.key_type, pa.field(t.item_field.name, nullable_nested(t.item_type), True))
+    return t
+
+
 def normalize_table(table: pa.Table, what: str) -> pa.Table:
     """Cast ``table`` to the types Tributary writes; reject meta columns and duplicate names."""
     names = table.column_names

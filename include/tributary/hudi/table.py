@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from tributary.errors import HudiError, StorageError, UnsupportedTableError
-from tributary.hudi import maintenance
+from tributary.hudi import archive, maintenance
 from tributary.hudi import schema as sch
 from tributary.hudi.base_file import Footer
 from tributary.hudi.file_index import FileIndex
@@ -155,7 +155,11 @@ class HudiTable:
 
                 footer = read_footer(self.storage, newest.path)
                 self._footer_cache[newest.path] = footer
-            return sch.data_schema(pa.schema([pa.field(f.name, f.type, True) for f in footer.schema]))
+            # nested fields nullable: rows written later may hold nulls where a Spark file's
+            # 2-level lists have required elements
+            return sch.data_schema(
+                pa.schema([pa.field(f.name, sch.nullable_nested(f.type), True) for f in footer.schema])
+            )
         for inst in reversed(self.timeline.completed_commits()):
             avro_schema = (self.timeline.read_metadata(inst).get("extraMetadata") or {}).get("schema")
             if avro_schema:
@@ -192,7 +196,7 @@ class HudiTable:
             self.timeline.reload()
             maintenance.clean(self.storage, self.timeline, self.options.clean_retain_commits)
             self.timeline.reload()
-            maintenance.archive(
+            archive.archive(
                 self.timeline,
                 self.options.archive_min_instants,
                 self.options.archive_max_instants,

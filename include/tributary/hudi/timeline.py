@@ -187,7 +187,7 @@ class Timeline:
         if self.version == 6:
             return json.dumps(metadata, indent=2).encode("utf-8")
         schema = avro_schemas.REPLACE_COMMIT_METADATA if action == "replacecommit" else avro_schemas.COMMIT_METADATA
-        return avro.write_container(schema, [_avro_commit(metadata, action)])
+        return avro.write_container(schema, [avro_commit(metadata, action)])
 
     def requested_replace_payload(self, operation: str, extra: dict[str, str] | None = None) -> bytes:
         return avro.write_container(
@@ -199,7 +199,8 @@ class Timeline:
 _STAT_FIELDS = [f["name"] for f in avro_schemas.COMMIT_METADATA["fields"][0]["type"][1]["values"]["items"]["fields"]]
 
 
-def _avro_commit(metadata: dict[str, Any], action: str) -> dict[str, Any]:
+def avro_commit(metadata: dict[str, Any], action: str) -> dict[str, Any]:
+    """Commit metadata (as read from either version) as a ``HoodieCommitMetadata`` Avro record."""
     stats = {
         part: [{k: s.get(k) for k in _STAT_FIELDS} for s in items]
         for part, items in metadata.get("partitionToWriteStats", {}).items()

@@ -1,8 +1,8 @@
 """One Copy-on-Write commit: locate keys, plan file groups, write base files, commit atomically.
 
 Order of a commit (a reader never sees half of one):
-requested → inflight → base files (new names, invisible until committed) → ``before_complete``
-→ completed instant (the last file written). Any failure before the completed instant rolls
+requested → inflight → per base file its marker, then the file (new names, invisible until
+committed) → ``before_complete`` → completed instant (the last file written) → markers removed. Any failure before the completed instant rolls
 the instant back (its files deleted, a rollback instant written).
 """
 
@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tributary.errors import HudiError
+from tributary.hudi import markers
 from tributary.hudi import schema as sch
 from tributary.hudi.base_file import (
     BLOOM_THREAD_MIN_KEYS,
@@ -34,6 +35,7 @@ from tributary.hudi.base_file import (
 from tributary.hudi.bloom import DynamicBloomFilter
 from tributary.hudi.file_index import FileIndex
 from tributary.hudi.keys import partition_paths, record_keys
+from tributary.hudi.markers import IOType
 from tributary.hudi.options import META_COLUMNS, TableOptions, WriteOperation
 from tributary.hudi.timeline import Timeline
 
@@ -210,6 +212,7 @@ class CommitWriter:
             except Exception:  # the next write retries the rollback
                 logger.exception("rollback of %s on %s failed; the next write will retry it", instant, self.storage.uri)
             raise
+        markers.delete(self.storage, instant)  # as Hudi's post-commit: the instant is complete
         files_written = sum(len(v) for v in stats.values())
         n_replaced = sum(len(v) for v in replaced.values())
         return CommitResult(
@@ -522,6 +525,7 @@ class CommitWriter:
             data = pa.concat_tables([p[0] for p in new_parts]) if len(new_parts) > 1 else new_parts[0][0]
             commit_time = pa.chunked_array([c for p in new_parts for c in _chunks(p[1])], pa.string())
             seqnos = pa.chunked_array([c for p in new_parts for c in _chunks(p[2])], pa.string())
+            markers.create(self.storage, self.instant, path, IOType.MERGE if plan.base else IOType.CREATE)
             size = write_base_file(
                 self.storage,
                 path,

@@ -87,7 +87,9 @@ def test_cleaning_keeps_last_commits_and_archive_bounds_timeline(tmp_path: Path,
         assert {x["v"] for x in rs.as_of(uri, r.instant)} == {f"r{results.index(r)}-0", f"r{results.index(r)}-1"}
     assert [(x["id"], x["v"]) for x in rs.snapshot(uri)] == [(0, "r11-0"), (1, "r11-1")]
     active = [i for i in t.timeline.instants if i.is_completed]
-    assert len(active) <= 6
+    # Hudi's archiver bounds each of commits, cleans and rollbacks by the max on its own
+    for action in ("commit", "clean"):
+        assert 4 <= len([i for i in active if i.action == action]) <= 6, action
     archived = Storage(uri).list_files(t.timeline.archive_dir)
     assert archived
     assert any(i.action == "clean" for i in [*t.timeline.instants])
