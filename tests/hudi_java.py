@@ -6,7 +6,10 @@ answers a list of requests with what Hudi's code computes:
 - ``{"op": "murmur", "keys": [...], "rounds": n}``: the chained hashes ``h_j = hash(key, h_{j-1})``
   of ``org.apache.hudi.common.util.hash.MurmurHash`` (what Hudi's bloom filter uses);
 - ``{"op": "bloom", "keys": [...], "num_entries": .., "fpp": .., "max_entries": ..}``: the
-  ``serializeToString()`` of a DYNAMIC_V0 filter from ``BloomFilterFactory`` with the keys added.
+  ``serializeToString()`` of a DYNAMIC_V0 filter from ``BloomFilterFactory`` with the keys added;
+- ``{"op": "double_text" | "float_text", "values": [...]}``: ``Double.toString`` /
+  ``Float.toString`` (of the float nearest each value);
+- ``{"op": "escape_path", "values": [...]}``: ``PartitionPathEncodeUtils.escapePathName``.
 
 Bundle jars come from ``TRIBUTARY_HUDI_BUNDLES`` ("0.15.0=/jar;1.0.2=/jar;", set by the test
 command) or from ``scripts/hudi-bundles.sh``. A missing Java or bundle is an error, never a skip.
@@ -78,6 +81,13 @@ def _answer(jvm: Any, request: dict[str, Any]) -> Any:
         for key in request["keys"]:
             bf.add(key)
         return bf.serializeToString()
+    if op == "double_text":
+        return [jvm.java.lang.Double.toString(float(v)) for v in request["values"]]
+    if op == "float_text":
+        return [jvm.java.lang.Float.toString(jvm.java.lang.Float.parseFloat(repr(float(v)))) for v in request["values"]]
+    if op == "escape_path":
+        encode = jvm.org.apache.hudi.common.util.PartitionPathEncodeUtils.escapePathName
+        return [encode(v) for v in request["values"]]
     raise ValueError(f"unknown request {op!r}")
 
 

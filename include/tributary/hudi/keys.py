@@ -159,7 +159,8 @@ def _check_path(paths: Column, opts: TableOptions, what: str) -> None:
         bad = _first(paths, pc.match_substring_regex(paths, r"(^|/)\.\.?(/|$)"))
         raise HudiError(
             f"{what}: a partition value of table {opts.table_name!r} makes the partition path {bad!r} "
-            f"(fields {', '.join(opts.partition_fields)}), which would leave the table ({_NOT_A_PATH}). "
+            f"(partition field(s) {', '.join(map(repr, opts.partition_fields))}), which would leave the table "
+            f"({_NOT_A_PATH}). "
             "Clean the value at the source."
         )
     first = pc.match_substring_regex(paths, r"^[^/]*:")
