@@ -9,7 +9,9 @@ answers a list of requests with what Hudi's code computes:
   ``serializeToString()`` of a DYNAMIC_V0 filter from ``BloomFilterFactory`` with the keys added;
 - ``{"op": "double_text" | "float_text", "values": [...]}``: ``Double.toString`` /
   ``Float.toString`` (of the float nearest each value);
-- ``{"op": "escape_path", "values": [...]}``: ``PartitionPathEncodeUtils.escapePathName``.
+- ``{"op": "escape_path", "values": [...]}``: ``PartitionPathEncodeUtils.escapePathName``;
+- ``{"op": "joda_format", "values": [epoch ms], "pattern": .., "zone": ..}``: Joda's
+  ``new DateTime(ms, zone).toString(pattern)``, the formatting of TimestampBasedKeyGenerator.
 
 Bundle jars come from ``TRIBUTARY_HUDI_BUNDLES`` ("0.15.0=/jar;1.0.2=/jar;", set by the test
 command) or from ``scripts/hudi-bundles.sh``. A missing Java or bundle is an error, never a skip.
@@ -88,6 +90,9 @@ def _answer(jvm: Any, request: dict[str, Any]) -> Any:
     if op == "escape_path":
         encode = jvm.org.apache.hudi.common.util.PartitionPathEncodeUtils.escapePathName
         return [encode(v) for v in request["values"]]
+    if op == "joda_format":
+        zone = jvm.org.joda.time.DateTimeZone.forID(request["zone"])
+        return [jvm.org.joda.time.DateTime(ms, zone).toString(request["pattern"]) for ms in request["values"]]
     raise ValueError(f"unknown request {op!r}")
 
 

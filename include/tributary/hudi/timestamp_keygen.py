@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -226,8 +227,7 @@ def _convert_to_ms(values: pa.ChunkedArray, unit_ms: int) -> pa.ChunkedArray:
 def _format_column(
     millis: pa.ChunkedArray | pa.Array, tokens: tuple[tuple[str, int] | str, ...], zone: str
 ) -> pa.Array:
-    ts = pc.cast(millis, pa.timestamp("ms", "UTC"))
-    local = ts if zone == "UTC" else pc.local_timestamp(pc.cast(millis, pa.timestamp("ms", zone)))
+    local = pc.cast(_local_millis(millis, zone), pa.timestamp("ms"))
     parts: list[pa.ChunkedArray | pa.Array | str] = []
     for tok in tokens:
         parts.append(tok if isinstance(tok, str) else _field(local, *tok))
@@ -236,6 +236,21 @@ def _format_column(
     if len(cols) == 1:
         return cols[0]
     return pc.binary_join_element_wise(*cols, "")
+
+
+def _local_millis(millis: pa.ChunkedArray | pa.Array, zone: str) -> pa.Array:
+    """Wall-clock milliseconds in ``zone``: offsets from Python's zoneinfo, which follows the
+    zone's rules past 2037 as Joda does (Arrow's own conversion stops applying DST there)."""
+    ms = np.asarray(pc.fill_null(millis, 0).to_numpy(zero_copy_only=False), np.int64)
+    if zone == "UTC":
+        return pa.array(ms)
+    tz = ZoneInfo(zone)
+    minutes, where = np.unique(np.floor_divide(ms, 60_000), return_inverse=True)
+    offsets = np.array(
+        [int(datetime.fromtimestamp(int(m) * 60, tz).utcoffset().total_seconds() * 1000) for m in minutes],  # type: ignore[union-attr]
+        np.int64,
+    )
+    return pa.array(ms + offsets[where.reshape(-1)])
 
 
 def _pad(values: pa.ChunkedArray | pa.Array, width: int) -> pa.ChunkedArray | pa.Array:
