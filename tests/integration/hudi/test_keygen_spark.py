@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.cdc_factory import hudi_snapshot
 from tests.hudi_java import HUDI_VERSIONS
 from tests.spark_hudi import run_spark
 from tributary.errors import UnsupportedTableError
@@ -180,6 +181,18 @@ def spark(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         }
         jobs.append({"op": "write", "input": str(root / f"{label}-update.parquet"), "path": str(root / label), "options": spark_opts})  # fmt: skip
         jobs.append({"op": "read", "path": str(root / label), "columns": ["k", "v"]})
+    # Spark writes keys of every length; the embedded writer then upserts a few (bloom lookup)
+    spark_keys = pa.table({"k": [*keys, *(f"s{i}" for i in range(300))], "v": [1] * (len(keys) + 300)})
+    pq.write_table(spark_keys, root / "spark-bloom.parquet")
+    spark_bloom = {
+        "hoodie.table.name": "spark_bloom",
+        "hoodie.datasource.write.recordkey.field": "k",
+        "hoodie.datasource.write.precombine.field": "v",
+        "hoodie.datasource.write.operation": "upsert",
+        "hoodie.metadata.enable": "false",
+        KG: "org.apache.hudi.keygen.NonpartitionedKeyGenerator",
+    }
+    jobs.append({"op": "write", "input": str(root / "spark-bloom.parquet"), "path": str(root / "spark_bloom"), "options": spark_bloom, "mode": "overwrite"})  # fmt: skip
     results = run_spark(version, jobs, root)
     return {"version": version, "root": root, "rows": rows, "results": results, "keys": keys}
 
@@ -241,3 +254,17 @@ def test_spark_bloom_upsert_finds_every_key_we_wrote(spark: dict[str, Any]) -> N
         got = sorted((k, int(v)) for k, v in read["rows"])
         expected = sorted((k, 2 if i % 2 == 0 else 1) for i, k in enumerate(keys))
         assert got == expected, label  # no duplicate: Spark's bloom lookup found each key
+
+
+def test_embedded_upsert_finds_keys_in_spark_written_footers(spark: dict[str, Any]) -> None:
+    """Few keys against a big file: the writer looks them up through Spark's bloom footer."""
+    assert spark["results"][-1] == {"ok": True}, spark["results"][-1]
+    path = spark["root"] / "spark_bloom"
+    total = len(spark["keys"]) + 300
+    table = HudiTable.open(str(path))
+    update = ["10", "99", "k1", "0:x", "abc", "x" * 15]
+    assert all(k in spark["keys"] for k in update)
+    table.write(upserts=pa.table({"k": update, "v": [5] * len(update)}), operation=WriteOperation.UPSERT)
+    snap = hudi_snapshot(path, ["k", "v"]).to_pylist()
+    assert len(snap) == total  # found, not inserted again
+    assert sorted(r["k"] for r in snap if r["v"] == 5) == sorted(update)
