@@ -16,14 +16,15 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tributary.cdc.checkpoint import K_VERSION, Checkpoint
 from tributary.cdc.files import CdcFile, list_files, sort_files
 from tributary.cdc.merge import PlanOperation, WritePlan, plan
-from tributary.cdc.options import CdcOptions
+from tributary.cdc.options import CHANGE_ID_COLUMN, OP_COLUMN, CdcOptions
 from tributary.cdc.reader import read_file
 from tributary.cdc.schema import data_schema
-from tributary.errors import CommitConflictError
+from tributary.errors import CdcFileError, CommitConflictError, HudiError
 
 if TYPE_CHECKING:
     from tributary.hudi import HudiTable, TableOptions
@@ -137,7 +138,8 @@ def apply_files(
         return ApplyResult(options.table_name, skipped=skipped)
     is_reload = checkpoint.is_reload(pending) if reload is None else reload
     table_schema = table.schema if table is not None else None
-    write_plan = read_and_plan(pending, options, table_schema, reload=is_reload)
+    key_options = table.options if table is not None else table_options(options)
+    write_plan = read_and_plan(pending, options, table_schema, reload=is_reload, key_options=key_options)
 
     advanced = checkpoint.advance(pending, reload=is_reload, keep=options.recent_files_kept)
     extra = advanced.to_metadata(pending, reload=is_reload, mode=options.mode.value)
@@ -194,12 +196,41 @@ def _guarded(
 
 
 def read_and_plan(
-    files: Sequence[CdcFile], options: CdcOptions, table_schema: pa.Schema | None, *, reload: bool = False
+    files: Sequence[CdcFile],
+    options: CdcOptions,
+    table_schema: pa.Schema | None,
+    *,
+    reload: bool = False,
+    key_options: TableOptions | None = None,
 ) -> WritePlan:
-    """Read every file (raising on the first bad one) and plan the write."""
+    """Read every file (raising on the first bad one) and plan the write.
+
+    With ``key_options`` (the table's key generator), every file's record keys and partition
+    paths are computed first, so a value Hudi cannot key or place (a colliding composite key, a
+    partition value that is a path) fails the file that holds it, before anything is written.
+    """
     types = {**options.csv_type_map(), **{f.name: f.type for f in data_schema(table_schema)}}
     batches = [(f, read_file(f, options, types)) for f in files]
+    if key_options is not None:
+        for f, batch in batches:
+            check_keys(f, batch, key_options)
     return plan(batches, options, table_schema, reload=reload)
+
+
+def check_keys(file: CdcFile, batch: pa.Table, key_options: TableOptions) -> None:
+    """Raise CdcFileError naming ``file`` when its rows cannot be keyed or placed in the table."""
+    from tributary.hudi.keys import partition_paths, record_keys
+
+    if CHANGE_ID_COLUMN in key_options.record_key_fields and CHANGE_ID_COLUMN not in batch.column_names:
+        # historical mode: the change id (added by the plan) is unique and never holds ',' or ':'
+        batch = batch.append_column(CHANGE_ID_COLUMN, pa.array([str(i) for i in range(batch.num_rows)]))
+    try:
+        record_keys(batch, key_options, file.path)
+        if OP_COLUMN in batch.column_names:
+            batch = batch.filter(pc.not_equal(pc.fill_null(batch.column(OP_COLUMN), ""), "D"))
+        partition_paths(batch, key_options, file.path)
+    except HudiError as exc:
+        raise CdcFileError(file.path, str(exc).removeprefix(f"{file.path}: ")) from exc
 
 
 def apply_pending(

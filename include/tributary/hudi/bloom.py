@@ -9,7 +9,8 @@ Hudi stores ``org.apache.hudi.bloomfilter`` in every base file footer: the Base6
 Each row's bit vector is ``ceil(vectorSize / 8)`` bytes, bit ``i`` in byte ``i // 8`` at
 position ``i % 8`` (LSB first). A key is added to row ``r`` at the ``nbHash`` positions
 ``abs(h_j % vectorSize)`` where ``h_0 = murmur(key, 0)`` and ``h_j = murmur(key, h_{j-1})``
-(Hadoop ``MurmurHash``, 32-bit, signed-byte tail). Rows fill with ``nr`` keys each until
+(Hadoop ``MurmurHash``, 32-bit; the 1-3 tail bytes sign-extended and taken as
+``data[len-3] << 16 ^ data[len-2] << 8 ^ data[len-1]``, not the reference MurmurHash2 order). Rows fill with ``nr`` keys each until
 ``rows * nr >= maxNr``; after that keys go round-robin over the rows.
 
 Hashing is vectorised with numpy (:class:`KeyHasher`): keys are grouped by byte length and
@@ -69,11 +70,9 @@ def murmur_hash(data: bytes, seed: int = 0) -> int:
         def sx(b: int) -> int:  # Java sign-extended byte
             return b | 0xFFFFFF00 if b >= 0x80 else b
 
-        if left >= 3:
-            h ^= (sx(tail[2]) << 16) & _MASK
-        if left >= 2:
-            h ^= (sx(tail[1]) << 8) & _MASK
-        h ^= sx(tail[0])
+        # Hadoop's tail: data[len-3] << 16, data[len-2] << 8, data[len-1] (first tail byte highest)
+        for j, b in enumerate(tail):
+            h ^= (sx(b) << (8 * (left - 1 - j))) & _MASK
         h = (h * _M) & _MASK
     h ^= h >> 13
     h = (h * _M) & _MASK
@@ -155,9 +154,11 @@ class KeyHasher:
                 at = st + (n4 << 2)
                 tail = np.zeros(len(st), np.uint32)
                 for j in range(left):
-                    # Java sign-extends the byte, then shifts it into place
+                    # Java sign-extends the byte, then shifts it into place: Hadoop takes
+                    # data[len-3] << 16, data[len-2] << 8, data[len-1], the first tail byte highest
                     byte = data[at + j].view(np.int8).astype(np.int32).view(np.uint32)
-                    tail ^= byte << np.uint32(8 * j) if j else byte
+                    shift = 8 * (left - 1 - j)
+                    tail ^= byte << np.uint32(shift) if shift else byte
             self.groups.append((a, b, length, blocks, tail))
 
     def ranges(self, block: int | None = None) -> list[tuple[int, int]]:

@@ -18,14 +18,32 @@ META_COLUMNS = (
     "_hoodie_partition_path",
     "_hoodie_file_name",
 )
+
+
+class KeyGenerator(StrEnum):
+    """Hudi's key generator types (``hoodie.table.keygenerator.type``)."""
+
+    SIMPLE = "SIMPLE"
+    COMPLEX = "COMPLEX"
+    NON_PARTITION = "NON_PARTITION"
+    TIMESTAMP = "TIMESTAMP"
+    CUSTOM = "CUSTOM"
+
+
 KEYGEN_CLASS = {
-    "SIMPLE": "org.apache.hudi.keygen.SimpleKeyGenerator",
-    "COMPLEX": "org.apache.hudi.keygen.ComplexKeyGenerator",
-    "NON_PARTITION": "org.apache.hudi.keygen.NonpartitionedKeyGenerator",
+    KeyGenerator.SIMPLE: "org.apache.hudi.keygen.SimpleKeyGenerator",
+    KeyGenerator.COMPLEX: "org.apache.hudi.keygen.ComplexKeyGenerator",
+    KeyGenerator.NON_PARTITION: "org.apache.hudi.keygen.NonpartitionedKeyGenerator",
+    KeyGenerator.TIMESTAMP: "org.apache.hudi.keygen.TimestampBasedKeyGenerator",
+    KeyGenerator.CUSTOM: "org.apache.hudi.keygen.CustomKeyGenerator",
 }
 _KEYGEN_TYPE_BY_CLASS = {v: k for k, v in KEYGEN_CLASS.items()}
-_KEYGEN_TYPE_BY_CLASS["org.apache.hudi.keygen.CustomKeyGenerator"] = "CUSTOM"
-_KEYGEN_TYPE_BY_CLASS["org.apache.hudi.keygen.TimestampBasedKeyGenerator"] = "TIMESTAMP"
+# the Avro and Spark-SQL variants write the same keys
+for _name, _type in list(_KEYGEN_TYPE_BY_CLASS.items()):
+    _base = _name.removesuffix("KeyGenerator")
+    _KEYGEN_TYPE_BY_CLASS[_base + "AvroKeyGenerator"] = _type
+_KEYGEN_TYPE_BY_CLASS["org.apache.hudi.keygen.NonpartitionedAvroKeyGenerator"] = KeyGenerator.NON_PARTITION
+_KEYGEN_TYPE_BY_CLASS["org.apache.hudi.keygen.GlobalDeleteKeyGenerator"] = KeyGenerator.NON_PARTITION
 
 
 class WriteOperation(StrEnum):
@@ -53,6 +71,12 @@ class TableOptions:
     archive_max_instants: int = 30
     target_file_size_bytes: int = 120 * 1024 * 1024
     small_file_limit_bytes: int = 100 * 1024 * 1024
+    key_generator: KeyGenerator | None = None
+    """The table's key generator; None: inferred from the field counts on construction (new tables)."""
+    partition_path_urlencode: bool = False
+    """``hoodie.datasource.write.partitionpath.urlencode``: partition values are %-escaped."""
+    partition_field_types: tuple[str, ...] = ()
+    """CustomKeyGenerator only: ``simple`` or ``timestamp`` per partition field."""
     extra_properties: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     """Properties read from an existing table that the writer keeps as they are."""
 
@@ -87,18 +111,45 @@ class TableOptions:
             problems.append("archive_min_instants must be > clean_retain_commits (Hudi requires it)")
         if self.target_file_size_bytes <= 0 or self.small_file_limit_bytes < 0:
             problems.append("target_file_size_bytes must be > 0 and small_file_limit_bytes >= 0")
+        if self.key_generator is None:
+            object.__setattr__(self, "key_generator", self._inferred_keygen())
+        problems += self._keygen_problems()
         if problems:
             raise HudiError(f"invalid options for table {self.table_name!r}: " + "; ".join(problems))
+
+    def _keygen_problems(self) -> list[str]:
+        kg = self.key_generator
+        if kg is None:
+            return []
+        problems = []
+        if kg in (KeyGenerator.SIMPLE, KeyGenerator.TIMESTAMP) and len(self.record_key_fields) != 1:
+            problems.append(f"key generator {kg} takes exactly one record key field")
+        if kg in (KeyGenerator.SIMPLE, KeyGenerator.TIMESTAMP) and len(self.partition_fields) > 1:
+            problems.append(f"key generator {kg} takes at most one partition field")
+        if kg == KeyGenerator.CUSTOM and len(self.partition_field_types) != len(self.partition_fields):
+            problems.append("CustomKeyGenerator needs a type (simple or timestamp) per partition field")
+        return problems
 
     @property
     def is_partitioned(self) -> bool:
         return bool(self.partition_fields)
 
     @property
-    def keygen_type(self) -> str:
+    def keygen_type(self) -> KeyGenerator:
+        """The key generator: the stored one, else (set on construction) inferred from the field counts."""
+        return self.key_generator or self._inferred_keygen()
+
+    def _inferred_keygen(self) -> KeyGenerator:
+        """What Hudi's Spark writer picks when no key generator is given."""
         if not self.partition_fields:
-            return "NON_PARTITION"
-        return "SIMPLE" if len(self.record_key_fields) == 1 and len(self.partition_fields) == 1 else "COMPLEX"
+            return KeyGenerator.NON_PARTITION
+        if len(self.record_key_fields) == 1 and len(self.partition_fields) == 1:
+            return KeyGenerator.SIMPLE
+        return KeyGenerator.COMPLEX
+
+    def property_value(self, key: str, default: str = "") -> str:
+        """A property kept from the table's ``hoodie.properties`` (``default`` when absent)."""
+        return dict(self.extra_properties).get(key, default)
 
     def to_properties(self) -> dict[str, str]:
         """``hoodie.properties`` content for this table (checksum last)."""
@@ -111,10 +162,13 @@ class TableOptions:
         if self.precombine_field:
             p["hoodie.table.precombine.field"] = self.precombine_field
         if self.partition_fields:
-            p["hoodie.table.partition.fields"] = ",".join(self.partition_fields)
+            fields = self.partition_fields
+            if self.keygen_type == KeyGenerator.CUSTOM and self.table_version >= 8:
+                fields = tuple(f"{f}:{t}" for f, t in zip(fields, self.partition_field_types, strict=True))
+            p["hoodie.table.partition.fields"] = ",".join(fields)
         p["hoodie.database.name"] = self.database_name
         p["hoodie.datasource.write.hive_style_partitioning"] = str(self.hive_style_partitioning).lower()
-        p["hoodie.datasource.write.partitionpath.urlencode"] = "false"
+        p["hoodie.datasource.write.partitionpath.urlencode"] = str(self.partition_path_urlencode).lower()
         p["hoodie.datasource.write.drop.partition.columns"] = "false"
         p["hoodie.table.base.file.format"] = "PARQUET"
         p["hoodie.populate.meta.fields"] = "true"
@@ -166,8 +220,6 @@ class TableOptions:
             raise UnsupportedTableError(f"{where}: table {name!r} does not use PARQUET base files")
         if props.get("hoodie.datasource.write.drop.partition.columns", "false").lower() == "true":
             raise UnsupportedTableError(f"{where}: table {name!r} drops partition columns; not supported")
-        if props.get("hoodie.datasource.write.partitionpath.urlencode", "false").lower() == "true":
-            raise UnsupportedTableError(f"{where}: table {name!r} URL-encodes partition paths; not supported")
         check_supported(props, where, name)
         version = int(props.get("hoodie.table.version", "0"))
         if version not in (6, 8):
@@ -175,24 +227,17 @@ class TableOptions:
                 f"{where}: table {name!r} has hoodie.table.version={version}; the embedded writer writes versions "
                 "6 and 8 only. Upgrade/downgrade it with Hudi's CLI or Spark first."
             )
-        keygen = props.get("hoodie.table.keygenerator.type") or _KEYGEN_TYPE_BY_CLASS.get(
-            props.get("hoodie.table.keygenerator.class", ""), ""
-        )
-        if keygen and keygen not in ("SIMPLE", "COMPLEX", "NON_PARTITION"):
-            raise UnsupportedTableError(
-                f"{where}: table {name!r} uses key generator {keygen}; only simple, complex and non-partitioned "
-                "key generators are supported"
-            )
+        keygen = _stored_keygen(props, name, where)
         rk = tuple(f.strip() for f in props.get("hoodie.table.recordkey.fields", "").split(",") if f.strip())
         if not rk:
             raise UnsupportedTableError(
                 f"{where}: table {name!r} has no hoodie.table.recordkey.fields (keyless table); not supported"
             )
-        pf = tuple(f.strip() for f in props.get("hoodie.table.partition.fields", "").split(",") if f.strip())
+        pf, pf_types = _partition_fields(props, keygen, name, where)
         known = set(cls(name, rk).to_properties()) | {"hoodie.table.create.schema", "hoodie.table.precombine.field"}
         known |= {"hoodie.table.partition.fields", "hoodie.table.keygenerator.class", "hoodie.table.keygenerator.type"}
         extra = tuple((k, v) for k, v in props.items() if k not in known and k != "hoodie.table.checksum")
-        return cls(
+        opts = cls(
             table_name=name,
             record_key_fields=rk,
             precombine_field=props.get("hoodie.table.precombine.field") or None,
@@ -201,9 +246,20 @@ class TableOptions:
             == "true",
             table_version=version,
             database_name=props.get("hoodie.database.name") or "default",
+            key_generator=keygen,
+            partition_path_urlencode=props.get("hoodie.datasource.write.partitionpath.urlencode", "false").lower()
+            == "true",
+            partition_field_types=pf_types,
             extra_properties=extra,
             **maintenance,  # type: ignore[arg-type]
         )
+        from tributary.hudi.timestamp_keygen import TimestampKeygen
+
+        types = ("timestamp",) * len(pf) if keygen == KeyGenerator.TIMESTAMP else pf_types
+        for fld, typ in zip(pf, types, strict=False):
+            if typ == "timestamp":  # refuse unsupported settings when the table is opened
+                TimestampKeygen.from_properties(props, fld, f"{name!r} at {where}")
+        return opts
 
     def check_matches(self, existing: TableOptions, where: str) -> None:
         """Raise TableConfigMismatchError naming the first property where ``self`` disagrees."""
@@ -227,6 +283,50 @@ class TableOptions:
                     f"{where}: table {existing.table_name!r} has {prop}={_fmt(theirs)} but the options ask for "
                     f"{_fmt(mine)}; fix the table config to match, or write to a new table"
                 )
+
+
+def _stored_keygen(props: dict[str, str], name: str, where: str) -> KeyGenerator | None:
+    """The key generator ``hoodie.properties`` names (type, else class); None when it names none."""
+    kg_type = props.get("hoodie.table.keygenerator.type", "").strip().upper()
+    kg_class = props.get("hoodie.table.keygenerator.class", "").strip()
+    if kg_type:
+        try:
+            return KeyGenerator(kg_type)
+        except ValueError:
+            raise UnsupportedTableError(
+                f"{where}: table {name!r} has hoodie.table.keygenerator.type={kg_type}; the embedded writer supports "
+                f"{', '.join(KeyGenerator)}. Use engine 'glue' for this table."
+            ) from None
+    if not kg_class:
+        return None
+    if kg_class not in _KEYGEN_TYPE_BY_CLASS:
+        raise UnsupportedTableError(
+            f"{where}: table {name!r} has hoodie.table.keygenerator.class={kg_class}; the embedded writer cannot "
+            "compute its keys (supported: Simple, Complex, Nonpartitioned, TimestampBased and Custom key "
+            "generators). Use engine 'glue' for this table."
+        )
+    return _KEYGEN_TYPE_BY_CLASS[kg_class]
+
+
+def _partition_fields(
+    props: dict[str, str], keygen: KeyGenerator | None, name: str, where: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Partition field names and, for CustomKeyGenerator, their types (``field:type``)."""
+    raw = [f.strip() for f in props.get("hoodie.table.partition.fields", "").split(",") if f.strip()]
+    if keygen != KeyGenerator.CUSTOM:
+        return tuple(raw), ()
+    names, types = [], []
+    for item in raw:
+        field_name, _, typ = item.partition(":")
+        if typ.strip().lower() not in ("simple", "timestamp"):
+            raise UnsupportedTableError(
+                f"{where}: table {name!r} uses CustomKeyGenerator but hoodie.table.partition.fields={','.join(raw)} "
+                "does not say each field's type (field:simple or field:timestamp; Hudi 0.x does not store it). "
+                "Write the types into hoodie.table.partition.fields or use engine 'glue' for this table."
+            )
+        names.append(field_name.strip())
+        types.append(typ.strip().lower())
+    return tuple(names), tuple(types)
 
 
 def _fmt(value: object) -> str:

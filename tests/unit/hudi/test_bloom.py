@@ -1,33 +1,106 @@
-"""The bloom filter footer is byte-for-byte Spark's (Hadoop MurmurHash, DYNAMIC_V0)."""
+"""The bloom filter footer is byte-for-byte Hudi's (Hadoop MurmurHash, DYNAMIC_V0).
+
+The reference is Hudi's own Java code, run at test time on both bundles (tests/hudi_java.py).
+"""
 
 from __future__ import annotations
 
 import random
-import zipfile
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import HUDI_FIXTURES
+from tests.hudi_java import HUDI_VERSIONS, run_java
 from tributary.hudi import bloom
 from tributary.hudi.bloom import DynamicBloomFilter, KeyHasher, hash_positions, murmur_hash
 
-ZIPS = sorted((HUDI_FIXTURES / "spark-written").glob("*.zip"))
+# every byte length mod 4, 2- and 3-byte ids, 15-byte complex keys, sign-extended tail bytes
+EDGE_KEYS = [
+    *[str(i) for i in range(0, 1_000, 7)],
+    "k1",
+    "0:x",
+    "id:1",
+    "id:1,name:Alice",
+    "id:12,name:Bob",
+    "a",
+    "ab",
+    "abc",
+    "abcd",
+    "abcde",
+    "é",
+    "éa",
+    "aé",
+    "漢",
+    "🙂",
+    "x🙂",
+    "\u00ff\u00fe",
+    "uuid-0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9",
+]
+SMALL = {"num_entries": 10, "fpp": 0.01, "max_entries": 25}
+DEFAULT = {"num_entries": 60_000, "fpp": 1e-9, "max_entries": 100_000}
 
 
-@pytest.fixture(scope="module")
-def base_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    root = tmp_path_factory.mktemp("fixtures")
-    out = []
-    for z in ZIPS:
-        dest = root / z.stem
-        with zipfile.ZipFile(z) as zf:
-            zf.extractall(dest)
-        out += [p for p in dest.rglob("*.parquet") if "__MACOSX" not in p.parts]
-    return out
+def _random_keys(n: int, seed: int, max_len: int = 70) -> list[str]:
+    rnd = random.Random(seed)
+    return ["".join(rnd.choice(_ALPHABET) for _ in range(rnd.randint(1, max_len))) for _ in range(n)]
+
+
+_ALPHABET = "abcXYZ019-_:,/ é ñ ß 漢字 🙂 \u00ff"
+RANDOM_KEYS = _random_keys(400, 99, 23)
+SPREAD_KEYS = [f"id:{i},name:n{i % 97}" for i in range(40)]
+
+
+@pytest.fixture(scope="module", params=HUDI_VERSIONS)
+def java(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """What Hudi's Java classes compute for the keys above (one JVM per Hudi version)."""
+    keys = EDGE_KEYS + RANDOM_KEYS
+    chains, footer, small_footer = run_java(
+        request.param,
+        [
+            {"op": "murmur", "keys": keys, "rounds": 3},
+            {"op": "bloom", "keys": keys, **DEFAULT},
+            {"op": "bloom", "keys": SPREAD_KEYS, **SMALL},
+        ],
+    )
+    return {"keys": keys, "chains": chains, "footer": footer, "small_footer": small_footer}
+
+
+def test_murmur_equals_hudi_java_for_every_length(java: dict[str, Any]) -> None:
+    expected = dict(zip(java["keys"], java["chains"], strict=True))
+    assert {len(k.encode()) % 4 for k in java["keys"]} == {0, 1, 2, 3}
+    for key, chain in expected.items():
+        h, got = 0, []
+        for _ in range(3):
+            h = murmur_hash(key.encode(), h)
+            got.append(h)
+        assert got == chain, key
+    hasher = KeyHasher(pa.array(java["keys"]))
+    order = list(range(len(java["keys"]))) if hasher.order is None else hasher.order.tolist()
+    firsts = next(hasher.hashes(1)).view(np.int32).tolist()
+    for pos, value in zip(order, firsts, strict=True):
+        assert value == expected[java["keys"][pos]][0], java["keys"][pos]
+
+
+def test_footer_equals_hudi_java_for_same_keys(java: dict[str, Any]) -> None:
+    ours = DynamicBloomFilter()
+    ours.add_keys(pa.array(java["keys"]))
+    assert ours.to_footer() == java["footer"]
+    small = DynamicBloomFilter(**SMALL)
+    small.add_keys(pa.array(SPREAD_KEYS))
+    assert len(small.rows) == 3  # the round-robin rows too
+    assert small.to_footer() == java["small_footer"]
+
+
+def test_java_footer_is_read_and_holds_every_key(java: dict[str, Any]) -> None:
+    for text, keys in ((java["footer"], java["keys"]), (java["small_footer"], SPREAD_KEYS)):
+        theirs = DynamicBloomFilter.from_footer(text)
+        assert all(theirs.might_contain(pa.array(keys)).to_pylist())
+        assert theirs.to_footer() == text
+    theirs = DynamicBloomFilter.from_footer(java["footer"])
+    misses = theirs.might_contain(pa.array([f"absent-{i}" for i in range(500)])).to_pylist()
+    assert sum(misses) == 0
 
 
 def test_vectorised_hash_matches_reference() -> None:
@@ -46,26 +119,6 @@ def test_vectorised_hash_matches_reference() -> None:
         assert got[i] == expected, k
 
 
-def test_footer_equals_spark_for_same_keys(base_files: list[Path]) -> None:
-    compared = 0
-    for path in base_files:
-        md = pq.read_metadata(path).metadata
-        spark = md.get(b"org.apache.hudi.bloomfilter")
-        if spark is None:  # populate.meta.fields=false tables carry no bloom filter
-            continue
-        keys = pq.read_table(path, columns=["_hoodie_record_key"]).column(0)
-        theirs = DynamicBloomFilter.from_footer(spark)
-        if not all(theirs.might_contain(keys).to_pylist()):
-            # one Spark fixture file's filter holds none of the file's own keys (edited test data);
-            # a byte comparison is meaningless there
-            continue
-        ours = DynamicBloomFilter()
-        ours.add_keys(keys)
-        assert ours.to_footer().encode() == spark, path.name
-        compared += 1
-    assert compared >= 15
-
-
 def test_dynamic_rows_and_round_trip() -> None:
     bf = DynamicBloomFilter(num_entries=10, fpp=0.01, max_entries=25)
     bf.add_keys(pa.array([f"k{i}" for i in range(40)]))
@@ -76,14 +129,6 @@ def test_dynamic_rows_and_round_trip() -> None:
     assert all(again.might_contain(pa.array([f"k{i}" for i in range(40)])).to_pylist())
     misses = again.might_contain(pa.array([f"other-{i}" for i in range(200)])).to_pylist()
     assert sum(misses) < 100
-
-
-_ALPHABET = "abcXYZ019-_:,/ é ñ ß 漢字 🙂 \u00ff"
-
-
-def _random_keys(n: int, seed: int, max_len: int = 70) -> list[str]:
-    rnd = random.Random(seed)
-    return ["".join(rnd.choice(_ALPHABET) for _ in range(rnd.randint(1, max_len))) for _ in range(n)]
 
 
 def test_numpy_murmur_equals_scalar_reference_on_random_keys() -> None:
