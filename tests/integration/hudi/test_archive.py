@@ -48,20 +48,30 @@ def make(tmp_path: Path, version: int) -> tuple[str, HudiTable]:
 
 @pytest.mark.parametrize("version", [6, 8])
 def test_replacecommit_stays_while_its_replaced_files_exist(tmp_path: Path, version: int) -> None:
-    uri, t = make(tmp_path, version)
+    uri = str(tmp_path / "t")
+    opts = TableOptions(
+        "t",
+        ("id",),
+        partition_fields=("p",),
+        table_version=version,
+        clean_retain_commits=4,
+        archive_min_instants=5,
+        archive_max_instants=6,
+    )
+    t = HudiTable.create(uri, opts)
     t.write(batch([0, 1, 2], "old"))
     t.write(batch([5, 6], "new"), operation=WriteOperation.INSERT_OVERWRITE_TABLE)
-    for _ in range(6):  # failed writes: rollbacks fill the timeline, nothing gets cleaned
+    for _ in range(7):  # failed writes: rollbacks fill the timeline; nothing is cleaned (3 commits < 4)
         with pytest.raises(Boom):
             t.write(batch([9], "x"), before_complete=_boom)
-    t.write(batch([7], "new"))  # archival runs after a commit
-    data_files = [p for p in (tmp_path / "t").glob("p*/*.parquet")]
+    t.write(batch([7], "new"))  # table services run after a commit
+    data_files = list((tmp_path / "t").glob("p*/*.parquet"))
     replaced = [p for p in data_files if "old" in pq.read_table(p).column("v")[0].as_py()]
-    assert replaced  # not cleaned: only 3 commits
+    assert replaced  # the files the replacecommit replaced are still there
     assert [c.action for c in t.completed_commits()] == ["commit", "replacecommit", "commit"]
     assert [(r["id"], r["v"]) for r in rs.snapshot(uri)] == [(5, "new5"), (6, "new6"), (7, "new7")]
     rollbacks = [i for i in t.timeline.instants if i.action == "rollback" and i.is_completed]
-    assert len(rollbacks) == 4  # 6 > max 5: archived down to min 4, on their own
+    assert len(rollbacks) == 5  # 7 > max 6: archived down to min 5, on their own
 
 
 @pytest.mark.parametrize("version", [6, 8])
