@@ -141,3 +141,18 @@ def test_archived_instants_in_hudis_format(tmp_path: Path, version: int) -> None
             assert avro.read_container(r["metadata"])[1]
         assert all(f["fileLen"] == (history / f["fileName"]).stat().st_size for f in manifest["files"])
     assert [(r["id"], r["v"]) for r in rs.snapshot(uri)] == [(0, "r8-0"), (1, "r8-1")]
+
+
+@pytest.mark.parametrize("version", [6, 8])
+def test_files_of_archived_commits_stay_committed_behind_an_old_rollback(tmp_path: Path, version: int) -> None:
+    uri, t = make(tmp_path, version)
+    t.write(batch([0, 1], "a"))
+    with pytest.raises(Boom):  # one early failed write: its rollback outlives the commits after it
+        t.write(batch([9], "x"), before_complete=_boom)
+    b = t.write(batch([1], "b")).instant  # p1's file group gets its slice from this commit
+    for n in range(7):
+        t.write(batch([0], f"c{n}-"))
+    assert b not in {c.instant for c in t.completed_commits()}  # archived
+    assert next(i.action for i in t.timeline.instants if i.is_completed) == "rollback"
+    t.write(batch([1, 3], "d"))  # must update id 1 in its file, not insert a second copy
+    assert [(r["id"], r["v"]) for r in rs.snapshot(uri)] == [(0, "c6-0"), (1, "d1"), (3, "d3")]
