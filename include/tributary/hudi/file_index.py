@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 
 from tributary.hudi.base_file import BaseFile, parse_base_file
-from tributary.hudi.timeline import Timeline
+from tributary.hudi.timeline import COMMIT_ACTIONS, Timeline
 from tributary.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,12 @@ class FileIndex:
     def load(self) -> None:
         completed = self.timeline.completed_commits()
         committed = {i.timestamp for i in completed}
-        active_start = min((i.timestamp for i in self.timeline.instants), default=None)
+        # files of archived commits are those before the first commit on the active timeline (as
+        # Hudi's isBeforeTimelineStarts): cleans and rollbacks are archived on their own, so an
+        # old rollback may outlive the commits after it
+        active_start = min(
+            (i.timestamp for i in self.timeline.instants if i.action in (*COMMIT_ACTIONS, "deltacommit")), default=None
+        )
         pending = {i.timestamp for i in self.timeline.pending()}
         groups: dict[tuple[str, str], FileGroup] = {}
         uncommitted = []

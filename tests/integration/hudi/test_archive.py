@@ -48,20 +48,30 @@ def make(tmp_path: Path, version: int) -> tuple[str, HudiTable]:
 
 @pytest.mark.parametrize("version", [6, 8])
 def test_replacecommit_stays_while_its_replaced_files_exist(tmp_path: Path, version: int) -> None:
-    uri, t = make(tmp_path, version)
+    uri = str(tmp_path / "t")
+    opts = TableOptions(
+        "t",
+        ("id",),
+        partition_fields=("p",),
+        table_version=version,
+        clean_retain_commits=4,
+        archive_min_instants=5,
+        archive_max_instants=6,
+    )
+    t = HudiTable.create(uri, opts)
     t.write(batch([0, 1, 2], "old"))
     t.write(batch([5, 6], "new"), operation=WriteOperation.INSERT_OVERWRITE_TABLE)
-    for _ in range(6):  # failed writes: rollbacks fill the timeline, nothing gets cleaned
+    for _ in range(7):  # failed writes: rollbacks fill the timeline; nothing is cleaned (3 commits < 4)
         with pytest.raises(Boom):
             t.write(batch([9], "x"), before_complete=_boom)
-    t.write(batch([7], "new"))  # archival runs after a commit
-    data_files = [p for p in (tmp_path / "t").glob("p*/*.parquet")]
+    t.write(batch([7], "new"))  # table services run after a commit
+    data_files = list((tmp_path / "t").glob("p*/*.parquet"))
     replaced = [p for p in data_files if "old" in pq.read_table(p).column("v")[0].as_py()]
-    assert replaced  # not cleaned: only 3 commits
+    assert replaced  # the files the replacecommit replaced are still there
     assert [c.action for c in t.completed_commits()] == ["commit", "replacecommit", "commit"]
     assert [(r["id"], r["v"]) for r in rs.snapshot(uri)] == [(5, "new5"), (6, "new6"), (7, "new7")]
     rollbacks = [i for i in t.timeline.instants if i.action == "rollback" and i.is_completed]
-    assert len(rollbacks) == 4  # 6 > max 5: archived down to min 4, on their own
+    assert len(rollbacks) == 5  # 7 > max 6: archived down to min 5, on their own
 
 
 @pytest.mark.parametrize("version", [6, 8])
@@ -131,3 +141,18 @@ def test_archived_instants_in_hudis_format(tmp_path: Path, version: int) -> None
             assert avro.read_container(r["metadata"])[1]
         assert all(f["fileLen"] == (history / f["fileName"]).stat().st_size for f in manifest["files"])
     assert [(r["id"], r["v"]) for r in rs.snapshot(uri)] == [(0, "r8-0"), (1, "r8-1")]
+
+
+@pytest.mark.parametrize("version", [6, 8])
+def test_files_of_archived_commits_stay_committed_behind_an_old_rollback(tmp_path: Path, version: int) -> None:
+    uri, t = make(tmp_path, version)
+    t.write(batch([0, 1], "a"))
+    with pytest.raises(Boom):  # one early failed write: its rollback outlives the commits after it
+        t.write(batch([9], "x"), before_complete=_boom)
+    b = t.write(batch([1], "b")).instant  # p1's file group gets its slice from this commit
+    for n in range(7):
+        t.write(batch([0], f"c{n}-"))
+    assert b not in {c.instant for c in t.completed_commits()}  # archived
+    assert next(i.action for i in t.timeline.instants if i.is_completed) == "rollback"
+    t.write(batch([1, 3], "d"))  # must update id 1 in its file, not insert a second copy
+    assert [(r["id"], r["v"]) for r in rs.snapshot(uri)] == [(0, "c6-0"), (1, "d1"), (3, "d3")]
