@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from tests.cdc_factory import DmsFolder, completed_commits, hudi_snapshot
-from tests.conftest import HUDI_FIXTURES
+from tests.conftest import HUDI_FIXTURES, needs_shared_samples
 from tributary.cli.main import main
 
 
@@ -101,6 +101,7 @@ def test_source_on_s3(aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "files=0" in capsys.readouterr().out
 
 
+@needs_shared_samples
 @pytest.mark.parametrize(
     "fixture", ["sample_table__cow__v6_nonpartitioned", "sample_table__cow__v8_simplekeygen_nonhivestyle"]
 )

@@ -9,10 +9,12 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from tests.conftest import HUDI_FIXTURES
+from tests.conftest import HUDI_FIXTURES, needs_shared_samples
 from tests.integration.hudi import helpers as rs
 from tributary.errors import UnsupportedTableError
 from tributary.hudi import HudiTable
+
+pytestmark = [needs_shared_samples]
 
 SPARK = HUDI_FIXTURES / "spark-written"
 COW = ["v6_complexkeygen_hivestyle", "v6_nonpartitioned", "v6_simplekeygen_nonhivestyle",

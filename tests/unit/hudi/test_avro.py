@@ -3,10 +3,11 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from tests.conftest import HUDI_FIXTURES
+from tests.conftest import HUDI_FIXTURES, needs_shared_samples
 from tributary.hudi import avro, avro_schemas
 
 
+@needs_shared_samples
 def test_reads_spark_v8_commit_and_round_trips(tmp_path: Path) -> None:
     z = HUDI_FIXTURES / "spark-written" / "sample_table__cow__v8_complexkeygen_hivestyle.zip"
     with zipfile.ZipFile(z) as zf:

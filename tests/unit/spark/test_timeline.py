@@ -8,13 +8,15 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from tests.conftest import HUDI_FIXTURES
+from tests.conftest import HUDI_FIXTURES, needs_shared_samples
 from tributary.cdc.apply import read_checkpoint
 from tributary.cdc.checkpoint import Checkpoint
 from tributary.cdc.files import CdcFile, FileKind
 from tributary.errors import UnsupportedTableError
 from tributary.hudi import HudiTable
 from tributary.spark.timeline import TableTimeline
+
+pytestmark = [needs_shared_samples]
 
 SPARK = HUDI_FIXTURES / "spark-written"
 
