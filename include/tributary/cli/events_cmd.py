@@ -24,6 +24,8 @@ def _read(path: Path) -> object:
         return json.loads(text)
     except ValueError as exc:
         raise EventError(f"{name}: not JSON ({exc}); pass the event as Lambda receives it") from None
+    except RecursionError:
+        raise EventError(f"{name}: JSON nested too deeply to be an event") from None
 
 
 @app.command("parse")

@@ -17,6 +17,7 @@ or backtrack for hours (``"pattern": "^(a+)+$"``). So:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 import jsonschema
@@ -113,24 +114,33 @@ def check_params_schema(schema: Mapping[str, Any]) -> None:
     _check_ref_cycles(refs)
 
 
+@lru_cache(maxsize=256)
+def _re2(pattern: str) -> Any:
+    """``pattern`` compiled by RE2 (quietly: RE2 would log refused patterns to stderr)."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False
+    return re2.compile(pattern, options)
+
+
 def _check_pattern(pattern: Any, path: tuple[str, ...]) -> None:
     import re2
 
     if not isinstance(pattern, str):
         raise ValueError(f"pattern at {_pointer(path)} must be a string")
     try:
-        re2.compile(pattern)
+        _re2(pattern)
     except re2.error as exc:
+        reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise ValueError(
-            f"pattern {pattern!r} at {_pointer(path)} cannot run in linear time ({exc}); "
-            "drop backreferences and lookaround"
+            f"pattern {pattern!r} at {_pointer(path)} cannot run in linear time ({reason}); "
+            "drop backreferences and lookaround, keep repetitions at most {1000}"
         ) from None
 
 
 def _re2_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
-    import re2
-
-    if validator.is_type(instance, "string") and not re2.search(pattern, instance):
+    if validator.is_type(instance, "string") and not _re2(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 

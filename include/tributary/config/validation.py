@@ -193,7 +193,7 @@ def _valid_tables(
             p(row, "table_name", f"{name!r} is already used by table {names[name]!r}")
             ok = False
         names.setdefault(name, key)
-        where = f"{row.file}:{row.line_of(None)}"
+        where = f"{row.file}:{row.line}" if row.line else row.file  # DB rows have no line
         places.extend(place_of(key, f, getattr(table, f), where, home) for f in LOCATION_FIELDS)
         if ok:
             tables[key] = table

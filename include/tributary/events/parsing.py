@@ -66,6 +66,8 @@ def _loads(value: Any, where: str) -> Any:
         return json.loads(value)
     except ValueError as exc:
         raise EventError(f"{where}: not JSON: {exc}") from None
+    except RecursionError:
+        raise EventError(f"{where}: JSON nested too deeply to be an event") from None
 
 
 def _object(value: Any, where: str) -> Mapping[str, Any]:
@@ -142,8 +144,8 @@ def _int(value: Any) -> int | None:
 def parse_message(message: Any, source: str = "s3") -> list[ObjectEvent]:
     """Events in one message of any supported shape (a dict or its JSON text)."""
     doc = _loads(message, source)
-    if isinstance(doc, list):
-        return [e for item in doc for e in parse_message(item, source)]
+    if isinstance(doc, list):  # a batch of messages: each an object (no lists of lists)
+        return [e for item in doc for e in parse_message(_object(item, f"{source}: a message in a list"), source)]
     if not isinstance(doc, Mapping):
         raise EventError(f"{source}: expected a JSON object, got {type(doc).__name__}")
     if doc.get("Event") == "s3:TestEvent":

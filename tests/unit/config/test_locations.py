@@ -56,3 +56,21 @@ def test_locations_are_stored_in_one_spelling(tmp_path: Path) -> None:
     config = validate_paths([BASE, good])
     table = config.tables["sales.items"]
     assert (table.staging_prefix, table.target_uri) == ("staging/sales/items", "s3://lake/sales/items")
+
+
+def test_a_shared_target_written_into_the_db_disables_that_table_only(tmp_path: Path, migrated_db: str) -> None:
+    from sqlalchemy import text
+
+    from tributary.config.service import apply_paths, load_db_config
+    from tributary.metadata import db
+
+    more = tmp_path / "tables.yaml"
+    more.write_text("raw_tables:\n" + _table("twin", "staging/sales/twin", "lake/sales/twin"))
+    apply_paths([BASE, more])
+    with db.get_engine(migrated_db).begin() as conn:  # a spelling the DB's unique constraint lets through
+        conn.execute(text("UPDATE raw_tables SET target_uri = 'lake/sales/orders/' WHERE table_id = 'sales.twin'"))
+    config = load_db_config()
+    assert set(config.tables) == {"sales.orders"}
+    reason = config.disabled("raw_tables")["sales.twin"]
+    assert reason.startswith("target_uri: 'lake/sales/orders' is already used as the target of table 'sales.orders'")
+    assert "(db:raw_tables)" in reason

@@ -24,6 +24,8 @@ BAD_BODIES = [
     '{"Type": "Notification", "Message": {"Records": [[]]}}',
     '{"message_batch": [null]}',
     '{"detail-type": "Object Created", "detail": {"bucket": "landing", "object": {"key": "k"}}}',
+    "[" * 100_000 + "]" * 100_000,
+    "[[[[[[{}]]]]]]",
 ]
 
 
