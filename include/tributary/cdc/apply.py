@@ -11,24 +11,37 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from tributary.cdc.checkpoint import K_VERSION, Checkpoint
-from tributary.cdc.files import CdcFile, list_files, sort_files
+from tributary.cdc.checkpoint import K_VERSION, Checkpoint, FileState
+from tributary.cdc.files import CdcFile, FileKind, content_digest, list_files, sort_files
+from tributary.cdc.ledger import Version, forget, read_ledger, read_markers, write_markers, write_segments
 from tributary.cdc.merge import PlanOperation, WritePlan, plan
 from tributary.cdc.options import CdcOptions
-from tributary.cdc.reader import read_file
+from tributary.cdc.ordering import Arbiter, decode_value, encode_value
+from tributary.cdc.reader import read_file, read_versioned
 from tributary.cdc.schema import data_schema
-from tributary.errors import CommitConflictError
+from tributary.cdc.stored import stored_rows
+from tributary.errors import CdcFileError, CommitConflictError, StorageError
 
 if TYPE_CHECKING:
     from tributary.hudi import HudiTable, TableOptions
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A file not applied because other content was applied under its name."""
+
+    path: str
+    uri: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,8 @@ class ApplyResult:
     """Files applied by this commit, in DMS order (paths relative to the source)."""
     skipped: tuple[str, ...] = ()
     """Files given that the table had applied already."""
+    refused: tuple[Refusal, ...] = ()
+    """Files re-uploaded with other content under an applied name (not applied)."""
     inserted: int = 0
     updated: int = 0
     deleted: int = 0
@@ -49,12 +64,16 @@ class ApplyResult:
     operation: str | None = None
     reload: bool = False
     extra: dict[str, str] = field(default_factory=dict, repr=False)
+    digests: dict[str, str] = field(default_factory=dict, repr=False)
+    """Content digest of each applied file (what the ledger records)."""
 
     def summary(self) -> str:
         """The one line the command prints."""
         return (
             f"{self.table}: files={len(self.files)} inserted={self.inserted} updated={self.updated} "
-            f"deleted={self.deleted} instant={self.instant or '-'}" + (" (reload)" if self.reload else "")
+            f"deleted={self.deleted} instant={self.instant or '-'}"
+            + (" (reload)" if self.reload else "")
+            + (f" refused={len(self.refused)}" if self.refused else "")
         )
 
 
@@ -91,13 +110,18 @@ def read_checkpoint(table: HudiTable | None, latest: Mapping[str, str] | None = 
         return Checkpoint()
     if latest is None:
         latest = table.latest_extra_metadata()
+    found = Checkpoint()
     if K_VERSION in latest:
-        return Checkpoint.from_metadata(latest)
-    for commit in reversed(table.completed_commits()):
-        if K_VERSION in commit.extra_metadata:
-            log.info("checkpoint of %s found in commit %s", table, commit.instant)
-            return Checkpoint.from_metadata(commit.extra_metadata)
-    return Checkpoint()
+        found = Checkpoint.from_metadata(latest)
+    else:
+        for commit in reversed(table.completed_commits()):
+            if K_VERSION in commit.extra_metadata:
+                log.info("checkpoint of %s found in commit %s", table, commit.instant)
+                found = Checkpoint.from_metadata(commit.extra_metadata)
+                break
+    if found.segments:
+        found = replace(found, ledger=read_ledger(table.uri, found.segments))
+    return found
 
 
 def _open(target: str, options: CdcOptions) -> HudiTable | None:
@@ -114,32 +138,36 @@ def apply_files(
     options: CdcOptions,
     *,
     reload: bool | None = None,
+    rebuild: bool = False,
+    max_files: int | None = None,
     before_complete: Callable[[], None] | None = None,
 ) -> ApplyResult:
     """Apply ``files`` (those not applied yet) to the table at ``target`` in one commit.
 
-    ``reload`` None detects a DMS reload from the checkpoint (see :meth:`Checkpoint.is_reload`);
-    True/False forces it. Raises :class:`~tributary.errors.CdcFileError` for a bad file (nothing
-    written), :class:`~tributary.errors.TableConfigMismatchError` when ``options`` disagree with
-    the existing table. Writes no commit when every file was applied already.
+    ``reload`` None detects a new full-load generation (``LOAD00000001`` with new content);
+    True/False forces it. ``rebuild`` replaces the table with every file given (an operator's
+    reload). Files re-uploaded with other content are refused (``ApplyResult.refused``), never
+    applied. Raises :class:`~tributary.errors.CdcFileError` for a bad file (nothing written),
+    :class:`~tributary.errors.TableConfigMismatchError` when ``options`` disagree with the
+    existing table. Writes no commit when nothing is pending.
     """
     from tributary.hudi import HudiTable, WriteOperation
 
     table = _open(target, options)
     seen = table.latest_extra_metadata() if table is not None else {}
     checkpoint = read_checkpoint(table, seen)
-    ordered = sort_files(list(files))
-    pending = checkpoint.pending(ordered)
-    pending_ids = {f.identity for f in pending}
-    skipped = tuple(f.path for f in ordered if f.identity not in pending_ids)
+    sorting = classify(checkpoint, sort_files(list(files)), rebuild=rebuild)
+    pending = sorting.pending[:max_files] if max_files is not None else sorting.pending
     if not pending:
-        log.info("%s: nothing to apply (%d files applied already)", options.table_name, len(skipped))
-        return ApplyResult(options.table_name, skipped=skipped)
-    is_reload = checkpoint.is_reload(pending) if reload is None else reload
+        log.info("%s: nothing to apply (%d files applied already)", options.table_name, len(sorting.skipped))
+        return ApplyResult(options.table_name, skipped=sorting.skipped, refused=sorting.refused)
+    is_reload = rebuild or (any(f in sorting.reloads for f in pending) if reload is None else reload)
     table_schema = table.schema if table is not None else None
-    write_plan = read_and_plan(pending, options, table_schema, reload=is_reload)
-
-    advanced = checkpoint.advance(pending, reload=is_reload, keep=options.recent_files_kept)
+    batches = read_batches(pending, options, table_schema)
+    pending = [f for f, _ in batches]
+    arbiter = _arbiter(table, checkpoint, options, batches, reload=is_reload)
+    write_plan = plan(batches, options, table_schema, reload=is_reload, settle=arbiter.settle if arbiter else None)
+    advanced = _advance(target, checkpoint, pending, arbiter, options, reload=is_reload)
     extra = advanced.to_metadata(pending, reload=is_reload, mode=options.mode.value)
     if table is None:
         table = HudiTable.open_or_create(target, table_options(options))
@@ -156,10 +184,12 @@ def apply_files(
         before_complete=_guarded(table, seen, target, before_complete),
         allow_empty=True,
     )
+    forget(target, {*checkpoint.segments, checkpoint.markers} - {*advanced.segments, advanced.markers, ""})
     applied = ApplyResult(
         table=options.table_name,
         files=tuple(f.path for f in pending),
-        skipped=skipped,
+        skipped=sorting.skipped,
+        refused=sorting.refused,
         inserted=result.inserted,
         updated=result.updated,
         deleted=result.deleted,
@@ -168,9 +198,139 @@ def apply_files(
         operation=operation.value,
         reload=is_reload,
         extra=extra,
+        digests={f.path: f.digest for f in pending},
     )
     log.info("applied %s", applied.summary())
     return applied
+
+
+@dataclass(frozen=True)
+class Sorting:
+    """Files given to :func:`apply_files`, compared with what the table applied."""
+
+    pending: list[CdcFile]
+    skipped: tuple[str, ...]
+    refused: tuple[Refusal, ...]
+    reloads: frozenset[CdcFile]
+
+
+def classify(checkpoint: Checkpoint, ordered: Sequence[CdcFile], *, rebuild: bool = False) -> Sorting:
+    """Pending (new, or starting a generation), applied already (same content), or refused
+    (other content under an applied name)."""
+    if rebuild:
+        return Sorting(list(ordered), (), (), frozenset())
+    digests: dict[str, str] = {}
+
+    def digest(f: CdcFile) -> str:
+        if f.digest:
+            return f.digest
+        if f.uri not in digests:
+            try:
+                digests[f.uri] = content_digest(f.uri)
+            except StorageError as exc:
+                raise CdcFileError(f.path, str(exc)) from exc
+        return digests[f.uri]
+
+    pending, skipped, refused, reloads = [], [], [], set()
+    for f in ordered:
+        state = checkpoint.state(f, digest)
+        if state is FileState.APPLIED:
+            skipped.append(f.path)
+        elif state is FileState.CHANGED:
+            refused.append(_refusal(f, checkpoint.ledger[f.path], digest(f)))
+        else:
+            pending.append(f)
+            if state is FileState.RELOAD:
+                reloads.add(f)
+            elif f.kind is FileKind.CDC and checkpoint.watermark and f.order_key < checkpoint.watermark:
+                log.warning("%s arrived after later CDC files were applied; applying it now", f.path)
+    return Sorting(pending, tuple(skipped), tuple(refused), frozenset(reloads))
+
+
+def _refusal(file: CdcFile, applied: Version, digest: str) -> Refusal:
+    now = Version(file.size, file.mtime_ns, digest, file.kind, file.order_key)
+    message = (
+        f"{file.path}: re-uploaded with other content ({now.describe()}) after the version applied "
+        f"({applied.describe()}); not applied. If the source data really changed, rebuild the table "
+        "(`tributary tables reload TABLE`, or `tributary cdc apply --reload`); otherwise restore the applied "
+        "version or skip this one (`tributary files skip ID`)"
+    )
+    log.error(message)
+    return Refusal(file.path, file.uri, message)
+
+
+def read_batches(
+    files: Sequence[CdcFile], options: CdcOptions, table_schema: pa.Schema | None
+) -> list[tuple[CdcFile, pa.Table]]:
+    """Every file read (raising on the first bad one), each with its content digest set."""
+    types = {**options.csv_type_map(), **{f.name: f.type for f in data_schema(table_schema)}}
+    out = []
+    for f in files:
+        data, digest = read_versioned(f, options, types)
+        out.append((replace(f, digest=digest), data))
+    return out
+
+
+def _arbiter(
+    table: HudiTable | None,
+    checkpoint: Checkpoint,
+    options: CdcOptions,
+    batches: Sequence[tuple[CdcFile, pa.Table]],
+    *,
+    reload: bool,
+) -> Arbiter | None:
+    """Orders this batch against the table's rows, delete markers and reload floor (current
+    mode with a precombine field; without one, arrival order decides)."""
+    field_name = options.precombine_field
+    if options.historical or not field_name:
+        return None
+    keys = tuple(options.record_key_fields)
+    if reload:
+        loads = [t.column(field_name) for f, t in batches if f.kind is FileKind.LOAD and t.num_rows]
+        floor = min((pc.min(c) for c in loads), key=lambda v: v.as_py(), default=None)
+        return Arbiter(keys, field_name, "", None, None, None, floor)
+    top = max([checkpoint.watermark, *(v.order_key for v in checkpoint.ledger.values())], default="")
+    target = table.uri if table is not None else ""
+    stored = None
+    if table is not None:
+        hudi_table = table
+
+        def stored(wanted: pa.Table) -> pa.Table:
+            return stored_rows(hudi_table, wanted, keys, field_name)
+
+    return Arbiter(
+        keys,
+        field_name,
+        top,
+        stored,
+        read_markers(target, checkpoint.markers) if target else None,
+        decode_value(checkpoint.max_order),
+        decode_value(checkpoint.reload_floor),
+    )
+
+
+def _advance(
+    target: str,
+    checkpoint: Checkpoint,
+    pending: Sequence[CdcFile],
+    arbiter: Arbiter | None,
+    options: CdcOptions,
+    *,
+    reload: bool,
+) -> Checkpoint:
+    """The checkpoint of this commit, its ledger segment and delete markers written."""
+    advanced = checkpoint.advance(pending, reload=reload, keep=options.recent_files_kept)
+    changes: dict[str, object] = {
+        "segments": write_segments(target, checkpoint.segments, checkpoint.ledger, pending),
+        "legacy_floor": checkpoint.legacy_floor if checkpoint.segments else checkpoint.floor,
+    }
+    if arbiter is not None:
+        changes["markers"] = write_markers(target, arbiter.new_markers, options.delete_markers_hours)
+        changes["max_order"] = encode_value(arbiter.new_max_order)
+        changes["reload_floor"] = encode_value(arbiter.reload_floor)
+    elif reload:
+        changes["markers"] = ""
+    return replace(advanced, **changes)  # type: ignore[arg-type]
 
 
 def _guarded(
@@ -208,16 +368,13 @@ def apply_pending(
     options: CdcOptions,
     *,
     max_files: int | None = None,
+    rebuild: bool = False,
     before_complete: Callable[[], None] | None = None,
 ) -> ApplyResult:
     """Apply every DMS file under ``source`` that ``target`` has not applied, in one commit.
 
-    ``max_files`` caps the files of this commit (the rest stay pending for the next call).
+    ``max_files`` caps the files of this commit (the rest stay pending for the next call);
+    ``rebuild`` replaces the table with every file under ``source`` (a reload).
     """
-    from tributary.hudi import HudiTable
-
     files = list_files(source)
-    if max_files is not None:
-        table = HudiTable.open(target) if HudiTable.exists(target) else None
-        files = read_checkpoint(table).pending(files)[:max_files]
-    return apply_files(target, files, options, before_complete=before_complete)
+    return apply_files(target, files, options, rebuild=rebuild, max_files=max_files, before_complete=before_complete)

@@ -66,6 +66,8 @@ class CdcFile:
     mtime_ns: int
     kind: FileKind
     format: str
+    digest: str = ""
+    """``sha256:<hex>`` of the content when known (read, or recorded by the tracker)."""
 
     @property
     def name(self) -> str:
@@ -79,6 +81,13 @@ class CdcFile:
             counter = int(stem[4:], 16)
             return f"0|{counter:016x}|{self.path}"
         return f"1|{self.name}|{self.path}"
+
+    @property
+    def load_counter(self) -> int | None:
+        """The counter of a full-load file (1 starts a full load), None for CDC files."""
+        if self.kind is not FileKind.LOAD:
+            return None
+        return int(_split_ext(self.name)[0][4:], 16)  # type: ignore[index]
 
     @property
     def identity(self) -> str:
@@ -135,6 +144,27 @@ def list_files(source: str) -> list[CdcFile]:
         uri = storage.full_uri(entry.path)
         out.append(CdcFile(entry.path, uri, entry.size, entry.mtime_ns or 0, *kind_fmt))
     return sort_files(out)
+
+
+def digest_bytes(raw: bytes) -> str:
+    """The content identity of a file's bytes."""
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def content_digest(uri: str) -> str:
+    """The content identity of the file at ``uri`` (read in chunks); StorageError if unreadable."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with open_input(uri) as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+    except OSError as exc:
+        raise StorageError(f"{uri}: cannot be read: {exc}") from exc
+    return "sha256:" + digest.hexdigest()
 
 
 def open_input(uri: str) -> pafs.NativeFile:

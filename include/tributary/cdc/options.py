@@ -79,7 +79,10 @@ class CdcOptions:
     """Types of CSV columns the table does not have yet, e.g. ``(("id", "int64"),)``; see
     :func:`parse_type` for the names."""
     recent_files_kept: int = 512
-    """How many applied CDC file names the checkpoint keeps (tolerance for late arrivals)."""
+    """How many applied CDC file names the checkpoint keeps inline (for readers of checkpoint
+    version 1; the ledger in ``.hoodie/.aux`` keeps every applied file)."""
+    delete_markers_hours: float = 168.0
+    """How long a delete is remembered so that a late, older change cannot bring the row back."""
 
     def __post_init__(self) -> None:
         if not self.record_key_fields or any(not f for f in self.record_key_fields):
@@ -92,6 +95,8 @@ class CdcOptions:
                 raise CdcError(f"table {self.table_name}: {field} cannot be a key or partition field")
         if self.recent_files_kept < 1:
             raise CdcError(f"table {self.table_name}: recent_files_kept must be positive")
+        if not self.delete_markers_hours > 0:
+            raise CdcError(f"table {self.table_name}: delete_markers_hours must be positive")
         object.__setattr__(self, "mode", StorageMode(self.mode))
         for column, name in self.csv_types:
             parse_type(name, f"table {self.table_name}: CSV type of {column}")
