@@ -231,9 +231,14 @@ def classify(checkpoint: Checkpoint, ordered: Sequence[CdcFile], *, rebuild: boo
                 raise CdcFileError(f.path, str(exc)) from exc
         return digests[f.uri]
 
-    pending, skipped, refused, reloads = [], [], [], set()
+    pending: list[CdcFile] = []
+    skipped: list[str] = []
+    refused: list[Refusal] = []
+    reloads: set[CdcFile] = set()
     for f in ordered:
         state = checkpoint.state(f, digest)
+        if state is FileState.CHANGED and f.kind is FileKind.LOAD and reloads:
+            state = FileState.NEW  # a rewritten file of the generation LOAD00000001 started here
         if state is FileState.APPLIED:
             skipped.append(f.path)
         elif state is FileState.CHANGED:

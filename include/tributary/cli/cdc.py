@@ -50,6 +50,12 @@ def apply_command(
         None, "--csv-types", help="Types of CSV columns new to the table: id=int64,amount=decimal(10,2)."
     ),
     max_files: int | None = typer.Option(None, "--max-files", min=1, help="Apply at most this many files."),
+    reload: bool = typer.Option(
+        False, "--reload", help="Replace the table with every file under --source (a rebuild), in one commit."
+    ),
+    delete_markers_hours: float = typer.Option(
+        168.0, "--delete-markers-hours", help="How long deletes are remembered against late, older changes."
+    ),
 ) -> None:
     """Apply, in DMS order, every CDC file under --source that the target has not applied yet,
     in one Hudi commit, and print one summary line. Running it again with no new files writes
@@ -70,6 +76,11 @@ def apply_command(
         csv_header=csv_header,
         csv_null_value=csv_null,
         csv_types=_types(csv_types),
+        delete_markers_hours=delete_markers_hours,
     )
-    result = apply_pending(source, target, options, max_files=max_files)
+    result = apply_pending(source, target, options, max_files=max_files, rebuild=reload)
     typer.echo(result.summary())
+    for refusal in result.refused:
+        typer.echo(f"refused {refusal.message}", err=True)
+    if result.refused:
+        raise typer.Exit(1)
