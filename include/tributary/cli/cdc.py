@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import typer
 
-from tributary.cdc.options import StorageMode
-from tributary.errors import CdcError
+from tributary.cdc.options import StorageMode, parse_type_list
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -17,14 +14,7 @@ def _fields(value: str | None) -> tuple[str, ...]:
 
 
 def _types(value: str | None) -> tuple[tuple[str, str], ...]:
-    pairs = []
-    for item in re.split(r",(?![^()]*\))", value or ""):
-        if item.strip():
-            column, sep, name = item.partition("=")
-            if not sep:
-                raise CdcError(f"--csv-types: {item!r} is not column=type")
-            pairs.append((column.strip(), name.strip()))
-    return tuple(pairs)
+    return parse_type_list(value, "--csv-types")
 
 
 @app.command("apply")
