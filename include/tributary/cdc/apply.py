@@ -22,11 +22,11 @@ from tributary.cdc.checkpoint import K_VERSION, Checkpoint, FileState
 from tributary.cdc.files import CdcFile, FileKind, content_digest, list_files, sort_files
 from tributary.cdc.ledger import Version, forget, read_ledger, read_markers, write_markers, write_segments
 from tributary.cdc.merge import PlanOperation, WritePlan, plan
-from tributary.cdc.options import CdcOptions
+from tributary.cdc.options import OP_COLUMN, CdcOptions
 from tributary.cdc.ordering import Arbiter, decode_value, encode_value
 from tributary.cdc.reader import read_file, read_versioned
 from tributary.cdc.schema import data_schema
-from tributary.cdc.stored import stored_rows
+from tributary.cdc.stored import stored_rows, stored_since
 from tributary.errors import CdcFileError, CommitConflictError, StorageError
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ def apply_files(
     table = _open(target, options)
     seen = table.latest_extra_metadata() if table is not None else {}
     checkpoint = read_checkpoint(table, seen)
-    sorting = classify(checkpoint, sort_files(list(files)), rebuild=rebuild)
+    sorting = sort_out(checkpoint, sort_files(list(files)), rebuild=rebuild)
     pending = sorting.pending[:max_files] if max_files is not None else sorting.pending
     if not pending:
         log.info("%s: nothing to apply (%d files applied already)", options.table_name, len(sorting.skipped))
@@ -165,9 +165,15 @@ def apply_files(
     table_schema = table.schema if table is not None else None
     batches = read_batches(pending, options, table_schema)
     pending = [f for f, _ in batches]
-    arbiter = _arbiter(table, checkpoint, options, batches, reload=is_reload)
-    write_plan = plan(batches, options, table_schema, reload=is_reload, settle=arbiter.settle if arbiter else None)
-    advanced = _advance(target, checkpoint, pending, arbiter, options, reload=is_reload)
+    floor = None if rebuild else _generation_floor(batches, options, checkpoint)
+    overwrite = rebuild or is_reload or (floor is not None and table is not None and _has_loads(checkpoint))
+    arbiter = _arbiter(table, checkpoint, options, batches, floor, overwrite=overwrite, rebuild=rebuild)
+    planned = list(batches)
+    if overwrite and not rebuild and arbiter is not None and table is not None and arbiter.reload_floor is not None:
+        planned = [*_survivors(table, arbiter.reload_floor, options), *batches]
+    write_plan = plan(planned, options, table_schema, reload=overwrite, settle=arbiter.settle if arbiter else None)
+    new_generation = is_reload or floor is not None
+    advanced = _advance(target, checkpoint, batches, arbiter, options, reload=new_generation)
     extra = advanced.to_metadata(pending, reload=is_reload, mode=options.mode.value)
     if table is None:
         table = HudiTable.open_or_create(target, table_options(options))
@@ -214,7 +220,7 @@ class Sorting:
     reloads: frozenset[CdcFile]
 
 
-def classify(checkpoint: Checkpoint, ordered: Sequence[CdcFile], *, rebuild: bool = False) -> Sorting:
+def sort_out(checkpoint: Checkpoint, ordered: Sequence[CdcFile], *, rebuild: bool = False) -> Sorting:
     """Pending (new, or starting a generation), applied already (same content), or refused
     (other content under an applied name)."""
     if rebuild:
@@ -276,28 +282,57 @@ def read_batches(
     return out
 
 
+def _has_loads(checkpoint: Checkpoint) -> bool:
+    """Whether a full load was applied: then a first file of a full load starts a new generation
+    (the earlier one's first file was rewritten before it was seen); without one it is a late
+    first load, upserted (a late single load file never replaces a table)."""
+    return bool(checkpoint.generation or checkpoint.loads) or any(
+        v.kind is FileKind.LOAD for v in checkpoint.ledger.values()
+    )
+
+
+def _generation_floor(
+    batches: Sequence[tuple[CdcFile, pa.Table]], options: CdcOptions, checkpoint: Checkpoint
+) -> pa.Scalar | None:
+    """A batch holding LOAD00000001 starts a full-load generation: its rows' smallest precombine
+    value (DMS stamps load rows with the load time) is the generation's floor, below which later
+    changes predate the load and are dropped. None without one, or for a first file older than
+    the current generation."""
+    name = options.precombine_field
+    if options.historical or not name:
+        return None
+    firsts = [t.column(name) for f, t in batches if f.load_counter == 1 and t.num_rows]
+    if not firsts:
+        return None
+    floor = pc.min(firsts[0])
+    current = decode_value(checkpoint.reload_floor)
+    if current is not None and pc.less(floor, current.cast(floor.type)).as_py():
+        return None
+    return floor
+
+
 def _arbiter(
     table: HudiTable | None,
     checkpoint: Checkpoint,
     options: CdcOptions,
     batches: Sequence[tuple[CdcFile, pa.Table]],
+    floor: pa.Scalar | None,
     *,
-    reload: bool,
+    overwrite: bool,
+    rebuild: bool,
 ) -> Arbiter | None:
-    """Orders this batch against the table's rows, delete markers and reload floor (current
+    """Orders this batch against the table's rows, delete markers and generation floor (current
     mode with a precombine field; without one, arrival order decides)."""
     field_name = options.precombine_field
     if options.historical or not field_name:
         return None
     keys = tuple(options.record_key_fields)
-    if reload:
-        loads = [t.column(field_name) for f, t in batches if f.kind is FileKind.LOAD and t.num_rows]
-        floor = min((pc.min(c) for c in loads), key=lambda v: v.as_py(), default=None)
-        return Arbiter(keys, field_name, "", None, None, None, floor)
+    if rebuild:
+        loads = [t.column(field_name) for f, t in batches if f.load_counter == 1 and t.num_rows]
+        return Arbiter(keys, field_name, "", None, None, None, pc.min(loads[0]) if loads else None)
     top = max([checkpoint.watermark, *(v.order_key for v in checkpoint.ledger.values())], default="")
-    target = table.uri if table is not None else ""
     stored = None
-    if table is not None:
+    if table is not None and not overwrite:
         hudi_table = table
 
         def stored(wanted: pa.Table) -> pa.Table:
@@ -308,25 +343,48 @@ def _arbiter(
         field_name,
         top,
         stored,
-        read_markers(target, checkpoint.markers) if target else None,
+        read_markers(table.uri, checkpoint.markers) if table is not None else None,
         decode_value(checkpoint.max_order),
-        decode_value(checkpoint.reload_floor),
+        floor if floor is not None else decode_value(checkpoint.reload_floor),
     )
+
+
+def _survivors(table: HudiTable, floor: pa.Scalar, options: CdcOptions) -> list[tuple[CdcFile, pa.Table]]:
+    """Rows the table holds that are not older than a new generation (CDC files after the reload
+    that arrived before its first file): the generation's overwrite keeps them, ordered first
+    (they lose a tie against the generation's files)."""
+    assert options.precombine_field
+    rows = stored_since(table, options.precombine_field, floor)
+    if rows.num_rows == 0:
+        return []
+    rows = rows.add_column(0, OP_COLUMN, pa.array(["U"] * rows.num_rows, pa.string()))
+    log.info("%s: %d stored row(s) newer than the new generation are kept", options.table_name, rows.num_rows)
+    # a stand-in ordered before every DMS file; never recorded as applied
+    return [(CdcFile("LOAD00000000.parquet", table.uri, 0, 0, FileKind.LOAD, "parquet"), rows)]
+
+
+def _max_values(batches: Sequence[tuple[CdcFile, pa.Table]], options: CdcOptions) -> dict[str, str]:
+    name = options.precombine_field
+    if not name:
+        return {}
+    return {f.path: encode_value(pc.max(t.column(name))) for f, t in batches if name in t.column_names}
 
 
 def _advance(
     target: str,
     checkpoint: Checkpoint,
-    pending: Sequence[CdcFile],
+    batches: Sequence[tuple[CdcFile, pa.Table]],
     arbiter: Arbiter | None,
     options: CdcOptions,
     *,
     reload: bool,
 ) -> Checkpoint:
     """The checkpoint of this commit, its ledger segment and delete markers written."""
+    pending = [f for f, _ in batches]
     advanced = checkpoint.advance(pending, reload=reload, keep=options.recent_files_kept)
+    segments = write_segments(target, checkpoint.segments, checkpoint.ledger, pending, _max_values(batches, options))
     changes: dict[str, object] = {
-        "segments": write_segments(target, checkpoint.segments, checkpoint.ledger, pending),
+        "segments": segments,
         "legacy_floor": checkpoint.legacy_floor if checkpoint.segments else checkpoint.floor,
     }
     if arbiter is not None:

@@ -43,6 +43,7 @@ _LEDGER_SCHEMA = pa.schema(
         ("mtime_ns", pa.int64()),
         ("digest", pa.string()),
         ("order_key", pa.string()),
+        ("max_value", pa.string()),
     ]
 )
 
@@ -56,14 +57,17 @@ class Version:
     digest: str
     kind: FileKind
     order_key: str
+    max_value: str = ""
+    """The file's greatest precombine value (checkpoint text): a reload replays the CDC files
+    applied before it that hold changes not older than the new generation."""
 
     def describe(self) -> str:
         digest = self.digest.split(":", 1)[-1][:12] if self.digest else "unknown"
         return f"{self.size} bytes, sha256 {digest}"
 
 
-def version_of(file: CdcFile) -> Version:
-    return Version(file.size, file.mtime_ns, file.digest, file.kind, file.order_key)
+def version_of(file: CdcFile, max_value: str = "") -> Version:
+    return Version(file.size, file.mtime_ns, file.digest, file.kind, file.order_key, max_value)
 
 
 def _storage(target: str) -> Storage:
@@ -92,7 +96,12 @@ def read_ledger(target: str, segments: Sequence[str]) -> dict[str, Version]:
     for name in segments:
         for row in _read(target, name).to_pylist():
             out[row["path"]] = Version(
-                row["size"], row["mtime_ns"], row["digest"] or "", FileKind(row["kind"]), row["order_key"]
+                row["size"],
+                row["mtime_ns"],
+                row["digest"] or "",
+                FileKind(row["kind"]),
+                row["order_key"],
+                row.get("max_value") or "",
             )
     return out
 
@@ -106,6 +115,7 @@ def _ledger_table(entries: Iterable[tuple[str, Version]]) -> pa.Table:
             "mtime_ns": v.mtime_ns,
             "digest": v.digest,
             "order_key": v.order_key,
+            "max_value": v.max_value,
         }
         for p, v in entries
     ]
@@ -113,16 +123,20 @@ def _ledger_table(entries: Iterable[tuple[str, Version]]) -> pa.Table:
 
 
 def write_segments(
-    target: str, segments: Sequence[str], ledger: Mapping[str, Version], applied: Sequence[CdcFile]
+    target: str,
+    segments: Sequence[str],
+    ledger: Mapping[str, Version],
+    applied: Sequence[CdcFile],
+    max_values: Mapping[str, str],
 ) -> tuple[str, ...]:
     """Record ``applied`` in a new segment (or merge every segment into one) and return the
     segment names the next checkpoint carries."""
     name = f"ledger-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
+    new = {f.path: version_of(f, max_values.get(f.path, "")) for f in applied}
     if len(segments) + 1 > MAX_SEGMENTS:
-        merged = {**ledger, **{f.path: version_of(f) for f in applied}}
-        _write(target, name, _ledger_table(sorted(merged.items())))
+        _write(target, name, _ledger_table(sorted({**ledger, **new}.items())))
         return (name,)
-    _write(target, name, _ledger_table((f.path, version_of(f)) for f in applied))
+    _write(target, name, _ledger_table(new.items()))
     return (*segments, name)
 
 

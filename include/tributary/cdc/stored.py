@@ -40,3 +40,28 @@ def stored_rows(table: HudiTable, keys: pa.Table, key_fields: Sequence[str], pre
             [pa.array([], wanted.schema.field(k).type) for k in key_fields] + [pa.array([], pa.null())], names=columns
         )
     return pa.concat_tables(parts, promote_options="permissive")
+
+
+def stored_since(table: HudiTable, precombine: str, floor: pa.Scalar) -> pa.Table:
+    """Every stored row (data columns) whose ``precombine`` value is not below ``floor``."""
+    import pyarrow.compute as pc
+
+    from tributary.hudi.file_index import FileIndex
+
+    table.timeline.reload()
+    parts: list[pa.Table] = []
+    for base in FileIndex(table.storage, table.timeline).latest_files():
+        try:
+            with table.storage.open_input(base.path) as stream:
+                data = pq.read_table(stream)
+        except (StorageError, OSError, pa.ArrowException) as exc:
+            raise CdcError(f"{table.uri}: base file {base.path} cannot be read for a reload: {exc}") from exc
+        if precombine not in data.column_names or data.num_rows == 0:
+            continue
+        data = data.select([c for c in data.column_names if not c.startswith("_hoodie_")])
+        column = data.column(precombine)
+        parts.append(data.filter(pc.fill_null(pc.greater_equal(column, floor.cast(column.type)), False)))
+    parts = [p for p in parts if p.num_rows]
+    if not parts:
+        return pa.table({})
+    return pa.concat_tables(parts, promote_options="permissive")

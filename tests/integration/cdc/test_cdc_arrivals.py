@@ -186,3 +186,20 @@ def test_decimal_change_the_writer_refuses_names_the_file(tmp_path: Path) -> Non
     with pytest.raises(CdcFileError) as info:
         apply_pending(str(dms.root), target, OPTS)
     assert info.value.path == bad.name and "amount" in str(info.value)
+
+
+def test_cdc_file_newer_than_a_reload_that_arrived_before_it_survives_the_reload(tmp_path: Path) -> None:
+    """A CDC file written after a reload but applied before the reload's LOAD00000001 arrived is
+    applied again by the reload's commit (its changes are not older than the generation)."""
+    dms, target = DmsFolder(tmp_path / "src"), str(tmp_path / "lake" / "t")
+    dms.load([{"id": 1, "ts": 1, "v": "a"}], counter=1)
+    apply_pending(str(dms.root), target, OPTS)
+    new_load = dms.load([{"id": 1, "ts": 100, "v": "a2"}, {"id": 2, "ts": 100, "v": "b"}], counter=1)
+    data = new_load.read_bytes()
+    new_load.unlink()
+    dms.load([{"id": 1, "ts": 1, "v": "a"}], counter=1)  # the old generation is still in place
+    dms.cdc([{"Op": "U", "id": 2, "ts": 110, "v": "b2"}, {"Op": "I", "id": 3, "ts": 120, "v": "c"}])
+    apply_pending(str(dms.root), target, OPTS)
+    new_load.write_bytes(data)
+    assert apply_pending(str(dms.root), target, OPTS).reload
+    assert [(r["id"], r["v"]) for r in _rows(target)] == [(1, "a2"), (2, "b2"), (3, "c")]
