@@ -181,6 +181,9 @@ class Checkpoint:
             loads=tuple(loads),
             generation=generation,
             files_total=self.files_total + len(applied),
+            # unknown until the caller orders these files' changes (another engine's commit must
+            # not leave a stale maximum that would skip the next batch's stored-row lookups)
+            max_order="",
         )
 
     def to_metadata(self, applied: Sequence[CdcFile], *, reload: bool, mode: str) -> dict[str, str]:

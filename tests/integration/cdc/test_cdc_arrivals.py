@@ -203,3 +203,21 @@ def test_cdc_file_newer_than_a_reload_that_arrived_before_it_survives_the_reload
     new_load.write_bytes(data)
     assert apply_pending(str(dms.root), target, OPTS).reload
     assert [(r["id"], r["v"]) for r in _rows(target)] == [(1, "a2"), (2, "b2"), (3, "c")]
+
+
+def test_ledger_segments_are_merged_and_old_ones_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ledger stays a bounded number of side files however many commits applied files."""
+    from tributary.cdc import ledger
+    from tributary.cdc.apply import read_checkpoint
+    from tributary.hudi import HudiTable
+
+    monkeypatch.setattr(ledger, "MAX_SEGMENTS", 3)
+    dms, target = DmsFolder(tmp_path / "src"), str(tmp_path / "lake" / "t")
+    for n in range(1, 8):
+        dms.cdc([{"Op": "I", "id": n, "ts": n, "v": "x"}])
+        apply_pending(str(dms.root), target, OPTS)
+    checkpoint = read_checkpoint(HudiTable.open(target))
+    assert 1 <= len(checkpoint.segments) <= 3 and len(checkpoint.ledger) == 7
+    on_disk = sorted(p.name for p in (Path(target) / ledger.AUX).glob("ledger-*"))
+    assert on_disk == sorted(checkpoint.segments)
+    assert apply_pending(str(dms.root), target, OPTS).instant is None
