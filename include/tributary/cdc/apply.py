@@ -30,7 +30,8 @@ from tributary.cdc.stored import stored_rows, stored_since
 from tributary.errors import CdcFileError, CommitConflictError, StorageError
 
 if TYPE_CHECKING:
-    from tributary.hudi import HudiTable, TableOptions
+    from tributary.hudi import HudiTable, TableOptions, WriteOperation
+    from tributary.hudi.writer import CommitResult
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +152,6 @@ def apply_files(
     :class:`~tributary.errors.TableConfigMismatchError` when ``options`` disagree with the
     existing table. Writes no commit when nothing is pending.
     """
-    from tributary.hudi import HudiTable, WriteOperation
-
     table = _open(target, options)
     seen = table.latest_extra_metadata() if table is not None else {}
     checkpoint = read_checkpoint(table, seen)
@@ -172,24 +171,9 @@ def apply_files(
     if overwrite and not rebuild and arbiter is not None and table is not None and arbiter.reload_floor is not None:
         planned = [*_survivors(table, arbiter.reload_floor, options), *batches]
     write_plan = plan(planned, options, table_schema, reload=overwrite, settle=arbiter.settle if arbiter else None)
-    new_generation = is_reload or floor is not None
-    advanced = _advance(target, checkpoint, batches, arbiter, options, reload=new_generation)
-    extra = advanced.to_metadata(pending, reload=is_reload, mode=options.mode.value)
-    if table is None:
-        table = HudiTable.open_or_create(target, table_options(options))
-    operation = {
-        PlanOperation.UPSERT: WriteOperation.UPSERT,
-        PlanOperation.INSERT: WriteOperation.INSERT,
-        PlanOperation.INSERT_OVERWRITE_TABLE: WriteOperation.INSERT_OVERWRITE_TABLE,
-    }[write_plan.operation]
-    result = table.write(
-        upserts=write_plan.upserts,
-        deletes=write_plan.deletes if write_plan.deletes.num_rows else None,
-        operation=operation,
-        extra_metadata=extra,
-        before_complete=_guarded(table, seen, target, before_complete),
-        allow_empty=True,
-    )
+    advanced = _advance(target, checkpoint, batches, arbiter, options, reload=is_reload or floor is not None)
+    extra = advanced.to_metadata(pending, reload=overwrite, mode=options.mode.value)
+    operation, result = _commit(table, target, options, write_plan, extra, seen, before_complete)
     forget(target, {*checkpoint.segments, checkpoint.markers} - {*advanced.segments, advanced.markers, ""})
     applied = ApplyResult(
         table=options.table_name,
@@ -202,7 +186,7 @@ def apply_files(
         changes=write_plan.changes,
         instant=result.instant,
         operation=operation.value,
-        reload=is_reload,
+        reload=overwrite,
         extra=extra,
         digests={f.path: f.digest for f in pending},
     )
@@ -394,6 +378,36 @@ def _advance(
     elif reload:
         changes["markers"] = ""
     return replace(advanced, **changes)  # type: ignore[arg-type]
+
+
+def _commit(
+    table: HudiTable | None,
+    target: str,
+    options: CdcOptions,
+    write_plan: WritePlan,
+    extra: Mapping[str, str],
+    seen: Mapping[str, str],
+    before_complete: Callable[[], None] | None,
+) -> tuple[WriteOperation, CommitResult]:
+    """Write the planned commit (creating the table on its first commit)."""
+    from tributary.hudi import HudiTable, WriteOperation
+
+    if table is None:
+        table = HudiTable.open_or_create(target, table_options(options))
+    operation = {
+        PlanOperation.UPSERT: WriteOperation.UPSERT,
+        PlanOperation.INSERT: WriteOperation.INSERT,
+        PlanOperation.INSERT_OVERWRITE_TABLE: WriteOperation.INSERT_OVERWRITE_TABLE,
+    }[write_plan.operation]
+    result = table.write(
+        upserts=write_plan.upserts,
+        deletes=write_plan.deletes if write_plan.deletes.num_rows else None,
+        operation=operation,
+        extra_metadata=extra,
+        before_complete=_guarded(table, seen, target, before_complete),
+        allow_empty=True,
+    )
+    return operation, result
 
 
 def _guarded(
