@@ -108,6 +108,8 @@ def _new_version(landed: LandedFile, row: CdcFileRow) -> str | None:
         row.size_bytes, row.mtime_ns = landed.size, landed.mtime_ns
         return None
     if row.size_bytes == landed.size and (landed.mtime_ns is None or row.mtime_ns in (None, landed.mtime_ns)):
+        if row.mtime_ns is None:
+            row.mtime_ns = landed.mtime_ns
         return None
     try:
         digest = content_digest(landed.uri)
@@ -117,8 +119,7 @@ def _new_version(landed: LandedFile, row: CdcFileRow) -> str | None:
         )
         return None
     if row.size_bytes == landed.size and (row.content_hash in (None, digest)):
-        if row.status in ("pending", "failed"):
-            row.mtime_ns = landed.mtime_ns  # touched before it was applied: the same file
+        row.mtime_ns = landed.mtime_ns  # touched, or listed with a finer mtime: the same file, read once
         return None
     return digest
 

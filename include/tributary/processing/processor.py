@@ -158,25 +158,7 @@ class TableProcessor:
 
     def _run_leased(self, keeper: LeaseKeeper) -> TableOutcome:
         reconciled = self._reconcile(keeper)
-        with session_scope() as s:
-            rebuild = s.get(TableReloadRow, self.table_id) is not None
-            blocked = s.scalar(
-                select(CdcFileRow.uri)
-                .where(CdcFileRow.table_id == self.table_id, CdcFileRow.status == "quarantined")
-                .limit(1)
-            )
-            statuses = ("pending", "failed", "processed", "quarantined") if rebuild else ("pending", "failed")
-            rows = list(
-                s.scalars(
-                    select(CdcFileRow)
-                    .where(CdcFileRow.table_id == self.table_id, CdcFileRow.status.in_(statuses))
-                    .order_by(CdcFileRow.order_key, CdcFileRow.file_id)
-                    .limit(None if rebuild else self.max_files)
-                )
-            )
-            if rebuild:  # every current version: the newest row of each file
-                rows = list({r.relative_path: r for r in rows}.values())
-                blocked = None
+        rebuild, blocked, rows = self._select()
         if blocked is not None:
             return TableOutcome(
                 self.table_id,
@@ -224,6 +206,29 @@ class TableProcessor:
             run_id=run_id,
             reconciled=reconciled,
         )
+
+    def _select(self) -> tuple[bool, str | None, list[CdcFileRow]]:
+        """(rebuild requested, a quarantined file blocking the table, the files to apply): pending
+        files in DMS order, or for a reload every current file version (quarantine or not)."""
+        with session_scope() as s:
+            rebuild = s.get(TableReloadRow, self.table_id) is not None
+            blocked = s.scalar(
+                select(CdcFileRow.uri)
+                .where(CdcFileRow.table_id == self.table_id, CdcFileRow.status == "quarantined")
+                .limit(1)
+            )
+            statuses = ("pending", "failed", "processed", "quarantined") if rebuild else ("pending", "failed")
+            rows = list(
+                s.scalars(
+                    select(CdcFileRow)
+                    .where(CdcFileRow.table_id == self.table_id, CdcFileRow.status.in_(statuses))
+                    .order_by(CdcFileRow.order_key, CdcFileRow.file_id)
+                    .limit(None if rebuild else self.max_files)
+                )
+            )
+        if rebuild:  # the newest row of each file
+            return True, None, list({r.relative_path: r for r in rows}.values())
+        return False, blocked, rows
 
     def _mark(self, s: Session, rows: list[CdcFileRow], result: ApplyResult) -> None:
         """Record what one commit did: applied and already-applied files are processed; files
@@ -326,6 +331,8 @@ class TableProcessor:
                     by_path.setdefault(path, commit.instant)
             keeper.check(s)
             for row in done:
+                known = checkpoint.ledger.get(row.relative_path or "")
+                row.content_hash = known.digest if known is not None and known.digest else row.content_hash
                 row.commit_instant = by_path.get(row.relative_path or "")
                 row.processed_at = _now()
                 set_status(s, row, "processed", "reconciled from the Hudi commit checkpoint")
