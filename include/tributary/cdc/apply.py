@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tributary.cdc.checkpoint import K_VERSION, Checkpoint, FileState
-from tributary.cdc.files import CdcFile, FileKind, content_digest, list_files, sort_files
+from tributary.cdc.files import CdcFile, FileKind, content_digest, list_source, sort_files
 from tributary.cdc.ledger import Version, forget, read_ledger, read_markers, write_markers, write_segments
 from tributary.cdc.merge import PlanOperation, WritePlan, plan
 from tributary.cdc.options import OP_COLUMN, CdcOptions
@@ -56,6 +56,8 @@ class ApplyResult:
     """Files given that the table had applied already."""
     refused: tuple[Refusal, ...] = ()
     """Files re-uploaded with other content under an applied name (not applied)."""
+    ignored: tuple[str, ...] = ()
+    """Data files under the source whose names are not DMS names (not applied, reported)."""
     inserted: int = 0
     updated: int = 0
     deleted: int = 0
@@ -453,5 +455,6 @@ def apply_pending(
     ``max_files`` caps the files of this commit (the rest stay pending for the next call);
     ``rebuild`` replaces the table with every file under ``source`` (a reload).
     """
-    files = list_files(source)
-    return apply_files(target, files, options, rebuild=rebuild, max_files=max_files, before_complete=before_complete)
+    files, ignored = list_source(source)
+    result = apply_files(target, files, options, rebuild=rebuild, max_files=max_files, before_complete=before_complete)
+    return replace(result, ignored=tuple(ignored))

@@ -70,6 +70,10 @@ def apply_command(
     )
     result = apply_pending(source, target, options, max_files=max_files, rebuild=reload)
     typer.echo(result.summary())
+    for path in result.ignored:
+        typer.echo(
+            f"ignored {path}: not a DMS data file name (LOAD<hex> or <yyyymmdd>-<digits>, .csv|.parquet)", err=True
+        )
     for refusal in result.refused:
         typer.echo(f"refused {refusal.message}", err=True)
     if result.refused:

@@ -221,3 +221,19 @@ def test_ledger_segments_are_merged_and_old_ones_removed(tmp_path: Path, monkeyp
     on_disk = sorted(p.name for p in (Path(target) / ledger.AUX).glob("ledger-*"))
     assert on_disk == sorted(checkpoint.segments)
     assert apply_pending(str(dms.root), target, OPTS).instant is None
+
+
+def test_data_files_with_other_names_are_reported_not_skipped_silently(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Finding 5: a copy named with a space or another alphabet is not a DMS name; it is named."""
+    dms, target = DmsFolder(tmp_path / "src"), str(tmp_path / "lake" / "t")
+    first = dms.load([{"id": 1, "ts": 1, "v": "a"}])
+    shutil.copy(first, dms.root / "LOAD00000001 (1).parquet")
+    shutil.copy(first, dms.root / "20261123-0000000001é.parquet")
+    (dms.root / "notes.txt").write_text("not data")
+    args = ["cdc", "apply", "--source", str(dms.root), "--target", target, "--record-key", "id", "--precombine", "ts"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "ignored LOAD00000001 (1).parquet: not a DMS data file name" in err
+    assert "ignored 20261123-0000000001é.parquet" in err and "notes.txt" not in err
