@@ -30,7 +30,8 @@ from tributary.storage import Storage
 log = logging.getLogger(__name__)
 
 AUX = ".hoodie/.aux/tributary"
-MAX_SEGMENTS = 32
+MAX_SEGMENTS = 8
+"""Segments a checkpoint names at most (each run reads them all): the ninth commit merges them."""
 ORDER_COLUMN = "__tributary_order"
 """DMS order key of the file a change came from (the tie-break after the precombine value)."""
 AT_COLUMN = "__tributary_deleted_at"
