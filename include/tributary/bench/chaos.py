@@ -12,6 +12,12 @@ lease expired. After every trial it checks, per table:
 - no file was applied twice (duplicated = the checkpoint's cumulative file count minus the
   distinct files applied; a file applied twice counts twice there);
 - every file is marked processed in the tracker.
+
+Besides, files arrive as they do in life (see :mod:`tributary.bench.arrivals`): every file is
+registered again each trial (duplicates), some are touched, some land late (sorting among files
+applied trials before, with older changes), a second full-load file may come after the CDC
+files that deleted its rows, and applied CDC files are re-uploaded with other content, which
+must be refused (quarantined, then skipped as an operator would), never applied.
 """
 
 from __future__ import annotations
@@ -27,14 +33,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import yaml
 
+from tributary.bench.arrivals import Arrivals, skip_refused
 from tributary.faults import POINTS
 
 log = logging.getLogger(__name__)
 KEYS = 30
-SCHEMA = pa.schema([("id", pa.int64()), ("ts", pa.int64()), ("amount", pa.float64()), ("note", pa.string())])
 
 
 @dataclass
@@ -50,6 +55,11 @@ class ChaosStats:
     recovery_runs: int = 0
     races: int = 0
     seconds: float = 0.0
+    late: int = 0
+    touched: int = 0
+    reuploads: int = 0
+    refused: int = 0
+    reapplied: int = 0
 
 
 def _config(n_tables: int) -> dict[str, Any]:
@@ -74,35 +84,13 @@ def _config(n_tables: int) -> dict[str, Any]:
     }
 
 
-class Oracle:
-    """DMS current-snapshot semantics in plain Python (independent of tributary.cdc)."""
-
-    def __init__(self) -> None:
-        self.state: dict[int, dict[str, Any]] = {}
-
-    def apply(self, rows: list[dict[str, Any]]) -> None:
-        best: dict[int, tuple[tuple[int, int], dict[str, Any]]] = {}
-        for seq, row in enumerate(rows):
-            rank = (row["ts"], seq)
-            if row["id"] not in best or rank > best[row["id"]][0]:
-                best[row["id"]] = (rank, row)
-        for key, (_, row) in best.items():
-            if row.get("Op", "I") == "D":
-                self.state.pop(key, None)
-            else:
-                self.state[key] = {k: v for k, v in row.items() if k != "Op"}
-
-    def rows(self) -> list[tuple[Any, ...]]:
-        return sorted((r["id"], r["ts"], r["amount"], r["note"]) for r in self.state.values())
-
-
 class ChaosRun:
     def __init__(self, workdir: Path, n_tables: int, seed: int, db_url: str | None) -> None:
         self.workdir = workdir
         self.n_tables = n_tables
         self.rng = random.Random(seed)
         self.db_url = db_url
-        self.oracles = [Oracle() for _ in range(n_tables)]
+        self.arrivals = Arrivals(workdir, n_tables, self.rng)
         self.cdc_counter = 0
         self.ts = 0
         self.stats = ChaosStats()
@@ -139,7 +127,7 @@ class ChaosRun:
     def _random_rows(self, n: int, *, load: bool) -> list[dict[str, Any]]:
         rows = []
         for _ in range(n):
-            self.ts += self.rng.choice((0, 1, 1, 2))  # some ties on the precombine value
+            self.ts += self.rng.choice((1, 1, 2))  # unique: late files cannot tie with what they missed
             op = "I" if load else self.rng.choice("IUUD")
             key = self.rng.randrange(KEYS)
             row = {
@@ -152,26 +140,24 @@ class ChaosRun:
         return rows
 
     def land_files(self, first: bool) -> int:
-        landed = 0
-        for i, oracle in enumerate(self.oracles):
-            folder = self.workdir / "staging" / "chaos" / f"t{i}"
-            folder.mkdir(parents=True, exist_ok=True)
-            batches = [self._random_rows(KEYS, load=True)] if first else []
-            batches += [
-                self._random_rows(self.rng.randint(1, 12), load=False)
-                for _ in range(self.rng.randint(0 if not first else 1, 2))
-            ]
-            for j, rows in enumerate(batches):
-                if first and j == 0:
-                    name = "LOAD00000001.parquet"
-                    table = pa.Table.from_pylist(rows, schema=SCHEMA)
-                else:
-                    self.cdc_counter += 1
-                    name = f"20261123-{self.cdc_counter:010d}.parquet"
-                    table = pa.Table.from_pylist(rows, schema=pa.schema([("Op", pa.string()), *SCHEMA]))
-                pq.write_table(table, folder / name)
-                oracle.apply(rows)
-                landed += 1
+        trial = self.stats.trials
+        for i in range(self.n_tables):
+            if first:
+                self.arrivals.land(
+                    i, "LOAD00000001.parquet", self._random_rows(KEYS, load=True), trial=0, may_be_late=False
+                )
+                self.arrivals.land(
+                    i, "LOAD00000002.parquet", self._random_rows(5, load=True), trial=0, may_be_late=True
+                )
+            for _ in range(self.rng.randint(1 if first else 0, 2)):
+                self.cdc_counter += 1
+                rows = self._random_rows(self.rng.randint(1, 12), load=False)
+                self.arrivals.land(i, f"20261123-{self.cdc_counter:010d}.parquet", rows, trial=trial, may_be_late=True)
+        self.arrivals.release(trial)
+        if not first and self.rng.random() < 0.3:
+            self.arrivals.touch_one()
+        if not first and self.rng.random() < 0.25:
+            self.arrivals.reupload_one(self._applied_uris())
         from tributary.config.service import load_db_config
         from tributary.files.registry import register, sweep_table_files
         from tributary.metadata.db import session_scope
@@ -180,7 +166,17 @@ class ChaosRun:
         landed = [f for table in config.tables.values() for f in sweep_table_files(table)]
         with session_scope() as s:
             register(s, landed, config.tables.values())
-        return landed
+        return len(landed)
+
+    @staticmethod
+    def _applied_uris() -> list[str]:
+        from sqlalchemy import select
+
+        from tributary.metadata.db import session_scope
+        from tributary.metadata.models import CdcFileRow
+
+        with session_scope() as s:
+            return list(s.scalars(select(CdcFileRow.uri).where(CdcFileRow.status == "processed")))
 
     # -- workers -------------------------------------------------------------------------------
 
@@ -245,6 +241,8 @@ class ChaosRun:
             self.stats.recovery_runs += 1
             result = process_cadence("chaos")
             statuses = {o.status for o in result.tables.values()}
+            if skip_refused(self.arrivals):
+                continue  # the operator skipped a refused re-upload: run again
             if statuses <= {"idle"}:
                 return
             if "busy" in statuses:
@@ -257,23 +255,32 @@ class ChaosRun:
         import hudi
         from sqlalchemy import func, select
 
-        from tributary.cdc.checkpoint import Checkpoint
+        from tributary.cdc.apply import read_checkpoint
         from tributary.files.registry import as_cdc_file
         from tributary.hudi import HudiTable
         from tributary.metadata.db import session_scope
         from tributary.metadata.models import CdcFileRow
 
         with session_scope() as s:
-            tracked = list(s.scalars(select(CdcFileRow).where(CdcFileRow.table_id.is_not(None))))
+            tracked = [
+                r
+                for r in s.scalars(select(CdcFileRow).where(CdcFileRow.table_id.is_not(None)))
+                if r.status != "skipped"  # refused re-uploads, skipped by the operator
+            ]
             self.stats.unmarked = int(
-                s.scalar(select(func.count()).select_from(CdcFileRow).where(CdcFileRow.status != "processed")) or 0
+                s.scalar(
+                    select(func.count())
+                    .select_from(CdcFileRow)
+                    .where(CdcFileRow.status.not_in(("processed", "skipped")))
+                )
+                or 0
             )
         self.stats.files = len(tracked)
-        lost = duplicated = mismatched = 0
-        for i, oracle in enumerate(self.oracles):
+        lost = duplicated = mismatched = reapplied = 0
+        for i in range(self.n_tables):
             target = str(self.workdir / "lake" / "chaos" / f"t{i}")
             files = [as_cdc_file(r) for r in tracked if r.table_id == f"chaos.t{i}"]
-            checkpoint = Checkpoint.from_metadata(HudiTable.open(target).latest_extra_metadata())
+            checkpoint = read_checkpoint(HudiTable.open(target))
             applied = [f for f in files if checkpoint.is_applied(f)]
             lost += len(files) - len(applied)
             duplicated += max(0, checkpoint.files_total - len(applied))
@@ -282,11 +289,20 @@ class ChaosRun:
             if batches:
                 t = pa.Table.from_batches(batches)
                 got = sorted(zip(*(t.column(c).to_pylist() for c in ("id", "ts", "amount", "note")), strict=True))
-            if got != oracle.rows():
+            reapplied += sum(1 for row in got if row[0] >= 10_000)
+            if got != self.arrivals.expected(i):
                 mismatched += 1
                 log.error("table chaos.t%d differs from the oracle after trial %d", i, self.stats.trials)
         self.stats.lost, self.stats.duplicated = lost, duplicated
         self.stats.mismatched_tables += mismatched
+        a = self.arrivals.stats
+        self.stats.reapplied = reapplied
+        self.stats.late, self.stats.touched, self.stats.reuploads, self.stats.refused = (
+            a.late,
+            a.touched,
+            a.reuploads,
+            a.refused,
+        )
 
 
 def run_chaos(

@@ -11,25 +11,38 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tributary.cdc.checkpoint import K_VERSION, Checkpoint
-from tributary.cdc.files import CdcFile, list_files, sort_files
+from tributary.cdc.checkpoint import K_VERSION, Checkpoint, FileState
+from tributary.cdc.files import CdcFile, FileKind, content_digest, list_source, sort_files
+from tributary.cdc.ledger import Version, forget, read_ledger, read_markers, write_markers, write_segments
 from tributary.cdc.merge import PlanOperation, WritePlan, plan
 from tributary.cdc.options import CHANGE_ID_COLUMN, OP_COLUMN, CdcOptions
-from tributary.cdc.reader import read_file
+from tributary.cdc.ordering import Arbiter, decode_value, encode_value
+from tributary.cdc.reader import read_file, read_versioned
 from tributary.cdc.schema import data_schema
-from tributary.errors import CdcFileError, CommitConflictError, HudiError
+from tributary.cdc.stored import stored_rows, stored_since
+from tributary.errors import CdcFileError, CommitConflictError, HudiError, StorageError
 
 if TYPE_CHECKING:
-    from tributary.hudi import HudiTable, TableOptions
+    from tributary.hudi import HudiTable, TableOptions, WriteOperation
+    from tributary.hudi.writer import CommitResult
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A file not applied because other content was applied under its name."""
+
+    path: str
+    uri: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,10 @@ class ApplyResult:
     """Files applied by this commit, in DMS order (paths relative to the source)."""
     skipped: tuple[str, ...] = ()
     """Files given that the table had applied already."""
+    refused: tuple[Refusal, ...] = ()
+    """Files re-uploaded with other content under an applied name (not applied)."""
+    ignored: tuple[str, ...] = ()
+    """Data files under the source whose names are not DMS names (not applied, reported)."""
     inserted: int = 0
     updated: int = 0
     deleted: int = 0
@@ -50,12 +67,16 @@ class ApplyResult:
     operation: str | None = None
     reload: bool = False
     extra: dict[str, str] = field(default_factory=dict, repr=False)
+    digests: dict[str, str] = field(default_factory=dict, repr=False)
+    """Content digest of each applied file (what the ledger records)."""
 
     def summary(self) -> str:
         """The one line the command prints."""
         return (
             f"{self.table}: files={len(self.files)} inserted={self.inserted} updated={self.updated} "
-            f"deleted={self.deleted} instant={self.instant or '-'}" + (" (reload)" if self.reload else "")
+            f"deleted={self.deleted} instant={self.instant or '-'}"
+            + (" (reload)" if self.reload else "")
+            + (f" refused={len(self.refused)}" if self.refused else "")
         )
 
 
@@ -92,13 +113,18 @@ def read_checkpoint(table: HudiTable | None, latest: Mapping[str, str] | None = 
         return Checkpoint()
     if latest is None:
         latest = table.latest_extra_metadata()
+    found = Checkpoint()
     if K_VERSION in latest:
-        return Checkpoint.from_metadata(latest)
-    for commit in reversed(table.completed_commits()):
-        if K_VERSION in commit.extra_metadata:
-            log.info("checkpoint of %s found in commit %s", table, commit.instant)
-            return Checkpoint.from_metadata(commit.extra_metadata)
-    return Checkpoint()
+        found = Checkpoint.from_metadata(latest)
+    else:
+        for commit in reversed(table.completed_commits()):
+            if K_VERSION in commit.extra_metadata:
+                log.info("checkpoint of %s found in commit %s", table, commit.instant)
+                found = Checkpoint.from_metadata(commit.extra_metadata)
+                break
+    if found.segments:
+        found = replace(found, ledger=read_ledger(table.uri, found.segments))
+    return found
 
 
 def _open(target: str, options: CdcOptions) -> HudiTable | None:
@@ -115,34 +141,262 @@ def apply_files(
     options: CdcOptions,
     *,
     reload: bool | None = None,
+    rebuild: bool = False,
+    max_files: int | None = None,
     before_complete: Callable[[], None] | None = None,
 ) -> ApplyResult:
     """Apply ``files`` (those not applied yet) to the table at ``target`` in one commit.
 
-    ``reload`` None detects a DMS reload from the checkpoint (see :meth:`Checkpoint.is_reload`);
-    True/False forces it. Raises :class:`~tributary.errors.CdcFileError` for a bad file (nothing
-    written), :class:`~tributary.errors.TableConfigMismatchError` when ``options`` disagree with
-    the existing table. Writes no commit when every file was applied already.
+    ``reload`` None detects a new full-load generation (``LOAD00000001`` with new content);
+    True/False forces it. ``rebuild`` replaces the table with every file given (an operator's
+    reload). Files re-uploaded with other content are refused (``ApplyResult.refused``), never
+    applied. Raises :class:`~tributary.errors.CdcFileError` for a bad file (nothing written),
+    :class:`~tributary.errors.TableConfigMismatchError` when ``options`` disagree with the
+    existing table. Writes no commit when nothing is pending.
     """
-    from tributary.hudi import HudiTable, WriteOperation
-
     table = _open(target, options)
     seen = table.latest_extra_metadata() if table is not None else {}
     checkpoint = read_checkpoint(table, seen)
-    ordered = sort_files(list(files))
-    pending = checkpoint.pending(ordered)
-    pending_ids = {f.identity for f in pending}
-    skipped = tuple(f.path for f in ordered if f.identity not in pending_ids)
+    sorting = sort_out(checkpoint, sort_files(list(files)), rebuild=rebuild)
+    pending = sorting.pending[:max_files] if max_files is not None else sorting.pending
     if not pending:
-        log.info("%s: nothing to apply (%d files applied already)", options.table_name, len(skipped))
-        return ApplyResult(options.table_name, skipped=skipped)
-    is_reload = checkpoint.is_reload(pending) if reload is None else reload
+        log.info("%s: nothing to apply (%d files applied already)", options.table_name, len(sorting.skipped))
+        return ApplyResult(options.table_name, skipped=sorting.skipped, refused=sorting.refused)
+    is_reload = rebuild or (any(f in sorting.reloads for f in pending) if reload is None else reload)
     table_schema = table.schema if table is not None else None
+    batches = read_batches(pending, options, table_schema)
     key_options = table.options if table is not None else table_options(options)
-    write_plan = read_and_plan(pending, options, table_schema, reload=is_reload, key_options=key_options)
+    for f, batch in batches:
+        check_keys(f, batch, key_options)
+    pending = [f for f, _ in batches]
+    floor = None if rebuild else _generation_floor(batches, options, checkpoint)
+    overwrite = rebuild or is_reload or (floor is not None and table is not None and _has_loads(checkpoint))
+    arbiter = _arbiter(table, checkpoint, options, batches, floor, overwrite=overwrite, rebuild=rebuild)
+    planned = list(batches)
+    if overwrite and not rebuild and arbiter is not None and table is not None and arbiter.reload_floor is not None:
+        planned = [*_survivors(table, arbiter.reload_floor, options), *batches]
+    write_plan = plan(planned, options, table_schema, reload=overwrite, settle=arbiter.settle if arbiter else None)
+    advanced = _advance(target, checkpoint, batches, arbiter, options, reload=is_reload or floor is not None)
+    extra = advanced.to_metadata(pending, reload=overwrite, mode=options.mode.value)
+    operation, result = _commit(table, target, options, write_plan, extra, seen, before_complete)
+    forget(target, {*checkpoint.segments, checkpoint.markers} - {*advanced.segments, advanced.markers, ""})
+    applied = ApplyResult(
+        table=options.table_name,
+        files=tuple(f.path for f in pending),
+        skipped=sorting.skipped,
+        refused=sorting.refused,
+        inserted=result.inserted,
+        updated=result.updated,
+        deleted=result.deleted,
+        changes=write_plan.changes,
+        instant=result.instant,
+        operation=operation.value,
+        reload=overwrite,
+        extra=extra,
+        digests={f.path: f.digest for f in pending},
+    )
+    log.info("applied %s", applied.summary())
+    return applied
 
-    advanced = checkpoint.advance(pending, reload=is_reload, keep=options.recent_files_kept)
-    extra = advanced.to_metadata(pending, reload=is_reload, mode=options.mode.value)
+
+@dataclass(frozen=True)
+class Sorting:
+    """Files given to :func:`apply_files`, compared with what the table applied."""
+
+    pending: list[CdcFile]
+    skipped: tuple[str, ...]
+    refused: tuple[Refusal, ...]
+    reloads: frozenset[CdcFile]
+
+
+def sort_out(checkpoint: Checkpoint, ordered: Sequence[CdcFile], *, rebuild: bool = False) -> Sorting:
+    """Pending (new, or starting a generation), applied already (same content), or refused
+    (other content under an applied name)."""
+    if rebuild:
+        return Sorting(list(ordered), (), (), frozenset())
+    digests: dict[str, str] = {}
+
+    def digest(f: CdcFile) -> str:
+        if f.digest:
+            return f.digest
+        if f.uri not in digests:
+            try:
+                digests[f.uri] = content_digest(f.uri)
+            except StorageError as exc:
+                raise CdcFileError(f.path, str(exc)) from exc
+        return digests[f.uri]
+
+    pending: list[CdcFile] = []
+    skipped: list[str] = []
+    refused: list[Refusal] = []
+    reloads: set[CdcFile] = set()
+    for f in ordered:
+        state = checkpoint.state(f, digest)
+        if state is FileState.CHANGED and f.kind is FileKind.LOAD and reloads:
+            state = FileState.NEW  # a rewritten file of the generation LOAD00000001 started here
+        if state is FileState.APPLIED:
+            skipped.append(f.path)
+        elif state is FileState.CHANGED:
+            refused.append(_refusal(f, checkpoint.ledger[f.path], digest(f)))
+        else:
+            pending.append(f)
+            if state is FileState.RELOAD:
+                reloads.add(f)
+            elif f.kind is FileKind.CDC and checkpoint.watermark and f.order_key < checkpoint.watermark:
+                log.warning("%s arrived after later CDC files were applied; applying it now", f.path)
+    return Sorting(pending, tuple(skipped), tuple(refused), frozenset(reloads))
+
+
+def _refusal(file: CdcFile, applied: Version, digest: str) -> Refusal:
+    now = Version(file.size, file.mtime_ns, digest, file.kind, file.order_key)
+    message = (
+        f"{file.path}: re-uploaded with other content ({now.describe()}) after the version applied "
+        f"({applied.describe()}); not applied. If the source data really changed, rebuild the table "
+        "(`tributary tables reload TABLE`, or `tributary cdc apply --reload`); otherwise restore the applied "
+        "version or skip this one (`tributary files skip ID`)"
+    )
+    log.error(message)
+    return Refusal(file.path, file.uri, message)
+
+
+def read_batches(
+    files: Sequence[CdcFile], options: CdcOptions, table_schema: pa.Schema | None
+) -> list[tuple[CdcFile, pa.Table]]:
+    """Every file read (raising on the first bad one), each with its content digest set."""
+    types = {**options.csv_type_map(), **{f.name: f.type for f in data_schema(table_schema)}}
+    out = []
+    for f in files:
+        data, digest = read_versioned(f, options, types)
+        out.append((replace(f, digest=digest), data))
+    return out
+
+
+def _has_loads(checkpoint: Checkpoint) -> bool:
+    """Whether a full load was applied: then a first file of a full load starts a new generation
+    (the earlier one's first file was rewritten before it was seen); without one it is a late
+    first load, upserted (a late single load file never replaces a table)."""
+    return bool(checkpoint.generation or checkpoint.loads) or any(
+        v.kind is FileKind.LOAD for v in checkpoint.ledger.values()
+    )
+
+
+def _generation_floor(
+    batches: Sequence[tuple[CdcFile, pa.Table]], options: CdcOptions, checkpoint: Checkpoint
+) -> pa.Scalar | None:
+    """A batch holding LOAD00000001 starts a full-load generation: its rows' smallest precombine
+    value (DMS stamps load rows with the load time) is the generation's floor, below which later
+    changes predate the load and are dropped. None without one, or for a first file older than
+    the current generation."""
+    name = options.precombine_field
+    if options.historical or not name:
+        return None
+    firsts = [t.column(name) for f, t in batches if f.load_counter == 1 and t.num_rows]
+    if not firsts:
+        return None
+    floor = pc.min(firsts[0])
+    current = decode_value(checkpoint.reload_floor)
+    if current is not None and pc.less(floor, current.cast(floor.type)).as_py():
+        return None
+    return floor
+
+
+def _arbiter(
+    table: HudiTable | None,
+    checkpoint: Checkpoint,
+    options: CdcOptions,
+    batches: Sequence[tuple[CdcFile, pa.Table]],
+    floor: pa.Scalar | None,
+    *,
+    overwrite: bool,
+    rebuild: bool,
+) -> Arbiter | None:
+    """Orders this batch against the table's rows, delete markers and generation floor (current
+    mode with a precombine field; without one, arrival order decides)."""
+    field_name = options.precombine_field
+    if options.historical or not field_name:
+        return None
+    keys = tuple(options.record_key_fields)
+    if rebuild:
+        loads = [t.column(field_name) for f, t in batches if f.load_counter == 1 and t.num_rows]
+        return Arbiter(keys, field_name, "", None, None, None, pc.min(loads[0]) if loads else None)
+    top = max([checkpoint.watermark, *(v.order_key for v in checkpoint.ledger.values())], default="")
+    stored = None
+    if table is not None and not overwrite:
+        hudi_table = table
+
+        def stored(wanted: pa.Table) -> pa.Table:
+            return stored_rows(hudi_table, wanted, keys, field_name)
+
+    return Arbiter(
+        keys,
+        field_name,
+        top,
+        stored,
+        read_markers(table.uri, checkpoint.markers) if table is not None else None,
+        decode_value(checkpoint.max_order),
+        floor if floor is not None else decode_value(checkpoint.reload_floor),
+    )
+
+
+def _survivors(table: HudiTable, floor: pa.Scalar, options: CdcOptions) -> list[tuple[CdcFile, pa.Table]]:
+    """Rows the table holds that are not older than a new generation (CDC files after the reload
+    that arrived before its first file): the generation's overwrite keeps them, ordered first
+    (they lose a tie against the generation's files)."""
+    assert options.precombine_field
+    rows = stored_since(table, options.precombine_field, floor)
+    if rows.num_rows == 0:
+        return []
+    rows = rows.add_column(0, OP_COLUMN, pa.array(["U"] * rows.num_rows, pa.string()))
+    log.info("%s: %d stored row(s) newer than the new generation are kept", options.table_name, rows.num_rows)
+    # a stand-in ordered before every DMS file; never recorded as applied
+    return [(CdcFile("LOAD00000000.parquet", table.uri, 0, 0, FileKind.LOAD, "parquet"), rows)]
+
+
+def _max_values(batches: Sequence[tuple[CdcFile, pa.Table]], options: CdcOptions) -> dict[str, str]:
+    name = options.precombine_field
+    if not name:
+        return {}
+    return {f.path: encode_value(pc.max(t.column(name))) for f, t in batches if name in t.column_names}
+
+
+def _advance(
+    target: str,
+    checkpoint: Checkpoint,
+    batches: Sequence[tuple[CdcFile, pa.Table]],
+    arbiter: Arbiter | None,
+    options: CdcOptions,
+    *,
+    reload: bool,
+) -> Checkpoint:
+    """The checkpoint of this commit, its ledger segment and delete markers written."""
+    pending = [f for f, _ in batches]
+    advanced = checkpoint.advance(pending, reload=reload, keep=options.recent_files_kept)
+    segments = write_segments(target, checkpoint.segments, checkpoint.ledger, pending, _max_values(batches, options))
+    changes: dict[str, object] = {
+        "segments": segments,
+        "legacy_floor": checkpoint.legacy_floor if checkpoint.segments else checkpoint.floor,
+    }
+    if arbiter is not None:
+        changes["markers"] = write_markers(target, arbiter.new_markers, options.delete_markers_hours)
+        changes["max_order"] = encode_value(arbiter.new_max_order)
+        changes["reload_floor"] = encode_value(arbiter.reload_floor)
+    elif reload:
+        changes["markers"] = ""
+    return replace(advanced, **changes)  # type: ignore[arg-type]
+
+
+def _commit(
+    table: HudiTable | None,
+    target: str,
+    options: CdcOptions,
+    write_plan: WritePlan,
+    extra: Mapping[str, str],
+    seen: Mapping[str, str],
+    before_complete: Callable[[], None] | None,
+) -> tuple[WriteOperation, CommitResult]:
+    """Write the planned commit (creating the table on its first commit)."""
+    from tributary.hudi import HudiTable, WriteOperation
+
     if table is None:
         table = HudiTable.open_or_create(target, table_options(options))
     operation = {
@@ -158,21 +412,7 @@ def apply_files(
         before_complete=_guarded(table, seen, target, before_complete),
         allow_empty=True,
     )
-    applied = ApplyResult(
-        table=options.table_name,
-        files=tuple(f.path for f in pending),
-        skipped=skipped,
-        inserted=result.inserted,
-        updated=result.updated,
-        deleted=result.deleted,
-        changes=write_plan.changes,
-        instant=result.instant,
-        operation=operation.value,
-        reload=is_reload,
-        extra=extra,
-    )
-    log.info("applied %s", applied.summary())
-    return applied
+    return operation, result
 
 
 def _guarded(
@@ -239,16 +479,14 @@ def apply_pending(
     options: CdcOptions,
     *,
     max_files: int | None = None,
+    rebuild: bool = False,
     before_complete: Callable[[], None] | None = None,
 ) -> ApplyResult:
     """Apply every DMS file under ``source`` that ``target`` has not applied, in one commit.
 
-    ``max_files`` caps the files of this commit (the rest stay pending for the next call).
+    ``max_files`` caps the files of this commit (the rest stay pending for the next call);
+    ``rebuild`` replaces the table with every file under ``source`` (a reload).
     """
-    from tributary.hudi import HudiTable
-
-    files = list_files(source)
-    if max_files is not None:
-        table = HudiTable.open(target) if HudiTable.exists(target) else None
-        files = read_checkpoint(table).pending(files)[:max_files]
-    return apply_files(target, files, options, before_complete=before_complete)
+    files, ignored = list_source(source)
+    result = apply_files(target, files, options, rebuild=rebuild, max_files=max_files, before_complete=before_complete)
+    return replace(result, ignored=tuple(ignored))

@@ -19,17 +19,29 @@ back by the writer and its checkpoint never existed). Its size stays bounded:
   table. A pending load file with a new path extends the current load (DMS writes a large load
   over many files and hours), and is upserted;
 - ``tributary.cdc.files`` / ``tributary.cdc.files_total``: the files this commit applied, and how
-  many all commits applied (an audit trail: a file applied twice shows in the history).
+  many all commits applied (an audit trail: a file applied twice shows in the history);
+- ``tributary.cdc.segments``: the ledger of every applied file version (path, size, mtime,
+  content digest) in side files (see :mod:`tributary.cdc.ledger`). When it exists it is the
+  authority: a file is applied when the ledger holds its path with the same content; a path it
+  holds with other content is a re-upload (refused) or, for ``LOAD00000001``, a new full-load
+  generation. ``floor``/``recent``/``loads`` above then only cover files applied before the
+  ledger started (``tributary.cdc.legacy_floor``) and readers of older versions;
+- ``tributary.cdc.markers``: the delete markers' side file; ``tributary.cdc.max_order`` and
+  ``tributary.cdc.reload_floor``: the greatest precombine value applied and the smallest one of
+  the current full-load generation (Arrow IPC, base64), which make in-order batches cheap and
+  keep changes older than a reload out.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 from tributary.cdc.files import CdcFile, FileKind
+from tributary.cdc.ledger import Version
 from tributary.errors import CdcError
 
 log = logging.getLogger(__name__)
@@ -46,6 +58,22 @@ K_GENERATION = PREFIX + "generation"
 K_FILES = PREFIX + "files"
 K_FILES_TOTAL = PREFIX + "files_total"
 K_RELOAD = PREFIX + "reload"
+K_SEGMENTS = PREFIX + "segments"
+K_LEGACY_FLOOR = PREFIX + "legacy_floor"
+K_MARKERS = PREFIX + "markers"
+K_MAX_ORDER = PREFIX + "max_order"
+K_RELOAD_FLOOR = PREFIX + "reload_floor"
+
+
+class FileState(StrEnum):
+    """A file compared with what the table applied."""
+
+    NEW = "new"
+    APPLIED = "applied"
+    CHANGED = "changed"
+    """Other content under the name of an applied file: refused (quarantined), never applied."""
+    RELOAD = "reload"
+    """``LOAD00000001`` with new content: it starts a new full-load generation."""
 
 
 def _cdc_order_key(path: str) -> str:
@@ -63,6 +91,13 @@ class Checkpoint:
     generation: tuple[str, ...] = ()
     files_total: int = 0
     mode: str | None = None
+    segments: tuple[str, ...] = ()
+    legacy_floor: str = ""
+    markers: str = ""
+    max_order: str = ""
+    reload_floor: str = ""
+    ledger: Mapping[str, Version] = field(default_factory=dict, repr=False, compare=False)
+    """The applied versions read from ``segments`` (see :func:`tributary.cdc.apply.read_checkpoint`)."""
     _recent_set: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     _load_set: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
@@ -75,11 +110,32 @@ class Checkpoint:
         return not (self.watermark or self.loads or self.files_total)
 
     def is_applied(self, file: CdcFile) -> bool:
+        """Applied with this content (content known from size and mtime, or the digest)."""
+        known = self.ledger.get(file.path)
+        if known is not None:
+            return same_content(known, file) is True
         if file.kind is FileKind.LOAD:
             return file.identity in self._load_set
         if file.path in self._recent_set:
             return True
-        return bool(self.floor) and file.order_key < self.floor
+        floor = self.legacy_floor if self.segments else self.floor
+        return bool(floor) and file.order_key < floor
+
+    def state(self, file: CdcFile, digest: Callable[[CdcFile], str]) -> FileState:
+        """NEW, APPLIED, CHANGED or RELOAD; ``digest`` reads a file's content digest when size and
+        mtime cannot tell (a touched file)."""
+        known = self.ledger.get(file.path)
+        if known is None:
+            return FileState.APPLIED if self.is_applied(file) else FileState.NEW
+        same = same_content(known, file)
+        if same is None:
+            same = not known.digest or known.digest == digest(file)
+        if same:
+            return FileState.APPLIED
+        if file.kind is FileKind.LOAD and (file.load_counter == 1 or file.path not in self.generation):
+            # LOAD00000001 starts a new generation; a rewritten file of an older generation joins it
+            return FileState.RELOAD if file.load_counter == 1 else FileState.NEW
+        return FileState.CHANGED
 
     def pending(self, files: Iterable[CdcFile]) -> list[CdcFile]:
         """The files not applied yet, in the order given; logs late arrivals."""
@@ -117,14 +173,17 @@ class Checkpoint:
             recent = recent[-keep:]
             floor = _cdc_order_key(recent[0])
         watermark = max([self.watermark, *(_cdc_order_key(p) for p in cdc)])
-        return Checkpoint(
+        return replace(
+            self,
             watermark=watermark,
             floor=floor,
             recent=tuple(recent),
             loads=tuple(loads),
             generation=generation,
             files_total=self.files_total + len(applied),
-            mode=self.mode,
+            # unknown until the caller orders these files' changes (another engine's commit must
+            # not leave a stale maximum that would skip the next batch's stored-row lookups)
+            max_order="",
         )
 
     def to_metadata(self, applied: Sequence[CdcFile], *, reload: bool, mode: str) -> dict[str, str]:
@@ -140,6 +199,11 @@ class Checkpoint:
             K_FILES: json.dumps([f.path for f in applied], separators=(",", ":")),
             K_FILES_TOTAL: str(self.files_total),
             K_RELOAD: "true" if reload else "false",
+            **({K_SEGMENTS: json.dumps(list(self.segments), separators=(",", ":"))} if self.segments else {}),
+            **({K_LEGACY_FLOOR: self.legacy_floor} if self.legacy_floor else {}),
+            **({K_MARKERS: self.markers} if self.markers else {}),
+            **({K_MAX_ORDER: self.max_order} if self.max_order else {}),
+            **({K_RELOAD_FLOOR: self.reload_floor} if self.reload_floor else {}),
         }
 
     @classmethod
@@ -158,9 +222,25 @@ class Checkpoint:
                 generation=tuple(json.loads(meta.get(K_GENERATION, "[]"))),
                 files_total=int(meta.get(K_FILES_TOTAL, "0")),
                 mode=meta.get(K_MODE),
+                segments=tuple(json.loads(meta.get(K_SEGMENTS, "[]"))),
+                legacy_floor=meta.get(K_LEGACY_FLOOR, ""),
+                markers=meta.get(K_MARKERS, ""),
+                max_order=meta.get(K_MAX_ORDER, ""),
+                reload_floor=meta.get(K_RELOAD_FLOOR, ""),
             )
         except (ValueError, TypeError) as exc:
             raise CdcError(f"checkpoint in the table's commit metadata is corrupt: {exc}") from exc
+
+
+def same_content(known: Version, file: CdcFile) -> bool | None:
+    """True/False when size, digests or mtime decide; None when only the content can tell."""
+    if known.digest and file.digest:
+        return known.digest == file.digest
+    if known.size != file.size:
+        return False
+    if known.mtime_ns == file.mtime_ns:
+        return True
+    return None
 
 
 def applied_files(meta: Mapping[str, str] | None) -> list[str]:

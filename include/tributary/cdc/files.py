@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 _LOAD_RE = re.compile(r"^LOAD([0-9A-Fa-f]+)$")
 _CDC_RE = re.compile(r"^\d{8}-\d+$")
 FORMATS = {".parquet": "parquet", ".csv": "csv", ".csv.gz": "csv"}
+DMS_NAMES = "LOAD<hex>.csv|parquet or <yyyymmdd>-<digits>.csv|parquet"
 
 
 class FileKind(StrEnum):
@@ -66,6 +67,8 @@ class CdcFile:
     mtime_ns: int
     kind: FileKind
     format: str
+    digest: str = ""
+    """``sha256:<hex>`` of the content when known (read, or recorded by the tracker)."""
 
     @property
     def name(self) -> str:
@@ -79,6 +82,13 @@ class CdcFile:
             counter = int(stem[4:], 16)
             return f"0|{counter:016x}|{self.path}"
         return f"1|{self.name}|{self.path}"
+
+    @property
+    def load_counter(self) -> int | None:
+        """The counter of a full-load file (1 starts a full load), None for CDC files."""
+        if self.kind is not FileKind.LOAD:
+            return None
+        return int(_split_ext(self.name)[0][4:], 16)  # type: ignore[index]
 
     @property
     def identity(self) -> str:
@@ -119,22 +129,54 @@ def list_files(source: str) -> list[CdcFile]:
     Hidden files and folders (``.``/``_`` prefixes) and names that are not DMS data files
     (``_SUCCESS``, notes) are skipped; a missing source is a :class:`StorageError`.
     """
+    return list_source(source)[0]
+
+
+def list_source(source: str) -> tuple[list[CdcFile], list[str]]:
+    """:func:`list_files`, plus the data files (``.parquet``/``.csv``) left out because their
+    names are not DMS names (a copy named ``LOAD00000001 (1).parquet``, a space, another
+    alphabet): they are reported, never skipped silently."""
     from tributary.storage import Storage
 
     storage = Storage(source)
     if not storage.exists():
         raise StorageError(f"{source}: CDC source folder does not exist")
     out: list[CdcFile] = []
+    ignored: list[str] = []
     for entry in storage.list_files(recursive=True):
         if any(part.startswith((".", "_")) for part in entry.path.split("/")):
             continue
-        kind_fmt = classify(entry.path.rsplit("/", 1)[-1])
+        name = entry.path.rsplit("/", 1)[-1]
+        kind_fmt = classify(name)
         if kind_fmt is None:
-            log.debug("skipping %s: not a DMS data file name", entry.path)
+            if _split_ext(name) is not None:
+                log.warning("ignoring %s: not a DMS data file name (%s)", entry.path, DMS_NAMES)
+                ignored.append(entry.path)
             continue
         uri = storage.full_uri(entry.path)
         out.append(CdcFile(entry.path, uri, entry.size, entry.mtime_ns or 0, *kind_fmt))
-    return sort_files(out)
+    return sort_files(out), ignored
+
+
+def digest_bytes(raw: bytes) -> str:
+    """The content identity of a file's bytes."""
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def content_digest(uri: str) -> str:
+    """The content identity of the file at ``uri`` (read in chunks); StorageError if unreadable."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with open_input(uri) as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+    except OSError as exc:
+        raise StorageError(f"{uri}: cannot be read: {exc}") from exc
+    return "sha256:" + digest.hexdigest()
 
 
 def open_input(uri: str) -> pafs.NativeFile:

@@ -11,7 +11,7 @@ id ``<file>#<row>`` so that each change has a unique record key.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tributary.cdc.files import CdcFile, FileKind
+from tributary.cdc.ledger import ORDER_COLUMN
 from tributary.cdc.options import CHANGE_ID_COLUMN, OP_COLUMN, CdcOptions
 from tributary.cdc.schema import conform, order_like, reconcile
 from tributary.errors import CdcError
@@ -59,22 +60,33 @@ def plan(
     table_schema: pa.Schema | None,
     *,
     reload: bool = False,
+    settle: Callable[[pa.Table], pa.Table] | None = None,
 ) -> WritePlan:
-    """Plan the write of ``batches`` (files in DMS order, each read by :func:`read_file`)."""
+    """Plan the write of ``batches`` (files in DMS order, each read by :func:`read_file`).
+
+    ``settle`` filters the winners (with ``Op`` and the file order column) against what the
+    table holds (see :class:`tributary.cdc.ordering.Arbiter`)."""
     schema = reconcile(batches, table_schema)
     parts = [conform(f, t, schema) for f, t in batches]
     changes = sum(p.num_rows for p in parts)
     if options.historical:
         return _plan_historical(batches, parts, schema, changes, table_schema)
+    parts = [
+        p.append_column(ORDER_COLUMN, pa.array([f.order_key] * p.num_rows, pa.string()))
+        for (f, _), p in zip(batches, parts, strict=True)
+    ]
     combined = (
         pa.concat_tables(parts)
         if parts
         else pa.Table.from_arrays(
-            [pa.array([], pa.string())] + [pa.array([], f.type) for f in schema],
-            schema=pa.schema([pa.field(OP_COLUMN, pa.string()), *schema]),
+            [pa.array([], pa.string())] + [pa.array([], f.type) for f in schema] + [pa.array([], pa.string())],
+            schema=pa.schema([pa.field(OP_COLUMN, pa.string()), *schema, pa.field(ORDER_COLUMN, pa.string())]),
         )
     )
     winners = current_winners(combined, options)
+    if settle is not None:
+        winners = settle(winners)
+    winners = winners.drop_columns([ORDER_COLUMN])
     is_delete = pc.equal(winners.column(OP_COLUMN), "D")
     # The change marker is not data, unless the table already keeps it (as HoodieStreamer can).
     keep_op = table_schema is not None and OP_COLUMN in table_schema.names

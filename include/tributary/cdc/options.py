@@ -40,10 +40,27 @@ def parse_type(name: str, what: str) -> pa.DataType:
     raise CdcError(f"{what}: unknown type {name!r} (use one of {', '.join(_TYPES)} or decimal(p,s))")
 
 
+def parse_type_list(value: str | None, what: str) -> tuple[tuple[str, str], ...]:
+    """``id=int64,amount=decimal(10,2)`` → ((column, type), ...), each type checked."""
+    pairs = []
+    for item in re.split(r",(?![^()]*\))", value or ""):
+        if item.strip():
+            column, sep, name = item.partition("=")
+            if not sep or not column.strip():
+                raise CdcError(f"{what}: {item.strip()!r} is not column=type (e.g. id=int64,ts=timestamp)")
+            parse_type(name, f"{what}: column {column.strip()}")
+            pairs.append((column.strip(), name.strip()))
+    return tuple(pairs)
+
+
 OP_COLUMN = "Op"
 """The DMS change-operation column (``I``, ``U``, ``D``)."""
 CHANGE_ID_COLUMN = "_tributary_change_id"
 """Historical mode: a deterministic unique id per change (``<file identity>#<row>``)."""
+
+
+DEFAULT_DELETE_MARKERS_HOURS = 168.0
+"""A week: how long a delete is remembered against late, older changes (``options.delete_markers_hours``)."""
 
 
 class StorageMode(StrEnum):
@@ -79,7 +96,10 @@ class CdcOptions:
     """Types of CSV columns the table does not have yet, e.g. ``(("id", "int64"),)``; see
     :func:`parse_type` for the names."""
     recent_files_kept: int = 512
-    """How many applied CDC file names the checkpoint keeps (tolerance for late arrivals)."""
+    """How many applied CDC file names the checkpoint keeps inline (for readers of checkpoint
+    version 1; the ledger in ``.hoodie/.aux`` keeps every applied file)."""
+    delete_markers_hours: float = DEFAULT_DELETE_MARKERS_HOURS
+    """How long a delete is remembered so that a late, older change cannot bring the row back."""
 
     def __post_init__(self) -> None:
         if not self.record_key_fields or any(not f for f in self.record_key_fields):
@@ -92,6 +112,8 @@ class CdcOptions:
                 raise CdcError(f"table {self.table_name}: {field} cannot be a key or partition field")
         if self.recent_files_kept < 1:
             raise CdcError(f"table {self.table_name}: recent_files_kept must be positive")
+        if not self.delete_markers_hours > 0:
+            raise CdcError(f"table {self.table_name}: delete_markers_hours must be positive")
         object.__setattr__(self, "mode", StorageMode(self.mode))
         for column, name in self.csv_types:
             parse_type(name, f"table {self.table_name}: CSV type of {column}")

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tributary.cdc.files import CdcFile, open_input
+from tributary.cdc.files import CdcFile, digest_bytes, open_input
 from tributary.cdc.options import CHANGE_ID_COLUMN, OP_COLUMN, CdcOptions
 from tributary.errors import CdcFileError
 
@@ -30,6 +30,13 @@ def read_file(file: CdcFile, options: CdcOptions, table_types: Mapping[str, pa.D
     the record key, precombine and partition columns exist and that keys and precombine values
     are not null.
     """
+    return read_versioned(file, options, table_types)[0]
+
+
+def read_versioned(
+    file: CdcFile, options: CdcOptions, table_types: Mapping[str, pa.DataType] | None = None
+) -> tuple[pa.Table, str]:
+    """:func:`read_file` plus the content digest of the bytes read (the file's identity)."""
     if file.size == 0:
         raise CdcFileError(file.path, "empty file (0 bytes)")
     try:
@@ -39,7 +46,7 @@ def read_file(file: CdcFile, options: CdcOptions, table_types: Mapping[str, pa.D
     if not raw:
         raise CdcFileError(file.path, "empty file (0 bytes)")
     table = _read_parquet(file, raw) if file.format == "parquet" else _read_csv(file, raw, options, table_types)
-    return _normalise(file, table, options)
+    return _normalise(file, table, options), digest_bytes(raw)
 
 
 def _read_parquet(file: CdcFile, raw: bytes) -> pa.Table:

@@ -62,6 +62,18 @@ def unify(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
     return None
 
 
+def _table_accepts(stored: pa.DataType, new: pa.DataType) -> bool:
+    """Whether the writer can store ``new`` in a column of type ``stored`` (the writer's rule)."""
+    from tributary.errors import SchemaEvolutionError
+    from tributary.hudi.schema import evolve
+
+    try:
+        evolve(pa.schema([pa.field("c", stored)]), pa.schema([pa.field("c", new)]), "check")
+    except SchemaEvolutionError:
+        return False
+    return True
+
+
 def data_schema(schema: pa.Schema | None) -> pa.Schema:
     """A table schema without Hudi's meta columns."""
     if schema is None:
@@ -75,6 +87,7 @@ def reconcile(batches: Sequence[tuple[CdcFile, pa.Table]], table_schema: pa.Sche
         f.name: _norm(f.type) for f in data_schema(table_schema) if f.name not in (OP_COLUMN, CHANGE_ID_COLUMN)
     }
     origin = dict.fromkeys(fields, "the table")
+    stored = dict(fields)
     for file, table in batches:
         for field in table.schema:
             if field.name == OP_COLUMN:
@@ -89,6 +102,14 @@ def reconcile(batches: Sequence[tuple[CdcFile, pa.Table]], table_schema: pa.Sche
                     file.path,
                     f"column {field.name}: type {field.type} is incompatible with {fields[field.name]} "
                     f"(from {origin[field.name]})",
+                )
+            if stored.get(field.name) is not None and not _table_accepts(stored[field.name], common):
+                raise CdcFileError(
+                    file.path,
+                    f"column {field.name}: type {field.type} would change the table's column from "
+                    f"{stored[field.name]} to {common}, which the Hudi table cannot take (only int→long and "
+                    "float→double widen a stored column); cast the column in the source to "
+                    f"{stored[field.name]}, or rebuild the table with the new type",
                 )
             fields[field.name] = common
     return pa.schema([pa.field(name, typ, nullable=True) for name, typ in fields.items()])

@@ -18,7 +18,8 @@ def chaos(
         None, "--db-url", help="PostgreSQL server to run on (a scratch database is created); default SQLite."
     ),
 ) -> None:
-    """SIGKILL the processor at random points and race workers; count lost and duplicated files."""
+    """SIGKILL the processor at random points and race workers while files arrive duplicated, late
+    and re-uploaded with new content; count lost and duplicated files."""
     from tributary.bench.chaos import run_chaos
     from tributary.bench.report import emit
 
@@ -31,6 +32,11 @@ def chaos(
         "unmarked_files": stats.unmarked,
         "kills": stats.kills,
         "races": stats.races,
+        "late_files": stats.late,
+        "touched_files": stats.touched,
+        "reuploads": stats.reuploads,
+        "reuploads_refused": stats.refused,
+        "reuploads_applied": stats.reapplied,
         "files": stats.files,
         "recovery_runs": stats.recovery_runs,
         "crash_points": stats.crash_points,
@@ -40,7 +46,7 @@ def chaos(
     rows = [[k, v] for k, v in figures.items() if k != "crash_points"]
     rows += [[f"crash point {k}", v] for k, v in sorted(stats.crash_points.items())]
     emit("chaos", "chaos: crash and race trials", ["figure", "value"], rows, figures)
-    if stats.lost or stats.duplicated or stats.mismatched_tables or stats.unmarked:
+    if stats.lost or stats.duplicated or stats.mismatched_tables or stats.unmarked or stats.reapplied:
         raise typer.Exit(1)
 
 

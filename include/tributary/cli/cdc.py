@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import typer
 
-from tributary.cdc.options import StorageMode
-from tributary.errors import CdcError
+from tributary.cdc.options import StorageMode, parse_type_list
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -17,14 +14,7 @@ def _fields(value: str | None) -> tuple[str, ...]:
 
 
 def _types(value: str | None) -> tuple[tuple[str, str], ...]:
-    pairs = []
-    for item in re.split(r",(?![^()]*\))", value or ""):
-        if item.strip():
-            column, sep, name = item.partition("=")
-            if not sep:
-                raise CdcError(f"--csv-types: {item!r} is not column=type")
-            pairs.append((column.strip(), name.strip()))
-    return tuple(pairs)
+    return parse_type_list(value, "--csv-types")
 
 
 def _check_columns(options: dict[str, tuple[str, ...]]) -> None:
@@ -61,6 +51,12 @@ def apply_command(
         None, "--csv-types", help="Types of CSV columns new to the table: id=int64,amount=decimal(10,2)."
     ),
     max_files: int | None = typer.Option(None, "--max-files", min=1, help="Apply at most this many files."),
+    reload: bool = typer.Option(
+        False, "--reload", help="Replace the table with every file under --source (a rebuild), in one commit."
+    ),
+    delete_markers_hours: float = typer.Option(
+        168.0, "--delete-markers-hours", help="How long deletes are remembered against late, older changes."
+    ),
 ) -> None:
     """Apply, in DMS order, every CDC file under --source that the target has not applied yet,
     in one Hudi commit, and print one summary line. Running it again with no new files writes
@@ -88,6 +84,15 @@ def apply_command(
         csv_header=csv_header,
         csv_null_value=csv_null,
         csv_types=_types(csv_types),
+        delete_markers_hours=delete_markers_hours,
     )
-    result = apply_pending(source, target, options, max_files=max_files)
+    result = apply_pending(source, target, options, max_files=max_files, rebuild=reload)
     typer.echo(result.summary())
+    for path in result.ignored:
+        typer.echo(
+            f"ignored {path}: not a DMS data file name (LOAD<hex> or <yyyymmdd>-<digits>, .csv|.parquet)", err=True
+        )
+    for refusal in result.refused:
+        typer.echo(f"refused {refusal.message}", err=True)
+    if result.refused:
+        raise typer.Exit(1)

@@ -68,3 +68,16 @@ def list_tables(
     for table_id, reason in sorted(config.disabled("raw_tables").items()):
         table.add_row(escape(table_id), "[red]disabled: invalid row[/]", escape(reason), "", "", "", "", "")
     console.print(table)
+
+
+@tables_app.command("reload")
+def reload_table(table_id: str = typer.Argument(..., help="The table id, e.g. sales.orders.")) -> None:
+    """Rebuild a table from the files in its staging prefix at its next run: the full load
+    replaces the table in one commit, with the CDC files after it (audited)."""
+    from tributary.files.registry import request_reload
+    from tributary.metadata.db import session_scope
+    from tributary.settings import get_settings
+
+    with session_scope() as s:
+        request_reload(s, table_id, get_settings().actor)
+    typer.echo(f"{table_id}: reload requested; the next run of its cadence rebuilds it")

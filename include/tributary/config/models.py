@@ -248,12 +248,33 @@ class RawTable(BaseModel):
                 missing.append(self.precombine_field)
             if missing:
                 raise ValueError(f"csv_columns: does not list {', '.join(missing)}")
+        _check_cdc_options(self.options)
         if self.file_format is FileFormat.CSV and self.csv_columns is None and self.options.get("csv_header") != "true":
             raise ValueError(
                 "csv_columns: a CSV table needs its column names (DMS writes no header) "
                 "unless options.csv_header is 'true'"
             )
         return self
+
+
+def _check_cdc_options(options: dict[str, str]) -> None:
+    """``options.csv_types`` (``col=type,...``: CSV columns typed from the first file, so that
+    precombine values compare as numbers or times, not text) and ``options.delete_markers_hours``."""
+    from tributary.cdc.options import parse_type_list
+    from tributary.errors import CdcError
+
+    try:
+        parse_type_list(options.get("csv_types"), "options.csv_types")
+    except CdcError as exc:
+        raise ValueError(str(exc)) from None
+    hours = options.get("delete_markers_hours")
+    if hours is not None:
+        try:
+            ok = float(hours) > 0
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"options.delete_markers_hours: {hours!r} is not a positive number of hours")
 
 
 class EventTrigger(BaseModel):

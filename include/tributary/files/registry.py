@@ -1,17 +1,21 @@
 """Register landed files in ``cdc_files``, list them, and let operators retry or skip them.
 
-Registration is idempotent: the same object reported twice (a duplicate event, a sweep that
-finds an announced file) registers once, because ``(uri, version_key)`` is unique in the DB and
-the insert is ``ON CONFLICT DO NOTHING``. ``version_key`` is what the CDC checkpoint identifies a
-file by: nothing for CDC files (DMS never reuses a timestamped name), size and mtime for
-full-load files (a reload rewrites ``LOAD00000001.*`` under the same name).
+A file is identified by its content: (location, size, content digest). The first version of a
+location registers with ``version_key`` "" (unique per location, so an event and a sweep racing
+on a new file register one row whatever metadata each had: a failed HEAD gives no second
+identity). Registering it again is a no-op when the content is the same (a duplicate event, a
+sweep, a ``touch``: same size and mtime, or the same digest); metadata the first registration
+lacked is filled in. Other content under the same location is a new version (``version_key``
+its digest): an unapplied older version is skipped (its bytes are gone), and the engine decides
+on the new one against what the table applied (a re-upload is refused and quarantined naming
+both versions; ``LOAD00000001`` with new content starts a reload generation).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -19,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from tributary.cdc.files import CdcFile, FileKind, classify, list_files
+from tributary.cdc.files import CdcFile, FileKind, classify, content_digest, list_files
 from tributary.config.locations import canonical_uri, resolve_location
 from tributary.config.models import RawTable
 from tributary.errors import NotFoundError, StorageError
@@ -67,10 +71,6 @@ def match_table(uri: str, roots: Mapping[str, str]) -> tuple[str, str] | None:
             return None
 
 
-def _version_key(kind: FileKind, size: int | None, mtime_ns: int | None) -> str:
-    return f"{size}:{mtime_ns}" if kind is FileKind.LOAD else ""
-
-
 def _insert(session: Session, values: dict[str, object]) -> bool:
     """Insert unless the same (uri, version_key) exists; True when a row was added."""
     dialect = session.get_bind().dialect.name
@@ -85,14 +85,70 @@ def _insert(session: Session, values: dict[str, object]) -> bool:
     return True
 
 
+def _latest_versions(session: Session, uris: Sequence[str]) -> dict[str, CdcFileRow]:
+    """The newest tracked row of each location (one query per 500 locations)."""
+    out: dict[str, CdcFileRow] = {}
+    for i in range(0, len(uris), 500):
+        rows = session.scalars(
+            select(CdcFileRow)
+            .where(CdcFileRow.uri.in_(uris[i : i + 500]), CdcFileRow.table_id.is_not(None))
+            .order_by(CdcFileRow.file_id)
+        )
+        for row in rows:
+            out[row.uri] = row
+    return out
+
+
+def _new_version(landed: LandedFile, row: CdcFileRow) -> str | None:
+    """The digest of ``landed`` when it holds other content than ``row``; None when it is the
+    same file (missing metadata on ``row`` is filled in)."""
+    if landed.size is None:
+        return None
+    if row.size_bytes is None:
+        row.size_bytes, row.mtime_ns = landed.size, landed.mtime_ns
+        return None
+    if row.size_bytes == landed.size and (landed.mtime_ns is None or row.mtime_ns in (None, landed.mtime_ns)):
+        if row.mtime_ns is None:
+            row.mtime_ns = landed.mtime_ns
+        return None
+    try:
+        digest = content_digest(landed.uri)
+    except StorageError as exc:
+        log.warning(
+            "%s: cannot read it to compare with the registered version (%s); not registered again", landed.uri, exc
+        )
+        return None
+    if row.size_bytes == landed.size and (row.content_hash in (None, digest)):
+        row.mtime_ns = landed.mtime_ns  # touched, or listed with a finer mtime: the same file, read once
+        return None
+    return digest
+
+
+def _supersede(session: Session, row: CdcFileRow, landed: LandedFile, digest: str) -> dict[str, object]:
+    """Columns of the new version's row; an unapplied older version is skipped (its bytes are gone)."""
+    if row.status in ("pending", "failed"):
+        row.reason = f"replaced by a new upload ({landed.size} bytes, {digest[:19]}) before it was applied"
+        set_status(session, row, "skipped", row.reason)
+    log.warning("%s: new content (%s bytes) under a registered name", landed.uri, landed.size)
+    return {"version_key": digest, "content_hash": digest}
+
+
+def _unmatched_reason(match: object, name: str) -> str:
+    if match is None:
+        return "no raw table's staging_prefix contains this file; add the table to config or move the file"
+    return f"{name!r} is not a DMS data file name (LOAD<hex>.csv|parquet or <yyyymmdd>-<n>.csv|parquet)"
+
+
 def register(session: Session, files: Iterable[LandedFile], tables: Iterable[RawTable]) -> list[Registration]:
     """Register files; each goes to the table whose staging prefix holds it, or is recorded as
-    unmatched with the reason (never dropped)."""
+    unmatched with the reason (never dropped). The same content registers once."""
     roots = table_roots(tables)
+    landed_files = [replace(f, uri=canonical_uri(f.uri)) for f in files]
+    known = _latest_versions(session, sorted({f.uri for f in landed_files}))
     out: list[Registration] = []
     now = datetime.now(UTC)
-    for landed in files:
-        uri = canonical_uri(landed.uri)
+    for landed in landed_files:
+        uri = landed.uri
         match = match_table(uri, roots)
         name = uri.rsplit("/", 1)[-1]
         kind_fmt = classify(name)
@@ -103,28 +159,23 @@ def register(session: Session, files: Iterable[LandedFile], tables: Iterable[Raw
             "landed_at": landed.landed_at or now,
             "registered_at": now,
             "attempts": 0,
+            "version_key": "",
         }
         if match is None or kind_fmt is None:
-            reason = (
-                "no raw table's staging_prefix contains this file; add the table to config or move the file"
-                if match is None
-                else f"{name!r} is not a DMS data file name (LOAD<hex>.csv|parquet or <yyyymmdd>-<n>.csv|parquet)"
-            )
-            added = _insert(
-                session,
-                {
-                    **base,
-                    "version_key": f"{landed.size}:{landed.mtime_ns}",
-                    "table_id": None,
-                    "status": "unmatched",
-                    "reason": reason,
-                    "order_key": "",
-                },
-            )
+            reason = _unmatched_reason(match, name)
+            values = {**base, "version_key": f"{landed.size}:{landed.mtime_ns}", "table_id": None}
+            added = _insert(session, {**values, "status": "unmatched", "reason": reason, "order_key": ""})
             out.append(Registration(uri, None, "unmatched" if added else "duplicate", reason))
             if added:
                 log.warning("unmatched file %s: %s", uri, reason)
             continue
+        previous = known.get(uri)
+        if previous is not None:
+            digest = _new_version(landed, previous)
+            if digest is None:
+                out.append(Registration(uri, previous.table_id, "duplicate"))
+                continue
+            base.update(_supersede(session, previous, landed, digest))
         table_id, rel = match
         kind, fmt = kind_fmt
         cdc_file = CdcFile(rel, uri, landed.size or 0, landed.mtime_ns or 0, kind, fmt)
@@ -132,7 +183,6 @@ def register(session: Session, files: Iterable[LandedFile], tables: Iterable[Raw
             session,
             {
                 **base,
-                "version_key": _version_key(kind, landed.size, landed.mtime_ns),
                 "table_id": table_id,
                 "status": "pending",
                 "relative_path": rel,
@@ -199,7 +249,13 @@ def as_cdc_file(row: CdcFileRow) -> CdcFile:
     """The engine's view of a tracked file."""
     assert row.relative_path and row.file_kind and row.file_format
     return CdcFile(
-        row.relative_path, row.uri, row.size_bytes or 0, row.mtime_ns or 0, FileKind(row.file_kind), row.file_format
+        row.relative_path,
+        row.uri,
+        row.size_bytes or 0,
+        row.mtime_ns or 0,
+        FileKind(row.file_kind),
+        row.file_format,
+        row.content_hash or "",
     )
 
 
@@ -257,3 +313,25 @@ def operator_action(session: Session, file_id: int, action: str, actor: str) -> 
         )
     )
     return row
+
+
+def request_reload(session: Session, table_id: str, actor: str) -> None:
+    """Ask the next run of ``table_id`` to rebuild it from its staged files: the full load in one
+    commit (replacing the table), with the CDC files after it. Audited in ``config_changes``."""
+    from tributary.metadata.models import RawTableRow, TableReloadRow
+
+    if session.get(RawTableRow, table_id) is None:
+        raise NotFoundError(f"table {table_id!r} is not configured; see `tributary tables list`")
+    if session.get(TableReloadRow, table_id) is None:
+        session.add(TableReloadRow(table_id=table_id, requested_by=actor))
+    session.add(
+        ConfigChangeRow(
+            batch_id=f"reload-{table_id}"[:64],
+            actor=actor,
+            entity="raw_tables",
+            entity_id=table_id,
+            action="reload_table",
+            before=None,
+            after={"reload": "requested"},
+        )
+    )

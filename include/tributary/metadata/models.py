@@ -172,13 +172,16 @@ class FlowTaskRow(Base):
     secret_id: Mapped[str | None] = mapped_column(String(512))
 
 
+CHANGE_ACTIONS = ("add", "change", "remove", "release_lock", "retry_file", "skip_file", "reload_table")
+
+
 class ConfigChangeRow(Base):
     """Audit trail: who changed which config row when, with the values before and after."""
 
     __tablename__ = "config_changes"
     __table_args__ = (
         CheckConstraint(
-            _in("action", ("add", "change", "remove", "release_lock", "retry_file", "skip_file")),
+            _in("action", CHANGE_ACTIONS),
             name="action",
         ),
         Index("ix_config_changes_entity", "entity", "entity_id"),
@@ -220,7 +223,7 @@ class CdcFileRow(Base):
     )
     uri: Mapped[str] = mapped_column(String(2048))
     version_key: Mapped[str] = mapped_column(String(256), default="")
-    """ETag, S3 version id or size+mtime: the same object reported twice registers once."""
+    """"" for a location's first version, the content digest for later ones (re-uploads)."""
     table_id: Mapped[str | None] = mapped_column(ForeignKey("raw_tables.table_id", ondelete="RESTRICT"))
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     landed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -236,6 +239,19 @@ class CdcFileRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     commit_instant: Mapped[str | None] = mapped_column(String(32))
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    content_hash: Mapped[str | None] = mapped_column(String(80))
+    """``sha256:<hex>`` of the content, once read (applied) or compared (a re-upload)."""
+
+
+class TableReloadRow(Base):
+    """An operator's pending request to rebuild a table from its staged files (audited in
+    ``config_changes``); removed by the run that commits the reload."""
+
+    __tablename__ = "table_reloads"
+
+    table_id: Mapped[str] = mapped_column(ForeignKey("raw_tables.table_id", ondelete="CASCADE"), primary_key=True)
+    requested_by: Mapped[str] = mapped_column(String(256))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class CdcFileHistoryRow(Base):

@@ -12,23 +12,26 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
-from tributary.cdc.apply import apply_files, read_checkpoint
+from tributary.cdc.apply import ApplyResult, apply_files, read_checkpoint
 from tributary.cdc.checkpoint import applied_files
-from tributary.cdc.options import CdcOptions
+from tributary.cdc.files import FileKind
+from tributary.cdc.options import DEFAULT_DELETE_MARKERS_HOURS, CdcOptions, parse_type_list
 from tributary.config.locations import resolve_location
 from tributary.config.models import FileFormat, RawTable
-from tributary.errors import CdcFileError, LeaseLostError, TributaryError
+from tributary.errors import CdcFileError, CommitConflictError, LeaseLostError, MetadataError, TributaryError
 from tributary.faults import crash_point
 from tributary.files.registry import as_cdc_file, set_status
 from tributary.locks.lease import DEFAULT_TTL, Lease, LeaseKeeper, acquire, release
 from tributary.metadata.db import session_scope
-from tributary.metadata.models import CdcFileRow, ProcessingRunHistoryRow, ProcessingRunRow
+from tributary.metadata.models import CdcFileRow, ProcessingRunHistoryRow, ProcessingRunRow, TableReloadRow
 from tributary.processing.context import RunContext, queue_table_alert
 from tributary.settings import get_settings
 
@@ -77,6 +80,8 @@ def cdc_options(table: RawTable) -> CdcOptions:
         hive_style_partitioning=table.hive_style_partitioning,
         csv_columns=table.csv_columns if table.file_format is FileFormat.CSV else None,
         csv_header=None if csv_header is None else csv_header == "true",
+        csv_types=parse_type_list(table.options.get("csv_types"), f"raw_tables {table.table_id} options.csv_types"),
+        delete_markers_hours=float(table.options.get("delete_markers_hours", DEFAULT_DELETE_MARKERS_HOURS)),
     )
 
 
@@ -134,9 +139,11 @@ class TableProcessor:
                 log.warning("releasing the lease on %s failed: %s", self.table_id, exc)
 
     def _has_work(self) -> bool:
-        """A cheap read before taking the lease: are there files to apply or to reconcile?
-        (A file registered right after this read is picked up by the next run.)"""
+        """A cheap read before taking the lease: are there files to apply or to reconcile, or a
+        reload to do? (A file registered right after this read is picked up by the next run.)"""
         with session_scope() as s:
+            if s.get(TableReloadRow, self.table_id) is not None:
+                return True
             return (
                 s.scalar(
                     select(CdcFileRow.file_id)
@@ -151,20 +158,7 @@ class TableProcessor:
 
     def _run_leased(self, keeper: LeaseKeeper) -> TableOutcome:
         reconciled = self._reconcile(keeper)
-        with session_scope() as s:
-            blocked = s.scalar(
-                select(CdcFileRow.uri)
-                .where(CdcFileRow.table_id == self.table_id, CdcFileRow.status == "quarantined")
-                .limit(1)
-            )
-            rows = list(
-                s.scalars(
-                    select(CdcFileRow)
-                    .where(CdcFileRow.table_id == self.table_id, CdcFileRow.status.in_(("pending", "failed")))
-                    .order_by(CdcFileRow.order_key, CdcFileRow.file_id)
-                    .limit(self.max_files)
-                )
-            )
+        rebuild, blocked, rows = self._select()
         if blocked is not None:
             return TableOutcome(
                 self.table_id,
@@ -185,39 +179,21 @@ class TableProcessor:
 
         engine_start = time.perf_counter()
         try:
-            result = apply_files(self.target, files, self.options, before_complete=fence)
+            result = apply_files(self.target, files, self.options, rebuild=rebuild, before_complete=fence)
         except Exception as exc:
+            if _names_no_file(exc) and len(rows) > 1 and not rebuild:
+                return self._isolate(keeper, run_id, rows, fence, reconciled, exc)
             return self._fail(keeper, run_id, rows, exc)
         finally:
             self.engine_seconds += time.perf_counter() - engine_start
         crash_point("after_hudi_commit")
-        applied = set(result.files)
         with session_scope() as s:
             keeper.check(s)  # fence: on PostgreSQL the lock row stays locked until this commits
             crash_point("while_marking")
-            now = _now()
-            for row in s.scalars(select(CdcFileRow).where(CdcFileRow.file_id.in_([r.file_id for r in rows]))):
-                row.commit_instant = result.instant if row.relative_path in applied else row.commit_instant
-                row.processed_at = now
-                row.reason = None if row.relative_path in applied else "already applied by an earlier commit"
-                set_status(
-                    s,
-                    row,
-                    "processed",
-                    f"commit {result.instant}"
-                    if row.relative_path in applied
-                    else "found applied in the table's checkpoint",
-                )
-            run = s.get(ProcessingRunRow, run_id)
-            assert run is not None
-            run.status, run.finished_at = "completed", now
-            run.inserted, run.updated, run.deleted = result.inserted, result.updated, result.deleted
-            run.commit_instant = result.instant
-            s.add(
-                ProcessingRunHistoryRow(
-                    run_id=run_id, status="completed", detail=f"{len(rows)} files, instant {result.instant}"
-                )
-            )
+            self._mark(s, rows, result)
+            if rebuild:
+                s.execute(delete(TableReloadRow).where(TableReloadRow.table_id == self.table_id))
+            self._complete(s, run_id, len(rows), result.inserted, result.updated, result.deleted, result.instant)
         crash_point("after_marking")
         return TableOutcome(
             self.table_id,
@@ -229,6 +205,94 @@ class TableProcessor:
             result.instant,
             run_id=run_id,
             reconciled=reconciled,
+        )
+
+    def _select(self) -> tuple[bool, str | None, list[CdcFileRow]]:
+        """(rebuild requested, a quarantined file blocking the table, the files to apply): pending
+        files in DMS order, or for a reload every current file version (quarantine or not)."""
+        with session_scope() as s:
+            rebuild = s.get(TableReloadRow, self.table_id) is not None
+            blocked = s.scalar(
+                select(CdcFileRow.uri)
+                .where(CdcFileRow.table_id == self.table_id, CdcFileRow.status == "quarantined")
+                .limit(1)
+            )
+            statuses = ("pending", "failed", "processed", "quarantined") if rebuild else ("pending", "failed")
+            rows = list(
+                s.scalars(
+                    select(CdcFileRow)
+                    .where(CdcFileRow.table_id == self.table_id, CdcFileRow.status.in_(statuses))
+                    .order_by(CdcFileRow.order_key, CdcFileRow.file_id)
+                    .limit(None if rebuild else self.max_files)
+                )
+            )
+        if rebuild:  # the newest row of each file
+            return True, None, list({r.relative_path: r for r in rows}.values())
+        return False, blocked, rows
+
+    def _mark(self, s: Session, rows: list[CdcFileRow], result: ApplyResult) -> None:
+        """Record what one commit did: applied and already-applied files are processed; files
+        refused as re-uploads count an attempt (CDC files are quarantined at once: their content
+        conflicts for good; a full-load file may still join a reload generation)."""
+        applied = set(result.files)
+        refused = {r.path: r.message for r in result.refused}
+        now = _now()
+        for row in s.scalars(select(CdcFileRow).where(CdcFileRow.file_id.in_([r.file_id for r in rows]))):
+            path = row.relative_path or ""
+            if path in refused:
+                row.attempts += 1
+                row.reason = refused[path]
+                final = row.file_kind == FileKind.CDC.value or row.attempts >= self.max_attempts
+                set_status(s, row, "quarantined" if final else "failed", refused[path][:1000])
+                continue
+            row.content_hash = result.digests.get(path, row.content_hash)
+            row.commit_instant = result.instant if path in applied else row.commit_instant
+            row.processed_at = now
+            row.reason = None if path in applied else "already applied by an earlier commit"
+            detail = f"commit {result.instant}" if path in applied else "found applied in the table's checkpoint"
+            set_status(s, row, "processed", detail)
+
+    @staticmethod
+    def _complete(
+        s: Session, run_id: int, n_files: int, inserted: int, updated: int, deleted: int, instant: str | None
+    ) -> None:
+        run = s.get(ProcessingRunRow, run_id)
+        assert run is not None
+        run.status, run.finished_at = "completed", _now()
+        run.inserted, run.updated, run.deleted = inserted, updated, deleted
+        run.commit_instant = instant
+        s.add(ProcessingRunHistoryRow(run_id=run_id, status="completed", detail=f"{n_files} files, instant {instant}"))
+
+    def _isolate(
+        self,
+        keeper: LeaseKeeper,
+        run_id: int,
+        rows: list[CdcFileRow],
+        fence: Callable[[], None],
+        reconciled: int,
+        first: BaseException,
+    ) -> TableOutcome:
+        """The batch failed with an error that names no file (the writer's): apply the files one
+        by one, in DMS order, so that the attempt counts against the file that fails alone."""
+        log.warning(
+            "%s: %s; applying its %d files one by one to find the one at fault", self.table_id, first, len(rows)
+        )
+        totals = [0, 0, 0]
+        instant = None
+        for row in rows:
+            try:
+                result = apply_files(self.target, [as_cdc_file(row)], self.options, before_complete=fence)
+            except Exception as exc:
+                return self._fail(keeper, run_id, rows, exc, culprit=row.uri)
+            with session_scope() as s:
+                keeper.check(s)
+                self._mark(s, [row], result)
+            totals = [totals[0] + result.inserted, totals[1] + result.updated, totals[2] + result.deleted]
+            instant = result.instant or instant
+        with session_scope() as s:
+            self._complete(s, run_id, len(rows), *totals, instant)
+        return TableOutcome(
+            self.table_id, "completed", *totals, [r.uri for r in rows], instant, run_id=run_id, reconciled=reconciled
         )
 
     def _open_table(self) -> HudiTable | None:
@@ -267,6 +331,8 @@ class TableProcessor:
                     by_path.setdefault(path, commit.instant)
             keeper.check(s)
             for row in done:
+                known = checkpoint.ledger.get(row.relative_path or "")
+                row.content_hash = known.digest if known is not None and known.digest else row.content_hash
                 row.commit_instant = by_path.get(row.relative_path or "")
                 row.processed_at = _now()
                 set_status(s, row, "processed", "reconciled from the Hudi commit checkpoint")
@@ -290,15 +356,23 @@ class TableProcessor:
             s.add(ProcessingRunHistoryRow(run_id=run.run_id, status="running", detail=f"{len(rows)} files"))
             return run.run_id
 
-    def _fail(self, keeper: LeaseKeeper, run_id: int, rows: list[CdcFileRow], exc: BaseException) -> TableOutcome:
-        """Record the failure, count the attempt against the bad file (quarantining it after the
+    def _fail(
+        self,
+        keeper: LeaseKeeper,
+        run_id: int,
+        rows: list[CdcFileRow],
+        exc: BaseException,
+        culprit: str | None = None,
+    ) -> TableOutcome:
+        """Record the failure, count the attempt against the bad file (named by the error, or the
+        ``culprit`` found by applying files one by one, or the only file; quarantined after the
         configured attempts) and queue the alert — all in one transaction."""
         expected = isinstance(exc, TributaryError)
         message = str(exc) if expected else f"{type(exc).__name__}: {exc}"
         tb = "".join(traceback.format_exception(exc))
         if not expected:
             log.exception("%s: processing failed", self.table_id)
-        bad_uri = None
+        bad_uri = culprit if culprit is not None else (rows[0].uri if len(rows) == 1 and _names_no_file(exc) else None)
         if isinstance(exc, CdcFileError):
             for row in rows:
                 if exc.path in (row.relative_path, row.uri) or row.uri.endswith("/" + exc.path):
@@ -310,7 +384,7 @@ class TableProcessor:
             run.status, run.finished_at, run.error, run.traceback = "failed", now, message, tb
             s.add(ProcessingRunHistoryRow(run_id=run_id, status="failed", detail=message[:2000]))
             quarantined = False
-            if bad_uri is not None and not isinstance(exc, LeaseLostError):
+            if bad_uri is not None:
                 row = s.scalar(
                     select(CdcFileRow).where(
                         CdcFileRow.table_id == self.table_id,
@@ -329,8 +403,16 @@ class TableProcessor:
                         f"attempt {row.attempts}/{self.max_attempts}: {message[:1000]}",
                     )
             queue_table_alert(s, self.ctx, self.table_id, message, [r.uri for r in rows])
+        if bad_uri is not None and bad_uri not in message:
+            message = f"{bad_uri}: {message}"
         suffix = f" (file quarantined after {self.max_attempts} attempts)" if quarantined else ""
         return TableOutcome(self.table_id, "failed", files=[r.uri for r in rows], error=message + suffix, run_id=run_id)
+
+
+def _names_no_file(exc: BaseException) -> bool:
+    """An engine error not about one input file nor about the run's own footing (the lease, a
+    concurrent commit, the metadata DB): the writer refused the data."""
+    return not isinstance(exc, CdcFileError | LeaseLostError | CommitConflictError | MetadataError)
 
 
 def process_table(

@@ -30,7 +30,7 @@ def test_sweep_registers_unannounced_files_and_triggers_their_flows(aws: str, mi
         "dms/sales/t2/2026/11/23/20261123-2.parquet",
     ]
     for key in keys:
-        s3.put_object(Bucket="landing", Key=key, Body=b"x")
+        s3.put_object(Bucket="landing", Key=key, Body=b"xxxxx")  # the size its event says
     fake = FakeAirflow()
     handle(sqs_event(s3_body(keys[0])), client_factory=lambda: fake)  # type: ignore[arg-type,return-value]
     # just landed: their events may still be on the way, so the sweep leaves them alone
