@@ -360,9 +360,27 @@ def latest_instant(spark: SparkSession, target: str) -> str | None:
     return best
 
 
+def writer_schema(rows: DataFrame, table_name: str) -> str:
+    """The Avro schema of ``rows`` as Hudi's Spark writer derives it (record ``<table>_record`` in
+    namespace ``hoodie.<table>``), by Hudi's own conversion."""
+    jvm = rows.sparkSession.sparkContext._jvm
+    convert = jvm.org.apache.hudi.AvroConversionUtils.convertStructTypeToAvroSchema
+    return str(convert(rows._jdf.schema(), f"{table_name}_record", f"hoodie.{table_name}").toString())
+
+
 def save_hudi(rows: DataFrame, options: Mapping[str, str], target: str) -> None:
-    """The one datasource write of a table in a run (Hudi's Spark bundle must be on the classpath)."""
-    rows.write.format("hudi").options(**options).mode("append").save(target)
+    """The one datasource write of a table in a run (Hudi's Spark bundle must be on the classpath).
+
+    Rows flagged with ``_hoodie_is_deleted`` are written with the flag left out of the written
+    schema (``hoodie.write.schema``): Hudi reads the flag from the incoming row to delete its key,
+    and the table keeps the columns the embedded engine writes (without the override Hudi adds the
+    flag to the table as a column)."""
+    from tributary.spark.options import DELETE_FLAG, WRITE_SCHEMA_KEY
+
+    opts = dict(options)
+    if DELETE_FLAG in rows.columns:
+        opts[WRITE_SCHEMA_KEY] = writer_schema(rows.drop(DELETE_FLAG), opts["hoodie.table.name"])
+    rows.write.format("hudi").options(**opts).mode("append").save(target)
 
 
 def run_table(
