@@ -39,6 +39,15 @@ JAVA_OPENS = [
     "sun.security.action",
     "sun.util.calendar",
 ]
+#: small-table settings for every write (a test's options override them); no timeline server,
+#: so the peer listens on no port
+WRITE_DEFAULTS = {
+    "hoodie.embed.timeline.server": "false",
+    "hoodie.upsert.shuffle.parallelism": "2",
+    "hoodie.insert.shuffle.parallelism": "2",
+    "hoodie.bulkinsert.shuffle.parallelism": "2",
+    "hoodie.delete.shuffle.parallelism": "2",
+}
 START_TIMEOUT = 180.0
 OP_TIMEOUT = 300.0
 
@@ -279,6 +288,19 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
+def _save_arrow(df: Any, out: str) -> str:
+    """Collect ``df`` through Arrow (no Spark write job) into one parquet file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    batches = df._collect_as_arrow()
+    schema = batches[0].schema if batches else to_arrow_schema(df.schema)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_batches(batches, schema=schema), out)
+    return out
+
+
 class Peer:
     def __init__(self, spark: Any) -> None:
         self.spark = spark
@@ -286,15 +308,15 @@ class Peer:
 
     def write(self, req: Mapping[str, Any]) -> dict[str, Any]:
         df = self.spark.read.parquet(req["data"])
-        df.write.format("hudi").options(**req["options"]).mode(req.get("mode", "append")).save(req["path"])
+        options = {**WRITE_DEFAULTS, **req["options"]}
+        df.write.format("hudi").options(**options).mode(req.get("mode", "append")).save(req["path"])
         return {}
 
     def read(self, req: Mapping[str, Any]) -> dict[str, Any]:
         df = self.spark.read.format("hudi").options(**req.get("options", {})).load(req["path"])
         if req.get("columns"):
             df = df.select(*req["columns"])
-        df.coalesce(1).write.mode("overwrite").parquet(req["out"])
-        return {"out": req["out"]}
+        return {"out": _save_arrow(df, req["out"])}
 
     def sql(self, req: Mapping[str, Any]) -> dict[str, Any]:
         df = self.spark.sql(req["sql"])
