@@ -130,7 +130,14 @@ def delete_job(client: Any, name: str) -> None:
 # -- the cdc_to_hudi template on the distributed engine (cadence engine: glue) ------------------
 
 #: files shipped with the job: the script itself, and the package modules it imports
-_SCRIPT_MODULES = ("__init__.py", "errors.py", "spark/__init__.py", "spark/options.py", "spark/semantics.py")
+_SCRIPT_MODULES = (
+    "__init__.py",
+    "errors.py",
+    "spark/__init__.py",
+    "spark/options.py",
+    "spark/semantics.py",
+    "spark/writing.py",
+)
 CDC_JOB_SCRIPT = "spark/job.py"
 
 

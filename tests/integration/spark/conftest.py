@@ -1,4 +1,5 @@
-"""One local SparkSession per test session (pyspark on Java 17, loopback only, no UI)."""
+"""One local SparkSession per test package with Hudi 0.15.0's Spark bundle (pyspark 3.5 on Java 17,
+loopback only, no UI)."""
 
 from __future__ import annotations
 
@@ -27,17 +28,14 @@ def spark() -> Iterator[Any]:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("tributary-parity")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.default.parallelism", "2")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .getOrCreate()
-    )
+    from tests.integration.spark.hudi_runtime import LOCAL_CONF, hudi_bundle
+    from tributary.spark.options import SPARK_CONF
+
+    # Hudi 0.15.0 (Glue 5.0) in this process; other versions run in their own (hudi_runtime.run_job)
+    builder = SparkSession.builder.appName("tributary-parity").config("spark.jars", str(hudi_bundle("0.15.0")))
+    for key, value in {**SPARK_CONF, **LOCAL_CONF}.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
