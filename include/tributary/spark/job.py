@@ -391,7 +391,7 @@ def _write_table(
     existing = spark.read.format("hudi").load(target) if exists else None
     reload = bool(entry.get("reload"))
     plan = plan_table(spark, files, table, reload=reload, table_schema=existing.schema if existing else None)
-    options = write_options(table, plan.operation, entry.get("commit_metadata") or {}, sync=sync)
+    options = write_options(table, plan.operation, entry.get("commit_metadata") or {}, sync=sync, new_table=not exists)
     write = write_rows(plan.rows, existing, hudi_record_key_fields(table), plan.operation == "upsert")
     result: dict[str, Any] = {
         "table_id": table_id,

@@ -88,10 +88,13 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-def hudi_options(table: Mapping[str, Any], operation: str, *, sync: bool = True) -> dict[str, str]:
+def hudi_options(
+    table: Mapping[str, Any], operation: str, *, sync: bool = True, new_table: bool = False
+) -> dict[str, str]:
     """Every ``hoodie.*`` option of a Spark datasource write of ``table`` with ``operation``.
 
-    ``sync`` False leaves out Glue Data Catalog (hive) sync, whatever the table says.
+    ``sync`` False leaves out Glue Data Catalog (hive) sync, whatever the table says;
+    ``new_table``: the write creates the table (:func:`merge_options`).
     """
     if operation not in OPERATIONS:
         raise ValueError(f"unknown Hudi write operation {operation!r} (one of {', '.join(OPERATIONS)})")
@@ -116,7 +119,7 @@ def hudi_options(table: Mapping[str, Any], operation: str, *, sync: bool = True)
         # the commit carries the checkpoint (options with this prefix go to extraMetadata)
         COMMIT_META_PREFIX_KEY: CHECKPOINT_PREFIX,
     }
-    opts.update(merge_options(table))
+    opts.update(merge_options(table, new_table=new_table))
     if table_type != "MERGE_ON_READ":
         # the embedded writer does not keep a metadata table in step: off, so either engine can continue
         opts["hoodie.metadata.enable"] = "false"
@@ -146,9 +149,14 @@ def hudi_options(table: Mapping[str, Any], operation: str, *, sync: bool = True)
     return opts
 
 
-def merge_options(table: Mapping[str, Any]) -> dict[str, str]:
+def merge_options(table: Mapping[str, Any], *, new_table: bool = False) -> dict[str, str]:
     """How a key's rows merge, the same for both engines and both table versions: the row with
-    the latest precombine value wins, within a write and against the stored row."""
+    the latest precombine value wins, within a write and against the stored row.
+
+    ``new_table``: the write creates the table. Hudi 1.0 records a table created with the
+    event-time payload as merge mode CUSTOM (and then refuses EVENT_TIME_ORDERING), so a new v8
+    table gets Hudi's own EVENT_TIME_ORDERING payload; a creating write has no deletes to honour.
+    """
     precombine = table.get("precombine_field")
     opts: dict[str, str] = {}
     if precombine:
@@ -159,7 +167,9 @@ def merge_options(table: Mapping[str, Any]) -> dict[str, str]:
     if int(table.get("table_version", 6)) >= 8:
         # Hudi 1.0 refuses a write whose merge mode differs from the table's (EVENT_TIME_ORDERING)
         opts["hoodie.record.merge.mode"] = EVENT_TIME_ORDERING
-        if not precombine:
+        if new_table:
+            opts.pop("hoodie.datasource.write.payload.class", None)
+        elif not precombine:
             opts["hoodie.datasource.write.payload.class"] = EVENT_TIME_PAYLOAD
     elif not precombine:
         opts["hoodie.datasource.write.payload.class"] = LATEST_PAYLOAD
@@ -185,12 +195,17 @@ def checked_commit_metadata(metadata: Mapping[str, Any]) -> dict[str, str]:
 
 
 def write_options(
-    table: Mapping[str, Any], operation: str, commit_metadata: Mapping[str, Any], *, sync: bool = True
+    table: Mapping[str, Any],
+    operation: str,
+    commit_metadata: Mapping[str, Any],
+    *,
+    sync: bool = True,
+    new_table: bool = False,
 ) -> dict[str, str]:
     """The options of the one datasource write of ``table`` in a run: :func:`hudi_options` plus
     the checkpoint the commit must carry (``commit_metadata``, computed by the Airflow side from
     the table's timeline) and the engine's name. Checkpoint keys win over table options."""
-    opts = hudi_options(table, operation, sync=sync)
+    opts = hudi_options(table, operation, sync=sync, new_table=new_table)
     # a table's own hoodie.* options must not move the prefix: the checkpoint would be lost
     opts[COMMIT_META_PREFIX_KEY] = CHECKPOINT_PREFIX
     opts.update(checked_commit_metadata(commit_metadata))

@@ -92,10 +92,11 @@ def write_rows(rows: DataFrame, existing: DataFrame | None, keys: Sequence[str],
     from pyspark.sql import functions as F
 
     flagged = DELETE_FLAG in rows.columns
-    if flagged:
-        deletes = rows.where(F.col(DELETE_FLAG))
-        held = deletes.join(existing.select(*keys), list(keys), "left_semi") if existing is not None else None
-        rows = rows.where(~F.col(DELETE_FLAG)).unionByName(held if held is not None else deletes.limit(0))
+    if flagged and existing is None:  # a new table: nothing to delete, no flag to write
+        rows, flagged = rows.where(~F.col(DELETE_FLAG)).drop(DELETE_FLAG), False
+    elif flagged and existing is not None:
+        held = rows.where(F.col(DELETE_FLAG)).join(existing.select(*keys), list(keys), "left_semi")
+        rows = rows.where(~F.col(DELETE_FLAG)).unionByName(held)
     rows = rows.cache()
     upserts, deletes_n = _counts(rows, flagged)
     updated = 0

@@ -115,3 +115,14 @@ def test_sync_can_be_turned_off_and_operations_are_checked() -> None:
         hudi_options(_table(), "bulk_insert; drop table")
     with pytest.raises(ValueError, match="unknown Hudi write operation"):
         hudi_options(_table(), "delete")  # deletes ride in the upsert: one commit per table and run
+
+
+def test_a_new_v8_table_gets_hudis_own_event_time_payload() -> None:
+    """Hudi 1.0 records a table created with EventTimeAvroPayload as merge mode CUSTOM and then
+    refuses every EVENT_TIME_ORDERING write; later writes use it (it honours flagged deletes)."""
+    table = _table(table_version=8)
+    created = hudi_options(table, "upsert", new_table=True)
+    assert created["hoodie.record.merge.mode"] == "EVENT_TIME_ORDERING"
+    assert "hoodie.datasource.write.payload.class" not in created
+    later = hudi_options(table, "upsert")
+    assert later["hoodie.datasource.write.payload.class"].endswith("EventTimeAvroPayload")
