@@ -6,10 +6,11 @@ One story per Hudi version, three tables, three Spark processes (two job runs an
 
 - ``shop.orders`` (Copy-on-Write, partitioned): the embedded engine loads it, the cadence moves
   to glue, the job applies upserts, a partition move, deletes flagged with ``_hoodie_is_deleted``
-  and a change older than the stored row (it loses: event-time ordering across runs), the job
-  commits again and the task dies before recording, the next run reconciles from the commit's
-  checkpoint, the cadence moves back and the embedded engine continues the Spark-written table;
-- ``shop.items`` (Merge-on-Read): upserts and deletes, then a DMS reload (``insert_overwrite_table``);
+  and a change older than the stored row (it loses: event-time ordering across runs); the job
+  commits a DMS reload (``insert_overwrite_table``) and the task dies before recording; the
+  next run reconciles from the commit's checkpoint; the cadence moves back and the embedded
+  engine continues the Spark-written table;
+- ``shop.items`` (Merge-on-Read): upserts and deletes, on a new table and then on the stored keys;
 - ``shop.events`` (historical mode): every change inserted once.
 
 Spark then reads every table, equal to rows written out by hand here; every file is applied
@@ -217,19 +218,19 @@ def _glue_run_one(home: Path, runtime: HudiRuntime, staging: dict[str, DmsFolder
 
 def _glue_run_two_then_crash(home: Path, runtime: HudiRuntime, staging: dict[str, DmsFolder]) -> None:
     """A second job commits, the task dies before recording; the next run reconciles exactly once."""
-    staging["orders"].cdc(
-        [_row("U", 4, "d2", 6, region="eu"), _row("D", 5, "e", 6, region="eu"), _row("I", 2, "b-again", 6, region="eu")]
-    )
-    # a DMS reload of items: LOAD00000001 written again, then changes after it
-    staging["items"].load([_row(None, 1, "x9", 3, qty=90), _row(None, 7, "n", 3, qty=70)], counter=1)
-    staging["items"].cdc([_row("U", 7, "n2", 4, qty=71), _row("D", 1, "x9", 4, qty=90)])
+    # a DMS reload of orders: LOAD00000001 written again, then changes after it
+    reloaded = [(1, "a1", 5, "us"), (2, "b-again", 6, "eu"), (3, "c", 1, "us"), (4, "d", 1, "us"), (5, "e", 5, "eu")]
+    staging["orders"].load([_row(None, i, n, t, region=r) for i, n, t, r in reloaded], counter=1)
+    staging["orders"].cdc([_row("U", 4, "d2", 6, region="eu"), _row("D", 5, "e", 6, region="eu")])
+    # Merge-on-Read: updates and a delete of keys the table holds (log blocks), an insert
+    staging["items"].cdc([_row("U", 2, "y2", 3, qty=20), _row("D", 1, "x2", 3, qty=10), _row("I", 7, "n", 3, qty=70)])
     staging["events"].cdc([_row("I", 3, "c", 4), _row("U", 1, "a3", 5)])
     _register()
     prepared = _prepare("task#2", ORDERS, ITEMS, EVENTS)
-    (items_entry,) = [e for e in prepared.batch["tables"] if e["table_id"] == ITEMS]
-    assert items_entry["reload"] is True
+    assert {e["table_id"]: e["reload"] for e in prepared.batch["tables"]} == {ORDERS: True, ITEMS: False, EVENTS: False}
     results = _run_batch(runtime, prepared, home / "job2")
-    assert results[ITEMS]["operation"] == "insert_overwrite_table"
+    assert results[ORDERS]["operation"] == "insert_overwrite_table"
+    assert (results[ITEMS]["operation"], results[ITEMS]["updated"], results[ITEMS]["deleted"]) == ("upsert", 1, 1)
     commits = {n: len(_timeline(home, n).completed_commits()) for n in ("orders", "items", "events")}
     # the task died here: nothing recorded, the leases run out
     _expire_leases()
@@ -294,7 +295,11 @@ def test_the_glue_job_on_hudis_own_writer(
         (6, "f", 7, "us"),
     ]
     assert data["items"] == ["id", "name", "ts", "qty"]
-    assert [(r["id"], r["name"], r["ts"], r["qty"]) for r in rows["items"]] == [(7, "n2", 4, 71)]
+    assert sorted((r["id"], r["name"], r["ts"], r["qty"]) for r in rows["items"]) == [
+        (2, "y2", 3, 20),
+        (4, "w", 2, 4),
+        (7, "n", 3, 70),
+    ]
     assert data["events"] == ["Op", "id", "name", "ts", "_tributary_change_id"]
     assert sorted((r["Op"], r["id"], r["name"], r["ts"]) for r in rows["events"]) == sorted(
         [("I", 1, "a", 1), ("I", 2, "b", 1), ("U", 1, "a2", 2), ("D", 2, "b", 3), ("I", 3, "c", 4), ("U", 1, "a3", 5)]
