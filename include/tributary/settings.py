@@ -83,8 +83,6 @@ class Settings(NamedTuple):
     glue_db_secret_id: str | None = None
     """Secrets Manager secret with the metadata DB URL, for lease heartbeats from the Spark
     driver (``TRIBUTARY_GLUE_DB_SECRET_ID``; unset: the lease TTL covers the run)."""
-    glue_cdc_version: str = "5.0"
-    """Glue version of cdc_to_hudi jobs (``TRIBUTARY_GLUE_CDC_VERSION``; Hudi built in from 4.0)."""
     entry_point_packages: tuple[str, ...] = ()
     """Packages whose callables python templates may name besides Tributary's own entry points
     (``TRIBUTARY_ENTRY_POINT_PACKAGES``, comma-separated, e.g. ``acme_jobs,acme.etl``)."""
@@ -126,7 +124,6 @@ def get_settings() -> Settings:
         glue_scripts_bucket=os.environ.get("TRIBUTARY_GLUE_SCRIPTS_BUCKET") or "tributary-glue",
         glue_lease_ttl_seconds=max(60, int(os.environ.get("TRIBUTARY_GLUE_LEASE_TTL", "7200"))),
         glue_db_secret_id=os.environ.get("TRIBUTARY_GLUE_DB_SECRET_ID") or None,
-        glue_cdc_version=os.environ.get("TRIBUTARY_GLUE_CDC_VERSION") or "5.0",
         entry_point_packages=tuple(
             p.strip() for p in os.environ.get("TRIBUTARY_ENTRY_POINT_PACKAGES", "").split(",") if p.strip()
         ),

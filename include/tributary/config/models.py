@@ -163,6 +163,16 @@ class NameLikeCheck(BaseModel):
     value: PoolName
 
 
+DEFAULT_GLUE_VERSION = "5.0"
+#: the first Glue version whose Hudi (1.0.2) reads and writes table version 8
+GLUE_FOR_TABLE_VERSION_8 = (5, 1)
+
+
+def glue_version_tuple(value: str) -> tuple[int, ...]:
+    """``"5.1"`` → ``(5, 1)``, for comparing Glue versions."""
+    return tuple(int(part) for part in value.split("."))
+
+
 class RefreshCadence(BaseModel):
     """How often a group of tables refreshes, in batches of ``batch_size``, on which engine."""
 
@@ -174,12 +184,29 @@ class RefreshCadence(BaseModel):
     engine: Engine = Engine.LOCAL
     worker_type: Literal["G.025X", "G.1X", "G.2X", "G.4X", "G.8X"] = "G.1X"
     number_of_workers: int = Field(default=2, ge=1, le=1000)
+    glue_version: str = Field(default=DEFAULT_GLUE_VERSION, pattern=r"^[0-9]{1,2}\.[0-9]{1,2}$")
+    """The AWS Glue version the glue engine's jobs run on; it fixes the Hudi version that writes
+    the cadence's tables (5.0: Hudi 0.15.0, table version 6; 5.1: Hudi 1.0.2, table version 8)."""
     description: str = ""
 
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, value: str, info: ValidationInfo) -> str:
         return value if _verified(info) else check_schedule(value)
+
+    @field_validator("glue_version")
+    @classmethod
+    def _glue_has_hudi_6(cls, value: str) -> str:
+        if glue_version_tuple(value) < glue_version_tuple(DEFAULT_GLUE_VERSION):
+            raise ValueError(
+                f"Glue {value} ships a Hudi older than 0.14 (table version 5), which cannot write the table "
+                f"versions Tributary writes (6 and 8); use {DEFAULT_GLUE_VERSION} or later"
+            )
+        return value
+
+    def reads_table_version(self, table_version: int) -> bool:
+        """Whether this cadence's Glue version ships a Hudi that writes ``table_version``."""
+        return table_version < 8 or glue_version_tuple(self.glue_version) >= GLUE_FOR_TABLE_VERSION_8
 
     def key(self) -> str:
         return self.cadence_id

@@ -188,6 +188,15 @@ def _valid_tables(
         elif table.table_type is TableType.MERGE_ON_READ and cadence.engine is not Engine.GLUE:
             p(row, "table_type", "MERGE_ON_READ needs the glue engine; the local engine writes COPY_ON_WRITE only")
             ok = False
+        elif cadence.engine is Engine.GLUE and not cadence.reads_table_version(table.table_version):
+            p(
+                row,
+                "table_version",
+                f"table version {table.table_version} needs Glue 5.1 or later (Hudi 1.0), but cadence "
+                f"{cadence.cadence_id!r} runs its glue jobs on Glue {cadence.glue_version} (Hudi 0.15, table "
+                f"version 6); set refresh_cadences[{cadence.cadence_id}].glue_version to 5.1, or table_version to 6",
+            )
+            ok = False
         name = f"{table.database_name}.{table.table_name}"
         if name in names:
             p(row, "table_name", f"{name!r} is already used by table {names[name]!r}")

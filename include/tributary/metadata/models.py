@@ -81,6 +81,7 @@ class RefreshCadenceRow(Base):
     engine: Mapped[str] = mapped_column(String(16), default="local")
     worker_type: Mapped[str] = mapped_column(String(16), default="G.1X")
     number_of_workers: Mapped[int] = mapped_column(Integer, default=2)
+    glue_version: Mapped[str] = mapped_column(String(8), default="5.0", server_default="5.0")
     description: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

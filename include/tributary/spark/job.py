@@ -43,9 +43,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from tributary.spark.options import checked_commit_metadata
+from tributary.spark.writing import latest_instant, save_hudi, table_exists, write_rows
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+    from tributary.spark.semantics import FileSpec
 
 log = logging.getLogger(__name__)
 
@@ -333,38 +336,6 @@ def hudi_session(*, extra_jars: Sequence[str] = (), master: str | None = None, a
     return builder.getOrCreate()
 
 
-def _hadoop_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(uri)
-    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
-
-
-def table_exists(spark: SparkSession, target: str) -> bool:
-    fs, path = _hadoop_path(spark, f"{target.rstrip('/')}/.hoodie")
-    return bool(fs.exists(path))
-
-
-def latest_instant(spark: SparkSession, target: str) -> str | None:
-    """The newest completed commit-like instant on the table's timeline (v6 and v8 layouts)."""
-    best: str | None = None
-    for folder in (".hoodie", ".hoodie/timeline"):
-        fs, path = _hadoop_path(spark, f"{target.rstrip('/')}/{folder}")
-        if not fs.exists(path):
-            continue
-        for status in fs.listStatus(path):
-            name = str(status.getPath().getName())
-            stem, _, action = name.partition(".")
-            if action in ("commit", "deltacommit", "replacecommit"):
-                instant = stem.split("_")[0]
-                best = max(best or instant, instant)
-    return best
-
-
-def save_hudi(rows: DataFrame, options: Mapping[str, str], target: str) -> None:
-    """The one datasource write of a table in a run (Hudi's Spark bundle must be on the classpath)."""
-    rows.write.format("hudi").options(**options).mode("append").save(target)
-
-
 def run_table(
     spark: SparkSession,
     entry: Mapping[str, Any],
@@ -378,67 +349,15 @@ def run_table(
 
     ``fence`` runs right before the write (the lease check); ``save`` does the write.
     """
-    from pyspark.sql import functions as F
-
     from tributary.errors import CdcFileError
-    from tributary.spark.options import DELETE_FLAG, hudi_record_key_fields, write_options
-    from tributary.spark.semantics import FileSpec, plan_table
+    from tributary.spark.semantics import FileSpec
 
     table_id = str(entry["table_id"])
-    table = entry["table"]
     files = sorted((FileSpec.from_dict(f) for f in entry["files"]), key=lambda f: f.order_key)
     paths = [f.path for f in files]
     started = time.perf_counter()
     try:
-        target = str(table["target_uri"])
-        exists = not plan_only and table_exists(spark, target)
-        existing = spark.read.format("hudi").load(target) if exists else None
-        plan = plan_table(
-            spark, files, table, reload=bool(entry.get("reload")), table_schema=existing.schema if existing else None
-        )
-        options = write_options(table, plan.operation, entry.get("commit_metadata") or {}, sync=sync)
-        rows = plan.rows.cache()
-        flagged = DELETE_FLAG in rows.columns
-
-        def split(df: DataFrame) -> tuple[int, int]:
-            """(upserts, deletes) among ``df``'s rows."""
-            if not flagged:
-                return df.count(), 0
-            counts = {bool(r[0]): int(r[1]) for r in df.groupBy(F.col(DELETE_FLAG)).count().collect()}
-            return counts.get(False, 0), counts.get(True, 0)
-
-        n_upserts, n_deletes = split(rows)
-        updated = deleted = 0
-        if existing is not None and plan.operation == "upsert" and (n_upserts or n_deletes):
-            keys = hudi_record_key_fields(table)
-            updated, deleted = split(rows.join(existing.select(*keys), keys, "left_semi"))
-        result: dict[str, Any] = {
-            "table_id": table_id,
-            "status": "completed",
-            "inserted": n_upserts - updated,
-            "updated": updated,
-            "deleted": deleted,
-            "files": paths,
-            "operation": plan.operation,
-            "instant": None,
-        }
-        if plan_only:
-            result["status"] = "planned"
-            return result
-        base = entry.get("base_instant")
-        current = latest_instant(spark, target) if exists else None
-        if current != base:
-            raise TableChanged(
-                f"table {table_id}: its newest commit is {current or 'none'}, not {base or 'none'} as when the "
-                "batch was planned (another writer committed); not written, the files stay pending"
-            )
-        if fence is not None:
-            fence()  # the lease still holds, right before the commit
-        if n_upserts or n_deletes or plan.operation == "insert_overwrite_table":
-            save(rows, options, target)  # one commit: upserts, deletes and the checkpoint together
-            result["instant"] = latest_instant(spark, target)
-        rows.unpersist()
-        return result
+        return _write_table(spark, entry, files, sync=sync, plan_only=plan_only, fence=fence, save=save)
     except Exception as exc:
         log.exception("%s: the Spark job failed", table_id)
         return {
@@ -451,6 +370,55 @@ def run_table(
         }
     finally:
         log.info("%s: %d file(s) in %.1f s", table_id, len(files), time.perf_counter() - started)
+
+
+def _write_table(
+    spark: SparkSession,
+    entry: Mapping[str, Any],
+    files: Sequence[FileSpec],
+    *,
+    sync: bool,
+    plan_only: bool,
+    fence: Callable[[], None] | None,
+    save: Callable[[DataFrame, Mapping[str, str], str], None],
+) -> dict[str, Any]:
+    from tributary.spark.options import hudi_record_key_fields, write_options
+    from tributary.spark.semantics import plan_table
+
+    table_id, table = str(entry["table_id"]), entry["table"]
+    target = str(table["target_uri"])
+    exists = not plan_only and table_exists(spark, target)
+    existing = spark.read.format("hudi").load(target) if exists else None
+    reload = bool(entry.get("reload"))
+    plan = plan_table(spark, files, table, reload=reload, table_schema=existing.schema if existing else None)
+    options = write_options(table, plan.operation, entry.get("commit_metadata") or {}, sync=sync, new_table=not exists)
+    write = write_rows(plan.rows, existing, hudi_record_key_fields(table), plan.operation == "upsert")
+    result: dict[str, Any] = {
+        "table_id": table_id,
+        "status": "planned" if plan_only else "completed",
+        "inserted": write.inserted,
+        "updated": write.updated,
+        "deleted": write.deleted,
+        "files": [f.path for f in files],
+        "operation": plan.operation,
+        "instant": None,
+    }
+    if plan_only:
+        return result
+    base = entry.get("base_instant")
+    current = latest_instant(spark, target) if exists else None
+    if current != base:
+        raise TableChanged(
+            f"table {table_id}: its newest commit is {current or 'none'}, not {base or 'none'} as when the "
+            "batch was planned (another writer committed); not written, the files stay pending"
+        )
+    if fence is not None:
+        fence()  # the lease still holds, right before the commit
+    if write.inserted or write.updated or write.deleted or plan.operation == "insert_overwrite_table":
+        save(write.rows, options, target)  # one commit: upserts, deletes and the checkpoint together
+        result["instant"] = latest_instant(spark, target)
+    write.rows.unpersist()
+    return result
 
 
 def run_batch(

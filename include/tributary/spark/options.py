@@ -6,6 +6,14 @@ table: ``cleaner_commits_retained`` (default 10), ``hive_sync`` (``"false"`` tur
 Catalog sync off), ``compaction_delta_commits`` (MOR, default 5) and any key starting with
 ``hoodie.``, passed through verbatim (last, so it wins).
 
+A table keeps one merge behaviour whichever engine writes it: the latest ``precombine_field``
+wins, across runs too (event-time ordering: a change older than the stored row loses). Table
+version 6 says so with an event-time payload (``DefaultHoodieRecordPayload`` ordering),
+version 8 with ``hoodie.record.merge.mode=EVENT_TIME_ORDERING``, as the embedded writer's
+``hoodie.properties`` do. Copy-on-Write tables are written without Hudi's metadata table, which
+the embedded writer cannot keep in step, so a cadence can move between the engines (a table's
+own ``hoodie.metadata.enable`` option ties it to Spark).
+
 One datasource write per table and run (:func:`write_options`): deletes travel in the same
 upsert, marked by Hudi's ``_hoodie_is_deleted`` column, and the commit carries the table's
 checkpoint (``tributary.cdc.*`` keys, copied into the commit's ``extraMetadata`` because they
@@ -30,6 +38,16 @@ COMMIT_META_PREFIX_KEY = "hoodie.datasource.write.commitmeta.key.prefix"
 
 OPERATIONS = ("upsert", "insert", "insert_overwrite_table")
 
+#: Hudi's writer-schema override: the upsert's rows carry :data:`DELETE_FLAG`, the table does not
+WRITE_SCHEMA_KEY = "hoodie.write.schema"
+#: event-time ordering (the DefaultHoodieRecordPayload comparison) that honours the delete flag of
+#: a row whose written schema leaves the flag out (DefaultHoodieRecordPayload re-reads the flag
+#: from the row as written, so with the override a flagged delete would be upserted instead)
+EVENT_TIME_PAYLOAD = "org.apache.hudi.common.model.EventTimeAvroPayload"
+#: Hudi's default payload: the incoming row wins (a table without a precombine field)
+LATEST_PAYLOAD = "org.apache.hudi.common.model.OverwriteWithLatestAvroPayload"
+EVENT_TIME_ORDERING = "EVENT_TIME_ORDERING"
+
 NONPARTITIONED_KEYGEN = "org.apache.hudi.keygen.NonpartitionedKeyGenerator"
 SIMPLE_KEYGEN = "org.apache.hudi.keygen.SimpleKeyGenerator"
 COMPLEX_KEYGEN = "org.apache.hudi.keygen.ComplexKeyGenerator"
@@ -42,6 +60,8 @@ SPARK_CONF = {
     "spark.sql.extensions": "org.apache.spark.sql.hudi.HoodieSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.hudi.catalog.HoodieCatalog",
     "spark.kryo.registrator": "org.apache.spark.HoodieSparkKryoRegistrar",
+    # Glue's Hudi guide: Spark must not read Hudi tables of the catalog as plain parquet
+    "spark.sql.hive.convertMetastoreParquet": "false",
 }
 
 
@@ -68,10 +88,13 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-def hudi_options(table: Mapping[str, Any], operation: str, *, sync: bool = True) -> dict[str, str]:
+def hudi_options(
+    table: Mapping[str, Any], operation: str, *, sync: bool = True, new_table: bool = False
+) -> dict[str, str]:
     """Every ``hoodie.*`` option of a Spark datasource write of ``table`` with ``operation``.
 
-    ``sync`` False leaves out Glue Data Catalog (hive) sync, whatever the table says.
+    ``sync`` False leaves out Glue Data Catalog (hive) sync, whatever the table says;
+    ``new_table``: the write creates the table (:func:`merge_options`).
     """
     if operation not in OPERATIONS:
         raise ValueError(f"unknown Hudi write operation {operation!r} (one of {', '.join(OPERATIONS)})")
@@ -90,17 +113,16 @@ def hudi_options(table: Mapping[str, Any], operation: str, *, sync: bool = True)
         "hoodie.datasource.write.keygenerator.class": key_generator(table),
         "hoodie.datasource.write.hive_style_partitioning": _flag(hive_style),
         "hoodie.write.table.version": str(version),
+        "hoodie.table.timeline.timezone": "UTC",  # as the embedded writer's tables
         "hoodie.cleaner.policy": "KEEP_LATEST_COMMITS",
         "hoodie.cleaner.commits.retained": extra.get("cleaner_commits_retained", "10"),
         # the commit carries the checkpoint (options with this prefix go to extraMetadata)
         COMMIT_META_PREFIX_KEY: CHECKPOINT_PREFIX,
     }
-    precombine = table.get("precombine_field")
-    if precombine and not historical(table):
-        opts["hoodie.datasource.write.precombine.field"] = str(precombine)
-    if version >= 8:
-        # the winner per key is chosen before the write: the incoming row replaces the stored one
-        opts["hoodie.record.merge.mode"] = "COMMIT_TIME_ORDERING"
+    opts.update(merge_options(table, new_table=new_table))
+    if table_type != "MERGE_ON_READ":
+        # the embedded writer does not keep a metadata table in step: off, so either engine can continue
+        opts["hoodie.metadata.enable"] = "false"
     if partitions:
         # a key whose partition field changed must leave exactly one row, in its new partition
         opts["hoodie.index.type"] = "GLOBAL_SIMPLE"
@@ -127,6 +149,33 @@ def hudi_options(table: Mapping[str, Any], operation: str, *, sync: bool = True)
     return opts
 
 
+def merge_options(table: Mapping[str, Any], *, new_table: bool = False) -> dict[str, str]:
+    """How a key's rows merge, the same for both engines and both table versions: the row with
+    the latest precombine value wins, within a write and against the stored row.
+
+    ``new_table``: the write creates the table. Hudi 1.0 records a table created with the
+    event-time payload as merge mode CUSTOM (and then refuses EVENT_TIME_ORDERING), so a new v8
+    table gets Hudi's own EVENT_TIME_ORDERING payload; a creating write has no deletes to honour.
+    """
+    precombine = table.get("precombine_field")
+    opts: dict[str, str] = {}
+    if precombine:
+        # historical tables too: hoodie.properties names it whichever engine created the table
+        opts["hoodie.datasource.write.precombine.field"] = str(precombine)
+        opts["hoodie.payload.ordering.field"] = str(precombine)
+        opts["hoodie.datasource.write.payload.class"] = EVENT_TIME_PAYLOAD
+    if int(table.get("table_version", 6)) >= 8:
+        # Hudi 1.0 refuses a write whose merge mode differs from the table's (EVENT_TIME_ORDERING)
+        opts["hoodie.record.merge.mode"] = EVENT_TIME_ORDERING
+        if new_table:
+            opts.pop("hoodie.datasource.write.payload.class", None)
+        elif not precombine:
+            opts["hoodie.datasource.write.payload.class"] = EVENT_TIME_PAYLOAD
+    elif not precombine:
+        opts["hoodie.datasource.write.payload.class"] = LATEST_PAYLOAD
+    return opts
+
+
 def checked_commit_metadata(metadata: Mapping[str, Any]) -> dict[str, str]:
     """The checkpoint entries as strings; every key must carry :data:`CHECKPOINT_PREFIX`.
 
@@ -146,12 +195,17 @@ def checked_commit_metadata(metadata: Mapping[str, Any]) -> dict[str, str]:
 
 
 def write_options(
-    table: Mapping[str, Any], operation: str, commit_metadata: Mapping[str, Any], *, sync: bool = True
+    table: Mapping[str, Any],
+    operation: str,
+    commit_metadata: Mapping[str, Any],
+    *,
+    sync: bool = True,
+    new_table: bool = False,
 ) -> dict[str, str]:
     """The options of the one datasource write of ``table`` in a run: :func:`hudi_options` plus
     the checkpoint the commit must carry (``commit_metadata``, computed by the Airflow side from
     the table's timeline) and the engine's name. Checkpoint keys win over table options."""
-    opts = hudi_options(table, operation, sync=sync)
+    opts = hudi_options(table, operation, sync=sync, new_table=new_table)
     # a table's own hoodie.* options must not move the prefix: the checkpoint would be lost
     opts[COMMIT_META_PREFIX_KEY] = CHECKPOINT_PREFIX
     opts.update(checked_commit_metadata(commit_metadata))

@@ -91,8 +91,8 @@ class SparkPlan:
 
     operation: str  # upsert | insert | insert_overwrite_table
     rows: DataFrame
-    """The rows of the write. In current-snapshot mode they carry :data:`DELETE_FLAG` (true: the
-    key is deleted, the upsert is one commit with both); historical mode has no deletes."""
+    """The rows of the write. An upsert's rows carry :data:`DELETE_FLAG` (true: the key is
+    deleted, the upsert is one commit with both); a reload and historical mode have no deletes."""
     changes: DataFrame
     """Every change read (after conforming), for counting."""
 
@@ -373,10 +373,11 @@ def plan_table(
     keep_op = table_schema is not None and OP_COLUMN in table_schema.fieldNames()
     out = [*([OP_COLUMN] if keep_op else []), *data]
     is_delete = F.col(OP_COLUMN) == "D"
+    columns = [F.col(f"`{c}`") for c in out]
     if reload:  # the winners are the table's content: deleted keys are simply not in it
-        winners = winners.where(~is_delete)
-    rows = winners.select(*[F.col(f"`{c}`") for c in out], is_delete.alias(DELETE_FLAG))
-    return SparkPlan("insert_overwrite_table" if reload else "upsert", rows, combined)
+        return SparkPlan("insert_overwrite_table", winners.where(~is_delete).select(*columns), combined)
+    rows = winners.select(*columns, is_delete.alias(DELETE_FLAG))
+    return SparkPlan("upsert", rows, combined)
 
 
 def _plan_historical(combined: DataFrame, data: list[str]) -> SparkPlan:

@@ -42,7 +42,18 @@ def job_name(dag_id: str, task_id: str, run_id: str) -> str:
     return f"{base}-{digest}"
 
 
-def cadence_workers(cadence_id: str) -> tuple[str, int]:
+@dataclass(frozen=True)
+class CadenceJob:
+    """What a refresh cadence fixes about its Glue jobs."""
+
+    worker_type: str
+    number_of_workers: int
+    glue_version: str
+
+
+def cadence_job(cadence_id: str) -> CadenceJob:
+    """Worker type, count and Glue version of ``cadence_id``'s jobs (the Glue version decides
+    which Hudi writes its tables, so config validation checks it against their table versions)."""
     from tributary.errors import TaskConfigError
     from tributary.metadata.db import session_scope
     from tributary.metadata.models import RefreshCadenceRow
@@ -51,7 +62,12 @@ def cadence_workers(cadence_id: str) -> tuple[str, int]:
         row = session.get(RefreshCadenceRow, cadence_id)
         if row is None:
             raise TaskConfigError(f"params.cadence: refresh cadence {cadence_id!r} is not configured")
-        return row.worker_type, row.number_of_workers
+        return CadenceJob(row.worker_type, row.number_of_workers, row.glue_version)
+
+
+def cadence_workers(cadence_id: str) -> tuple[str, int]:
+    job = cadence_job(cadence_id)
+    return job.worker_type, job.number_of_workers
 
 
 def build_spec(
@@ -114,7 +130,14 @@ def delete_job(client: Any, name: str) -> None:
 # -- the cdc_to_hudi template on the distributed engine (cadence engine: glue) ------------------
 
 #: files shipped with the job: the script itself, and the package modules it imports
-_SCRIPT_MODULES = ("__init__.py", "errors.py", "spark/__init__.py", "spark/options.py", "spark/semantics.py")
+_SCRIPT_MODULES = (
+    "__init__.py",
+    "errors.py",
+    "spark/__init__.py",
+    "spark/options.py",
+    "spark/semantics.py",
+    "spark/writing.py",
+)
 CDC_JOB_SCRIPT = "spark/job.py"
 
 

@@ -211,7 +211,7 @@ class CdcBatchOperator(_TemplateOperator):
         from tributary.spark.dispatch import prepare_batch
         from tributary.templates.glue import (
             DISPATCH_STATE,
-            cadence_workers,
+            cadence_job,
             cdc_job_spec,
             create_and_start,
             put_json,
@@ -241,7 +241,7 @@ class CdcBatchOperator(_TemplateOperator):
             return result
         state = prepared.to_state()
         try:
-            worker_type, workers = cadence_workers(str(params["cadence"]))
+            cadence = cadence_job(str(params["cadence"]))
             hook = GlueJobHook(aws_conn_id=settings.aws_conn_id, region_name=settings.aws_region)
             s3 = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.aws_region)
             bucket = settings.glue_scripts_bucket
@@ -256,10 +256,11 @@ class CdcBatchOperator(_TemplateOperator):
                 map_index=map_index,
                 script=script,
                 modules=modules,
-                worker_type=worker_type,
-                number_of_workers=workers,
+                worker_type=cadence.worker_type,
+                number_of_workers=cadence.number_of_workers,
                 role_arn=str(params.get("role_arn") or settings.glue_role_arn),
-                glue_version=str(params.get("glue_version") or settings.glue_cdc_version),
+                # the cadence's Glue version: config validation checked it against the tables' versions
+                glue_version=cadence.glue_version,
                 batch=prepared.batch,
                 result_uri="",
             )

@@ -48,6 +48,11 @@ def test_cow_upsert_with_glue_catalog_sync() -> None:
     assert opts["hoodie.datasource.hive_sync.partition_extractor_class"].endswith("NonPartitionedExtractor")
     assert "hoodie.index.type" not in opts
     assert "hoodie.record.merge.mode" not in opts
+    # v6 event-time ordering: the latest ts wins against the stored row too
+    assert opts["hoodie.datasource.write.payload.class"] == "org.apache.hudi.common.model.EventTimeAvroPayload"
+    assert opts["hoodie.payload.ordering.field"] == "ts"
+    # the embedded writer cannot keep a metadata table in step: off, so the engines can alternate
+    assert opts["hoodie.metadata.enable"] == "false"
 
 
 def test_partitioned_mor_version_8_with_overrides() -> None:
@@ -69,7 +74,10 @@ def test_partitioned_mor_version_8_with_overrides() -> None:
     assert opts["hoodie.datasource.write.partitionpath.field"] == "region"
     assert opts["hoodie.datasource.write.hive_style_partitioning"] == "false"
     assert opts["hoodie.write.table.version"] == "8"
-    assert opts["hoodie.record.merge.mode"] == "COMMIT_TIME_ORDERING"
+    # Hudi 1.0 refuses a write whose merge mode differs from the table's (EVENT_TIME_ORDERING)
+    assert opts["hoodie.record.merge.mode"] == "EVENT_TIME_ORDERING"
+    assert opts["hoodie.payload.ordering.field"] == "ts"
+    assert "hoodie.metadata.enable" not in opts  # MOR: Spark only, Hudi's default
     assert opts["hoodie.index.type"] == "GLOBAL_SIMPLE"  # partition moves leave one row
     assert opts["hoodie.simple.index.update.partition.path"] == "true"
     assert opts["hoodie.compact.inline.max.delta.commits"] == "3"
@@ -86,7 +94,18 @@ def test_composite_key_and_historical_mode() -> None:
     assert opts["hoodie.datasource.write.recordkey.field"] == "tenant,id"
     hist = hudi_options(_table(storage_mode="historical"), "insert")
     assert hist["hoodie.datasource.write.recordkey.field"] == "id,_tributary_change_id"
-    assert "hoodie.datasource.write.precombine.field" not in hist
+    # hoodie.properties names the precombine field whichever engine created the table
+    assert hist["hoodie.datasource.write.precombine.field"] == "ts"
+
+
+@pytest.mark.parametrize("version", [6, 8])
+def test_without_a_precombine_field_the_latest_change_wins(version: int) -> None:
+    opts = hudi_options(_table(precombine_field=None, table_version=version), "upsert")
+    assert "hoodie.datasource.write.precombine.field" not in opts
+    if version == 6:
+        assert opts["hoodie.datasource.write.payload.class"].endswith("OverwriteWithLatestAvroPayload")
+    else:
+        assert opts["hoodie.record.merge.mode"] == "EVENT_TIME_ORDERING"
 
 
 def test_sync_can_be_turned_off_and_operations_are_checked() -> None:
@@ -96,3 +115,14 @@ def test_sync_can_be_turned_off_and_operations_are_checked() -> None:
         hudi_options(_table(), "bulk_insert; drop table")
     with pytest.raises(ValueError, match="unknown Hudi write operation"):
         hudi_options(_table(), "delete")  # deletes ride in the upsert: one commit per table and run
+
+
+def test_a_new_v8_table_gets_hudis_own_event_time_payload() -> None:
+    """Hudi 1.0 records a table created with EventTimeAvroPayload as merge mode CUSTOM and then
+    refuses every EVENT_TIME_ORDERING write; later writes use it (it honours flagged deletes)."""
+    table = _table(table_version=8)
+    created = hudi_options(table, "upsert", new_table=True)
+    assert created["hoodie.record.merge.mode"] == "EVENT_TIME_ORDERING"
+    assert "hoodie.datasource.write.payload.class" not in created
+    later = hudi_options(table, "upsert")
+    assert later["hoodie.datasource.write.payload.class"].endswith("EventTimeAvroPayload")
