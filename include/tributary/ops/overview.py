@@ -251,7 +251,7 @@ def recent_alerts(session: Session, limit: int = 10) -> list[dict[str, Any]]:
 def overview(session: Session, now: datetime) -> dict[str, Any]:
     """Everything the overview shows (the ``/api/overview`` document)."""
     return {
-        "generated_at": q.iso(now),
+        "generated_at": now.isoformat(),
         "states": q.state_counts(session),
         "freshness": freshness(session, now),
         "backlog": {"now": q.backlog_now(session), "series": backlog_series(session, now)},

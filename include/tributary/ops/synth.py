@@ -217,7 +217,7 @@ def generate(session: Session, tables: int, now: datetime) -> Expected:
             "expires_at": now + timedelta(minutes=5),
         }
         for i in range(tables)
-        if i % 300 == 5
+        if i % 100 == 5
     ]
     if leases:
         session.execute(insert(TableLockRow.__table__), leases)
