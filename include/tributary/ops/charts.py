@@ -34,6 +34,7 @@ def bars(
     width: int = 560,
     height: int = 190,
     tick_every: int = 1,
+    keys: list[str] | None = None,
 ) -> str:
     """Vertical bars, stacked when there are several series; ``values[i]`` holds bar i's stack."""
     left, bottom, top = 44, 26, 14
@@ -48,12 +49,13 @@ def bars(
         f'<text x="{left - 6}" y="{top + 4}" class="tick" text-anchor="end">{_fmt(peak)}</text>',
         f'<text x="{left - 6}" y="{top + plot_h}" class="tick" text-anchor="end">0</text>',
     ]
+    keys = keys or labels
     for i, (label, stack) in enumerate(zip(labels, values, strict=True)):
         x = left + i * slot + (slot - bar_w) / 2
         y = top + plot_h
         figures = ", ".join(f"{s.name} {v:g}" for s, v in zip(series, stack, strict=True))
         parts.append(
-            f'<g class="bar" data-label="{escape(label)}" data-values="{",".join(f"{v:g}" for v in stack)}">'
+            f'<g class="bar" data-key="{escape(keys[i])}" data-values="{",".join(f"{v:g}" for v in stack)}">'
             f"<title>{escape(label)}: {escape(figures)}</title>"
         )
         for s, v in zip(series, stack, strict=True):

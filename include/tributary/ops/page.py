@@ -63,17 +63,19 @@ def overview_page(doc: dict[str, Any], ctx: dict[str, Any]) -> str:
     backlog_chart = bars(
         "chart-backlog", "files waiting, end of each hour", [_hour(p["at"]) for p in series],
         [[p["files"]] for p in series], [Series("files waiting", "--c-warn")], tick_every=4,
+        keys=[p["at"] for p in series],
     )  # fmt: skip
     thru = doc["throughput"]
     thru_chart = bars(
         "chart-throughput", "rows applied per hour", [_hour(h["hour"]) for h in thru],
         [[h["inserted"], h["updated"], h["deleted"]] for h in thru],
         [Series("inserted", "--c-insert"), Series("updated", "--c-update"), Series("deleted", "--c-delete")],
-        tick_every=4,
+        tick_every=4, keys=[h["hour"] for h in thru],
     )  # fmt: skip
     fail_chart = bars(
         "chart-failures", "failed runs per hour", [_hour(h["hour"]) for h in doc["failures"]],
         [[h["failed_runs"]] for h in doc["failures"]], [Series("failed runs", "--c-fail")], tick_every=4,
+        keys=[h["hour"] for h in doc["failures"]],
     )  # fmt: skip
     cad = doc["cadences"]
     cad_chart = duration_bars(
@@ -91,7 +93,7 @@ def overview_page(doc: dict[str, Any], ctx: dict[str, Any]) -> str:
         f"<td>{a['occurrences']}</td><td>{e(', '.join(a['tables']))}</td></tr>"
         for a in doc["alerts"]
     )
-    body = f"""<section class="cards" id="states">{states}</section>
+    body = f"""<section class="cards" id="states" data-generated="{e(doc["generated_at"])}">{states}</section>
 <div class="grid">
 <section class="panel"><h2>Freshness</h2><p class="muted">time since each active table's newest applied change</p>
 {dist}</section>

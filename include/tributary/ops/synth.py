@@ -72,7 +72,8 @@ def _config_rows(session: Session, n: int) -> None:
         session.add(TemplateRow(template_id="cdc_to_hudi", kind="cdc_to_hudi", params_schema={}))
     for cad, (schedule, _) in CADENCES.items():
         session.add(RefreshCadenceRow(cadence_id=cad, schedule=schedule, batch_size=50))
-        session.add(FlowRow(flow_id=cad, dag_id=f"tributary__{cad}", owner="synth", schedule=schedule))
+        # disabled: a live stack must not build DAGs that would process the generated tables
+        session.add(FlowRow(flow_id=cad, dag_id=f"tributary__{cad}", owner="synth", schedule=schedule, enabled=False))
     session.flush()
     for cad in CADENCES:
         session.add(
@@ -214,7 +215,7 @@ def generate(session: Session, tables: int, now: datetime) -> Expected:
             "holder": f"worker-{i}",
             "token": 3,
             "acquired_at": now,
-            "expires_at": now + timedelta(minutes=5),
+            "expires_at": now + timedelta(hours=2),
         }
         for i in range(tables)
         if i % 100 == 5

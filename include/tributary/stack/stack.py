@@ -206,7 +206,8 @@ def stack_env(directory: Path, ports: dict[str, int], db_urls: dict[str, str], s
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_urls["airflow"],
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{login['username']}:admin",
+        # a read-only "viewer" too: it sees the ops page and may do nothing there
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{login['username']}:admin,viewer:viewer",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(directory / "passwords.json"),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
         "AIRFLOW__API_AUTH__JWT_SECRET": (directory / "jwt_secret").read_text().strip(),
@@ -285,12 +286,11 @@ def up(
         (directory / sub).mkdir(parents=True, exist_ok=True)
     stack_id = uuid.uuid4().hex[:12]
     ports = {"api": free_port(), "moto": free_port(), "worker_log": free_port(), "trigger_log": free_port()}
-    password = secrets.token_urlsafe(18)
-    (directory / "passwords.json").write_text(json.dumps({"admin": password}))
+    password, viewer_password = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+    (directory / "passwords.json").write_text(json.dumps({"admin": password, "viewer": viewer_password}))
     login_file = directory / "login.json"
-    login_file.write_text(
-        json.dumps({"url": f"http://127.0.0.1:{ports['api']}", "username": "admin", "password": password})
-    )
+    login = {"url": f"http://127.0.0.1:{ports['api']}", "username": "admin", "password": password}
+    login_file.write_text(json.dumps({**login, "viewer_username": "viewer", "viewer_password": viewer_password}))
     os.chmod(login_file, 0o600)
     (directory / "jwt_secret").write_text(secrets.token_hex(48))
     if db == "postgres":
