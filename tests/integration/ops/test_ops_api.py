@@ -215,3 +215,42 @@ def test_pages_render_the_same_figures(api: TestClient, synth_db: SynthDb) -> No
     assert listing.count("<tr data-table=") == 10 and 'data-total="10"' in listing
     viewer_page = api.get(f"/tables/{synth.table_id(7)}").text
     assert 'class="act"' in viewer_page and "/tributary/api/files/" in viewer_page
+
+
+def test_status_cli_prints_the_api_figures(api: TestClient, synth_db: SynthDb) -> None:
+    """`tributary status` (the `api` fixture points TRIBUTARY_DB_URL at the generated DB)."""
+    import json
+
+    from tests.conftest import run_cli
+
+    code, out, err = run_cli("status", "--json")
+    assert code == 0, err
+    doc = json.loads(out.strip().splitlines()[-1])
+    exp = synth_db.exp
+    assert doc["states"] == expect.states(exp)
+    assert doc["backlog"]["now"] == {"files": exp.pending_files, "bytes": exp.pending_bytes}
+    now = datetime.fromisoformat(doc["generated_at"])
+    assert [b["tables"] for b in doc["freshness"]["distribution"]] == expect.freshness(exp, now)
+    code, out, _ = run_cli("status")
+    assert code == 0 and f"backlog: {exp.pending_files:,} files" in out and "stalest tables" in out
+
+
+def test_bench_ops_reports_api_against_its_sql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from tests.conftest import run_cli
+
+    monkeypatch.setenv("TRIBUTARY_DB_URL", "sqlite:///unused")  # the bench points it at its own DB; restored after
+    code, out, err = run_cli("bench", "ops", "--tables", "60", "--repeat", "1", "--workdir", str(tmp_path),
+                             "--results-dir", str(tmp_path))  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out.strip().splitlines()[-1])
+    assert doc == json.loads((tmp_path / "ops.json").read_text())
+    assert {e["endpoint"] for e in doc["endpoints"]} == {
+        "overview",
+        "tables page 1",
+        "backlog stalest",
+        "search page 3",
+    }
+    for e in doc["endpoints"]:
+        assert e["statements"] >= 1 and e["floor_ms"] > 0 and e["ratio"] == pytest.approx(e["api_ms"] / e["floor_ms"])

@@ -132,6 +132,18 @@ def test_overview_charts_show_the_generated_figures(dash: Dashboard, tmp_path: P
         screenshot(driver, "overview-dark.png")
 
 
+def _submit(driver: Any, action: Any, ready: str = "pager") -> None:
+    """Do ``action`` (a click or submit) and wait until the next page replaced this one."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    action()
+    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.ID, ready))
+
+
 def _rows(driver: Any) -> list[str]:
     from selenium.webdriver.common.by import By
 
@@ -147,24 +159,24 @@ def test_tables_search_filters_and_pages(dash: Dashboard, tmp_path: Path) -> Non
         driver.get(f"{dash.base}/tributary/tables")
         assert _rows(driver) == ids[:50]
         assert driver.find_element(By.ID, "pager").get_attribute("data-total") == str(TABLES)
-        driver.find_element(By.ID, "next").click()
+        _submit(driver, driver.find_element(By.ID, "next").click)
         assert _rows(driver) == ids[50:100]
         box = driver.find_element(By.NAME, "search")
         box.clear()
         box.send_keys("t0002")
-        box.submit()
+        _submit(driver, box.submit)
         assert _rows(driver) == [t for t in ids if "t0002" in t] and len(_rows(driver)) == 10
         driver.find_element(By.NAME, "search").clear()
         Select(driver.find_element(By.NAME, "state")).select_by_value("blocked")
         Select(driver.find_element(By.NAME, "database")).select_by_value("raw_synth7")
-        driver.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
+        _submit(driver, driver.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click)
         want = [t for t in ids if t.startswith("synth7.") and dash.exp.states[t] == "blocked"]
         assert _rows(driver) == want and want
         screenshot(driver, "tables-filtered.png")
         Select(driver.find_element(By.NAME, "database")).select_by_value("")
         Select(driver.find_element(By.NAME, "state")).select_by_value("")
         Select(driver.find_element(By.NAME, "flow")).select_by_value("synth_daily")
-        driver.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
+        _submit(driver, driver.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click)
         daily = [synth.table_id(i) for i in range(TABLES) if synth.cadence_of(i) == "synth_daily"]
         assert driver.find_element(By.ID, "pager").get_attribute("data-total") == str(len(daily))
         assert _rows(driver) == sorted(daily)[:50]
@@ -176,7 +188,7 @@ def test_table_page_commits_and_airflow_links(dash: Dashboard, tmp_path: Path) -
     tid = synth.table_id(7)
     with chromium(dash.base, dash.editor, tmp_path) as driver:
         driver.get(f"{dash.base}/tributary/tables?search={tid}")
-        driver.find_element(By.LINK_TEXT, tid).click()
+        _submit(driver, driver.find_element(By.LINK_TEXT, tid).click, ready="table-id")
         assert driver.find_element(By.ID, "table-id").text == tid
         commits = driver.find_elements(By.CSS_SELECTOR, "#commits tr[data-commit]")
         assert len(commits) == dash.exp.commits[tid] > 0
