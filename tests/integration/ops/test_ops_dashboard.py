@@ -234,10 +234,14 @@ def test_actions_for_the_editor_refused_for_the_viewer(dash: Dashboard, tmp_path
     with chromium(dash.base, dash.editor, tmp_path / "editor") as driver:
         for page, button in ((tid, "skip"), (leased, "release lease")):
             driver.get(f"{dash.base}/tributary/tables/{page}")
+            html = driver.find_element(By.TAG_NAME, "html")
             driver.find_element(By.XPATH, f"//button[text()='{button}']").click()
             WebDriverWait(driver, 10).until(expected_conditions.alert_is_present())
             driver.switch_to.alert.accept()
             WebDriverWait(driver, 20).until(lambda d: "done:" in d.find_element(By.ID, "flash").text)
+            WebDriverWait(driver, 60).until(expected_conditions.staleness_of(html))  # the page reloads itself
+            WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.ID, "lease"))
+        assert driver.find_element(By.ID, "lease").text.startswith("free")
         screenshot(driver, "table-page-after-action.png")
     with session_scope(dash.db_url) as s:
         assert s.get(CdcFileRow, fid).status == "skipped"  # type: ignore[union-attr]
