@@ -254,3 +254,30 @@ def test_bench_ops_reports_api_against_its_sql(tmp_path: Path, monkeypatch: pyte
     }
     for e in doc["endpoints"]:
         assert e["statements"] >= 1 and e["floor_ms"] > 0 and e["ratio"] == pytest.approx(e["api_ms"] / e["floor_ms"])
+
+
+def test_values_are_escaped_on_the_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error message or file reason holding markup is shown as text, never run."""
+    from tributary.metadata import db
+    from tributary.metadata.models import CdcFileRow, ProcessingRunRow
+
+    url = f"sqlite:///{tmp_path / 'small.db'}"
+    db.upgrade(url)
+    now = datetime.now(UTC)
+    evil = '<script>alert("x")</script>'
+    with db.session_scope(url) as s:
+        exp = synth.generate(s, 20, now)
+        tid = synth.table_id(7)
+        s.add(ProcessingRunRow(table_id=tid, status="failed", started_at=now, finished_at=now, error=evil))
+        quarantined = s.scalars(
+            select(CdcFileRow).where(CdcFileRow.table_id == tid, CdcFileRow.status == "quarantined")
+        )
+        quarantined.one().reason = evil
+    api = _client(SynthDb(url, exp, 20), monkeypatch)
+    for page in (f"/tables/{tid}", "/tables?state=blocked", "/"):
+        html = api.get(page).text
+        assert "<script>alert" not in html, page
+    assert html.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") == 0  # the overview shows neither
+    detail = api.get(f"/tables/{tid}").text
+    assert detail.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") == 2  # the run's error and the reason
+    db.get_engine(url).dispose()
