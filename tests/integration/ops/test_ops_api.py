@@ -117,6 +117,8 @@ def test_table_list_search_filters_sort_and_pages(api: TestClient, synth_db: Syn
     ]
     assert _ids(api, cadence="synth_hourly")[0] == len(hourly)
     assert _ids(api, flow="synth_hourly")[1] == sorted(hourly)[:500]
+    in_db3 = [t for t in ids if t.startswith("synth3.")]
+    assert _ids(api, database="raw_synth3") == (len(in_db3), in_db3[:500])
     assert _ids(api, database="raw_synth7", state="blocked")[1] == [
         t for t in ids if t.startswith("synth7.") and exp.states[t] == "blocked"
     ]
