@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
 
@@ -73,8 +74,9 @@ def check_same_origin(request: Request) -> None:
         raise HTTPException(status_code=403, detail=f"cross-site request refused (Sec-Fetch-Site: {site})")
     origin = request.headers.get("origin")
     if origin is not None:
-        own = f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
-        if origin.rstrip("/") != own:
+        # host and port only: a TLS-terminating proxy in front of the api-server changes the scheme
+        own = request.headers.get("host", request.url.netloc)
+        if urlsplit(origin).netloc != own:
             raise HTTPException(status_code=403, detail=f"cross-origin request refused (Origin: {origin})")
 
 
