@@ -39,51 +39,12 @@ def _tables(query: TableQuery) -> dict[str, Any]:
         return doc
 
 
-def _map_indexes(runs: list[Any]) -> dict[int, int]:
-    """Which mapped task instance ran each processing run, from Airflow's own DB (we run inside
-    the api-server): the one whose start..end holds the run's start. {} outside Airflow."""
-    keys = {(r.dag_id, r.dag_run_id, r.task_id) for r in runs if r.dag_id and r.dag_run_id and r.task_id}
-    if not keys:
-        return {}
-    try:
-        from airflow.models.taskinstance import TaskInstance
-        from airflow.utils.session import create_session
-        from sqlalchemy import select, tuple_
-
-        from tributary.ops.queries import aware
-
-        with create_session() as session:
-            tis = session.execute(
-                select(
-                    TaskInstance.dag_id,
-                    TaskInstance.run_id,
-                    TaskInstance.task_id,
-                    TaskInstance.map_index,
-                    TaskInstance.start_date,
-                    TaskInstance.end_date,
-                ).where(tuple_(TaskInstance.dag_id, TaskInstance.run_id, TaskInstance.task_id).in_(list(keys)))
-            ).all()
-    except Exception as exc:  # not inside Airflow, or its DB is unreachable: links stay unmapped
-        log.debug("cannot read task instances: %s", exc)
-        return {}
-    out: dict[int, int] = {}
-    for r in runs:
-        started = aware(r.started_at)
-        for ti in tis:
-            if (ti.dag_id, ti.run_id, ti.task_id) != (r.dag_id, r.dag_run_id, r.task_id) or ti.map_index < 0:
-                continue
-            start, end = aware(ti.start_date), aware(ti.end_date)
-            if start and started and start <= started and (end is None or started <= end):
-                out[r.run_id] = int(ti.map_index)
-    return out
-
-
-def _detail(table_id: str, in_airflow: bool) -> dict[str, Any]:
+def _detail(table_id: str) -> dict[str, Any]:
     from tributary.metadata.db import session_scope
     from tributary.ops.detail import table_detail
 
     with session_scope() as s:
-        return table_detail(s, table_id, datetime.now(UTC), _map_indexes if in_airflow else None)
+        return table_detail(s, table_id, datetime.now(UTC))
 
 
 def _file_action(file_id: int, action: str, user: Any) -> dict[str, Any]:
@@ -155,7 +116,6 @@ def create_app(auth: Auth | None = None) -> FastAPI:
 
     app = FastAPI(title="Tributary ops", docs_url=None, redoc_url=None, openapi_url=None)
     a: Auth = auth or AirflowAuth()
-    in_airflow = auth is None  # task instances are read from Airflow's DB only inside the api-server
 
     @app.exception_handler(OpsQueryError)
     async def _bad_query(_request: Request, exc: OpsQueryError) -> JSONResponse:
@@ -171,7 +131,7 @@ def create_app(auth: Auth | None = None) -> FastAPI:
 
     @app.get("/api/tables/{table_id}")
     async def api_table(table_id: str, _user: Any = Depends(a.viewer)) -> dict[str, Any]:
-        return await asyncio.to_thread(_detail, table_id, in_airflow)
+        return await asyncio.to_thread(_detail, table_id)
 
     @app.post("/api/files/{file_id}/{action}")
     async def file_action(
@@ -201,7 +161,7 @@ def create_app(auth: Auth | None = None) -> FastAPI:
 
     @app.get("/tables/{table_id}", response_class=HTMLResponse)
     async def table_page(request: Request, table_id: str, user: Any = Depends(a.viewer)) -> HTMLResponse:
-        doc = await asyncio.to_thread(_detail, table_id, in_airflow)
+        doc = await asyncio.to_thread(_detail, table_id)
         return HTMLResponse(page.table_page(doc, _ctx(request, user)))
 
     return app

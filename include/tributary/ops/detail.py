@@ -4,6 +4,7 @@ files, lease, the Hudi schema and its changes commit by commit, and the catalog 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -21,22 +22,26 @@ FILES = 100
 SCHEMA_COMMITS = 30
 
 
-def airflow_paths(
-    dag_id: str | None, dag_run_id: str | None, task_id: str | None, map_index: int | None
-) -> dict[str, Any]:
-    """Paths in Airflow's UI (relative to its root) of a run's DAG run and task log."""
+MAPPED = re.compile(r"^(?P<task>.+)\[(?P<index>\d+)\]$")
+
+
+def airflow_paths(dag_id: str | None, dag_run_id: str | None, task_id: str | None) -> dict[str, Any]:
+    """Paths in Airflow's UI (relative to its root) of a run's DAG run and task log; a mapped task
+    instance is recorded as ``task_id[map_index]`` and links to that instance."""
     if not dag_id or not dag_run_id:
         return {"dag_run": None, "task_log": None}
     run = f"dags/{quote(dag_id, safe='')}/runs/{quote(dag_run_id, safe='')}"
     task = None
     if task_id:
-        task = f"{run}/tasks/{quote(task_id, safe='')}"
-        if map_index is not None and map_index >= 0:
-            task += f"/mapped/{map_index}"
+        mapped = MAPPED.match(task_id)
+        name = mapped.group("task") if mapped else task_id
+        task = f"{run}/tasks/{quote(name, safe='')}"
+        if mapped:
+            task += f"/mapped/{int(mapped.group('index'))}"
     return {"dag_run": run, "task_log": task}
 
 
-def _run_dict(r: ProcessingRunRow, map_index: int | None) -> dict[str, Any]:
+def _run_dict(r: ProcessingRunRow) -> dict[str, Any]:
     start, end = q.aware(r.started_at), q.aware(r.finished_at)
     return {
         "run_id": r.run_id,
@@ -54,7 +59,7 @@ def _run_dict(r: ProcessingRunRow, map_index: int | None) -> dict[str, Any]:
         "dag_id": r.dag_id,
         "dag_run_id": r.dag_run_id,
         "task_id": r.task_id,
-        "airflow": airflow_paths(r.dag_id, r.dag_run_id, r.task_id, map_index),
+        "airflow": airflow_paths(r.dag_id, r.dag_run_id, r.task_id),
     }
 
 
@@ -108,9 +113,8 @@ def schema_history(target_uri: str) -> dict[str, Any]:
     return {"columns": [{"name": k, "type": v} for k, v in (previous or {}).items()], "changes": changes, "note": None}
 
 
-def table_detail(session: Session, table_id: str, now: datetime, map_indexes: Any = None) -> dict[str, Any]:
-    """The ``/api/tables/{table_id}`` document; ``map_indexes(runs)`` may resolve mapped task
-    instances in Airflow ({run_id: map_index})."""
+def table_detail(session: Session, table_id: str, now: datetime) -> dict[str, Any]:
+    """The ``/api/tables/{table_id}`` document."""
     check_name(table_id, "table")
     row = session.get(RawTableRow, table_id)
     if row is None:
@@ -125,8 +129,7 @@ def table_detail(session: Session, table_id: str, now: datetime, map_indexes: An
             .limit(RUNS)
         )
     )
-    indexes = map_indexes(runs) if map_indexes else {}
-    run_docs = [_run_dict(r, indexes.get(r.run_id)) for r in runs]
+    run_docs = [_run_dict(r) for r in runs]
     files = session.scalars(
         select(CdcFileRow).where(CdcFileRow.table_id == table_id).order_by(CdcFileRow.file_id.desc()).limit(FILES)
     )

@@ -118,7 +118,7 @@ waiting</p>{backlog_chart}</section>
 def _run_path(c: dict[str, Any]) -> str | None:
     from tributary.ops.detail import airflow_paths
 
-    return airflow_paths(c["last_dag_id"], c["last_dag_run_id"], None, None)["dag_run"]
+    return airflow_paths(c["last_dag_id"], c["last_dag_run_id"], None)["dag_run"]
 
 
 def _keeping(value: bool | None) -> str:

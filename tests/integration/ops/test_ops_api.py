@@ -283,3 +283,13 @@ def test_values_are_escaped_on_the_pages(tmp_path: Path, monkeypatch: pytest.Mon
     detail = api.get(f"/tables/{tid}").text
     assert detail.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") == 2  # the run's error and the reason
     db.get_engine(url).dispose()
+
+
+def test_airflow_paths_of_a_mapped_task_instance() -> None:
+    from tributary.ops.detail import airflow_paths
+
+    paths = airflow_paths("tributary__x", "scheduled__2026-12-01T09:41:00+00:00", "apply_cdc.process_batch[3]")
+    run = "dags/tributary__x/runs/scheduled__2026-12-01T09%3A41%3A00%2B00%3A00"
+    assert paths == {"dag_run": run, "task_log": f"{run}/tasks/apply_cdc.process_batch/mapped/3"}
+    assert airflow_paths("d", "r", "plain")["task_log"] == "dags/d/runs/r/tasks/plain"
+    assert airflow_paths(None, "r", "t") == {"dag_run": None, "task_log": None}  # a CLI run has no DAG run
