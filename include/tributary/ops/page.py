@@ -39,6 +39,29 @@ def _hour(iso: str | None) -> str:
     return (iso or "")[11:13] + "h"
 
 
+def _hourly_charts(doc: dict[str, Any]) -> tuple[str, str, str]:
+    """Backlog, throughput and failures over the last 24 hours, as SVG."""
+    series = doc["backlog"]["series"]
+    backlog_chart = bars(
+        "chart-backlog", "files waiting, end of each hour", [_hour(p["at"]) for p in series],
+        [[p["files"]] for p in series], [Series("files waiting", "--c-warn")], tick_every=4,
+        keys=[p["at"] for p in series],
+    )  # fmt: skip
+    thru = doc["throughput"]
+    thru_chart = bars(
+        "chart-throughput", "rows applied per hour", [_hour(h["hour"]) for h in thru],
+        [[h["inserted"], h["updated"], h["deleted"]] for h in thru],
+        [Series("inserted", "--c-insert"), Series("updated", "--c-update"), Series("deleted", "--c-delete")],
+        tick_every=4, keys=[h["hour"] for h in thru],
+    )  # fmt: skip
+    fail_chart = bars(
+        "chart-failures", "failed runs per hour", [_hour(h["hour"]) for h in doc["failures"]],
+        [[h["failed_runs"]] for h in doc["failures"]], [Series("failed runs", "--c-fail")], tick_every=4,
+        keys=[h["hour"] for h in doc["failures"]],
+    )  # fmt: skip
+    return backlog_chart, thru_chart, fail_chart
+
+
 def overview_page(doc: dict[str, Any], ctx: dict[str, Any]) -> str:
     states = "".join(
         f'<a class="card" data-state="{e(s)}" href="{e(ctx["base"])}/tables?state={e(s)}">'
@@ -59,24 +82,7 @@ def overview_page(doc: dict[str, Any], ctx: dict[str, Any]) -> str:
         for w in fresh["worst"]
     )
     backlog = doc["backlog"]
-    series = backlog["series"]
-    backlog_chart = bars(
-        "chart-backlog", "files waiting, end of each hour", [_hour(p["at"]) for p in series],
-        [[p["files"]] for p in series], [Series("files waiting", "--c-warn")], tick_every=4,
-        keys=[p["at"] for p in series],
-    )  # fmt: skip
-    thru = doc["throughput"]
-    thru_chart = bars(
-        "chart-throughput", "rows applied per hour", [_hour(h["hour"]) for h in thru],
-        [[h["inserted"], h["updated"], h["deleted"]] for h in thru],
-        [Series("inserted", "--c-insert"), Series("updated", "--c-update"), Series("deleted", "--c-delete")],
-        tick_every=4, keys=[h["hour"] for h in thru],
-    )  # fmt: skip
-    fail_chart = bars(
-        "chart-failures", "failed runs per hour", [_hour(h["hour"]) for h in doc["failures"]],
-        [[h["failed_runs"]] for h in doc["failures"]], [Series("failed runs", "--c-fail")], tick_every=4,
-        keys=[h["hour"] for h in doc["failures"]],
-    )  # fmt: skip
+    backlog_chart, thru_chart, fail_chart = _hourly_charts(doc)
     cad = doc["cadences"]
     cad_chart = duration_bars(
         "chart-cadences", [(c["cadence"], c["last_duration_seconds"], c["interval_seconds"]) for c in cad]
