@@ -113,6 +113,13 @@ def schema_history(target_uri: str) -> dict[str, Any]:
     return {"columns": [{"name": k, "type": v} for k, v in (previous or {}).items()], "changes": changes, "note": None}
 
 
+def catalog_state(session: Session, table_id: str) -> dict[str, Any]:
+    """The table's catalog state (Glue / Athena registration), shown on the table page.
+
+    The slot for the catalog work: ``{}`` means unknown (nothing records it yet)."""
+    return {}
+
+
 def table_detail(session: Session, table_id: str, now: datetime) -> dict[str, Any]:
     """The ``/api/tables/{table_id}`` document."""
     check_name(table_id, "table")
@@ -160,5 +167,5 @@ def table_detail(session: Session, table_id: str, now: datetime) -> dict[str, An
         "quarantined": [_file_dict(f) for f in quarantined],
         "lease": {"holder": facts["lease_holder"], "expires_at": q.iso(facts["lease_expires"])},
         "schema": schema_history(row.target_uri),
-        "catalog": {},
+        "catalog": catalog_state(session, table_id),
     }
