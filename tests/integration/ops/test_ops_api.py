@@ -293,3 +293,46 @@ def test_airflow_paths_of_a_mapped_task_instance() -> None:
     assert paths == {"dag_run": run, "task_log": f"{run}/tasks/apply_cdc.process_batch/mapped/3"}
     assert airflow_paths("d", "r", "plain")["task_log"] == "dags/d/runs/r/tasks/plain"
     assert airflow_paths(None, "r", "t") == {"dag_run": None, "task_log": None}  # a CLI run has no DAG run
+
+
+def test_table_page_schema_and_its_changes_from_a_real_hudi_table(
+    tributary_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The embedded writer applies a full load, then a CDC file with one more column; the table
+    page reads both commits' schemas from the Hudi timeline."""
+    import yaml
+
+    from tests.cdc_factory import DmsFolder
+    from tests.conftest import REPO_ROOT
+    from tributary.config.service import apply_paths, load_db_config
+    from tributary.files.registry import register, sweep_table_files
+    from tributary.metadata import db
+    from tributary.ops.detail import table_detail
+    from tributary.processing.batches import process_batch
+
+    db.upgrade()
+    table = {
+        "source_schema": "sch", "source_table": "t1", "staging_prefix": "staging/sch/t1", "target_uri": "lake/sch/t1",
+        "database_name": "sch", "table_name": "t1", "record_key_fields": ["id"], "precombine_field": "ts",
+        "refresh_cadence": "often",
+    }  # fmt: skip
+    cfg = tmp_path / "t.yaml"
+    cadence = {"cadence_id": "often", "schedule": "*/10 * * * *", "batch_size": 1}
+    cfg.write_text(yaml.safe_dump({"refresh_cadences": [cadence], "raw_tables": [table], "flows": []}))
+    apply_paths([REPO_ROOT / "config" / "templates.yaml", cfg])
+    folder = DmsFolder(tributary_home / "staging/sch/t1")
+    config = load_db_config()
+    for write in (
+        lambda: folder.load([{"id": 1, "ts": 1, "amount": 1.0}]),
+        lambda: folder.cdc([{"Op": "I", "id": 2, "ts": 2, "amount": 2.0, "region": "eu"}]),
+    ):
+        write()
+        with db.session_scope() as s:
+            register(s, sweep_table_files(config.tables["sch.t1"]), config.tables.values())
+        assert process_batch(["sch.t1"], config=config).failed == []
+    with db.session_scope() as s:
+        doc = table_detail(s, "sch.t1", datetime.now(UTC))
+    assert [c["name"] for c in doc["schema"]["columns"]] == ["id", "ts", "amount", "region"]
+    changes = doc["schema"]["changes"]
+    assert [c["added"] for c in changes] == [["amount", "id", "ts"], ["region"]], changes
+    assert len(doc["commits"]) == 2 and doc["commits"][0]["inserted"] == 1 and doc["table"]["state"] == "ok"
