@@ -5,7 +5,6 @@ README, "The operators' view"). Authorization: :mod:`tributary.ops.auth`."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +15,6 @@ from tributary.errors import OpsNotFoundError, OpsQueryError, TributaryError
 from tributary.ops.auth import AirflowAuth, Auth, can_edit, check_same_origin, user_name
 from tributary.ops.params import MAX_PAGE, TableQuery
 
-log = logging.getLogger(__name__)
 MAX_ID = 2**63 - 1
 
 
