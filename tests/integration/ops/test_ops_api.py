@@ -310,6 +310,7 @@ def test_table_page_schema_and_its_changes_from_a_real_hudi_table(
     from tributary.ops.detail import table_detail
     from tributary.processing.batches import process_batch
 
+    db.get_engine.cache_clear()  # the engine of this test's own DB, not the module's generated one
     db.upgrade()
     table = {
         "source_schema": "sch", "source_table": "t1", "staging_prefix": "staging/sch/t1", "target_uri": "lake/sch/t1",
