@@ -1,5 +1,6 @@
-"""Airflow plugin: the Tributary ops page (tables, backlog, leases, errors, alerts, flows),
-linked from Airflow's navigation. The app itself lives in ``tributary.ops.app``."""
+"""Airflow plugin: the operators' dashboard (overview with charts, searchable tables, a page per
+table, and the JSON API they are drawn from), an external view in Airflow's navigation served by
+the plugin's FastAPI app. The app itself lives in ``tributary.ops.app``."""
 
 from __future__ import annotations
 

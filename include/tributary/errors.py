@@ -161,3 +161,11 @@ class DagFactoryError(TributaryError):
 
 class SparkJobError(TemplateRunError):
     """A distributed-engine (Spark / Glue) run of cdc_to_hudi failed or reported failed tables."""
+
+
+class OpsQueryError(TributaryError):
+    """A request to the ops API names a table, file or parameter that is malformed or unknown."""
+
+
+class OpsNotFoundError(OpsQueryError):
+    """The ops API was asked for a table or file that does not exist."""

@@ -69,7 +69,7 @@ def run(
         console.print(f"landing {rows:,} rows x 18 tables of DMS full load, then CDC files, in the staging bucket ...")
         with bars:
             generate(landing, expected_path, rows, after_phase=wait)
-        console.print(f"landed {sum(landing.landed.values())} files, {landing.bytes / 1e6:,.1f} MB")
+        console.print(f"landed {sum(landing.landed.values())} files, {landing.bytes_landed / 1e6:,.1f} MB")
     else:
         console.print("reporting on the tables as they are (--keep)")
 

@@ -44,6 +44,9 @@ def _mount() -> None:
     app.add_typer(processing_cmd.runs_app, name="runs", help="Processing history.")
     app.add_typer(processing_cmd.locks_app, name="locks", help="Table leases: list, release --force.")
     app.command("process")(processing_cmd.process)
+    from tributary.cli import status_cmd
+
+    app.command("status")(status_cmd.status)
     app.add_typer(demo_cmd.app, name="demo", help="The demo: taxi dataset → Hudi tables → validation report.")
     from tributary.cli import events_cmd, stack_cmd
 
@@ -53,6 +56,9 @@ def _mount() -> None:
     from tributary.bench import events as bench_events
 
     bench_events.register(bench.app)
+    from tributary.bench import ops as bench_ops
+
+    bench_ops.register(bench.app)
     app.add_typer(bench.app, name="bench", help="Benchmarks: a readable table, then one JSON line.")
 
 

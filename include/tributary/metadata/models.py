@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -203,6 +204,8 @@ class ConfigChangeRow(Base):
 
 FILE_STATUSES = ("pending", "processing", "processed", "failed", "quarantined", "skipped", "unmatched")
 RUN_STATUSES = ("running", "completed", "failed")
+APPLIED = "status = 'completed' AND commit_instant IS NOT NULL"
+"""A run that applied changes: the ops views' freshness reads these through a partial index."""
 
 
 class CdcFileRow(Base):
@@ -217,6 +220,7 @@ class CdcFileRow(Base):
         CheckConstraint("status <> 'unmatched' OR table_id IS NULL", name="unmatched_has_no_table"),
         CheckConstraint("file_kind IS NULL OR file_kind IN ('load', 'cdc')", name="kind"),
         Index("ix_cdc_files_table_status", "table_id", "status"),
+        Index("ix_cdc_files_status_table", "status", "table_id"),
     )
 
     file_id: Mapped[int] = mapped_column(
@@ -285,6 +289,17 @@ class ProcessingRunRow(Base):
         CheckConstraint(_in("status", RUN_STATUSES), name="status"),
         CheckConstraint("inserted >= 0 AND updated >= 0 AND deleted >= 0", name="counts"),
         Index("ix_processing_runs_table_started", "table_id", "started_at"),
+        Index("ix_processing_runs_table_run", "table_id", "run_id"),
+        Index(
+            "ix_processing_runs_applied",
+            "table_id",
+            "finished_at",
+            "commit_instant",
+            sqlite_where=text(APPLIED),
+            postgresql_where=text(APPLIED),
+        ),
+        Index("ix_processing_runs_dag_started", "dag_id", "started_at"),
+        Index("ix_processing_runs_dag_run", "dag_id", "dag_run_id"),
     )
 
     run_id: Mapped[int] = mapped_column(

@@ -1,164 +1,170 @@
-"""The ops FastAPI app, mounted by the Airflow plugin under ``/tributary`` in the api-server.
-
-Airflow does not authenticate plugin apps: every route here depends on Airflow's own
-``get_user`` (the UI's session cookie or a bearer token), reading needs the custom-view
-permission and actions need DAG-run edit permission. Actions are POSTs that must carry the
-``X-Tributary-Action`` header (a cross-site form cannot set it), and are audited.
-"""
+"""The ops FastAPI app, mounted by the Airflow plugin under ``/tributary`` in the api-server: the
+pages (overview, tables, one table) and the JSON API they are drawn from (documented in the
+README, "The operators' view"). Authorization: :mod:`tributary.ops.auth`."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
+from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Path
-from fastapi.responses import HTMLResponse
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
 
-log = logging.getLogger(__name__)
+from tributary.errors import OpsNotFoundError, OpsQueryError, TributaryError
+from tributary.ops.auth import AirflowAuth, Auth, can_edit, check_same_origin, user_name
+from tributary.ops.params import MAX_PAGE, TableQuery
 
-MAX_ROW_ID = 2**63 - 1
-"""Row ids are 64-bit (BIGINT, SQLite INTEGER): a larger id is a 422 with a message, not a 500."""
-FileId = Path(..., ge=1, le=MAX_ROW_ID, description="a file id from `files list` (1 to 2^63-1)")
-
-
-def _user_dependency() -> Any:
-    from airflow.api_fastapi.core_api.security import get_user
-
-    return get_user
+MAX_ID = 2**63 - 1
 
 
-def _name(user: Any) -> str:
-    return str(user.get_name() if hasattr(user, "get_name") else user)
-
-
-def _can_view(user: Any) -> None:
-    from airflow.api_fastapi.app import get_auth_manager
-
-    if not get_auth_manager().is_authorized_custom_view(method="GET", resource_name="Tributary", user=user):
-        raise HTTPException(status_code=403, detail="not allowed to view Tributary")
-
-
-def _can_act(user: Any) -> None:
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
-
-    if not get_auth_manager().is_authorized_dag(method="PUT", access_entity=DagAccessEntity.RUN, user=user):
-        raise HTTPException(status_code=403, detail="operator actions need permission to edit DAG runs")
-
-
-def _require_action_header(x_tributary_action: str | None) -> None:
-    if x_tributary_action != "1":
-        raise HTTPException(status_code=400, detail="actions must be posted by the Tributary page")
-
-
-def _snapshot() -> dict[str, Any]:
-    from tributary.config.repository import read_config
+def _overview() -> dict[str, Any]:
     from tributary.metadata.db import session_scope
-    from tributary.ops.state import flow_summaries, recent_alerts, table_states
+    from tributary.ops.overview import overview
 
     with session_scope() as s:
-        config = read_config(s)
-        return {"tables": table_states(s, config), "flows": flow_summaries(config), "alerts": recent_alerts(s)}
+        return overview(s, datetime.now(UTC))
 
 
-def _dag_runs(dag_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """The last runs of each flow's DAG from Airflow's own metadata DB (we run inside Airflow)."""
-    try:
-        from airflow.models.dagrun import DagRun
-        from airflow.utils.session import create_session
-        from sqlalchemy import select
+def _tables(query: TableQuery) -> dict[str, Any]:
+    from tributary.metadata.db import session_scope
+    from tributary.ops.overview import flows
+    from tributary.ops.queries import filter_choices, list_tables
 
-        out: dict[str, list[dict[str, Any]]] = {}
-        with create_session() as session:
-            for dag_id in dag_ids:
-                runs = session.scalars(
-                    select(DagRun).where(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).limit(5)
-                )
-                out[dag_id] = [{"run_id": r.run_id, "state": str(r.state), "start": str(r.start_date)} for r in runs]
-        return out
-    except Exception as exc:  # the page still shows tables when Airflow's DB is not reachable
-        log.warning("cannot read DAG runs: %s", exc)
-        return {}
+    with session_scope() as s:
+        doc = list_tables(s, query, datetime.now(UTC))
+        doc["choices"] = {**filter_choices(s), "flows": [f["flow_id"] for f in flows(s)]}
+        return doc
 
 
-def create_app() -> FastAPI:
-    app = FastAPI(title="Tributary ops", docs_url=None, redoc_url=None, openapi_url=None)
-    get_user = _user_dependency()
+def _detail(table_id: str) -> dict[str, Any]:
+    from tributary.metadata.db import session_scope
+    from tributary.ops.detail import table_detail
 
-    @app.get("/", response_class=HTMLResponse)
-    async def page(user: Any = Depends(get_user)) -> HTMLResponse:
-        from tributary.ops.page import render
+    with session_scope() as s:
+        return table_detail(s, table_id, datetime.now(UTC))
 
-        _can_view(user)
-        data = await asyncio.to_thread(_snapshot)
-        dag_ids = [f["dag_id"] for f in data["flows"] if f.get("dag_id")]
-        runs = await asyncio.to_thread(_dag_runs, dag_ids)
-        return HTMLResponse(render(data["tables"], data["flows"], data["alerts"], runs, _name(user)))
 
-    @app.get("/api/tables")
-    async def tables(user: Any = Depends(get_user)) -> dict[str, Any]:
-        _can_view(user)
-        data = await asyncio.to_thread(_snapshot)
-        return {"tables": [t.as_dict() for t in data["tables"]], "flows": data["flows"], "alerts": data["alerts"]}
+def _file_action(file_id: int, action: str, user: Any) -> dict[str, Any]:
+    from tributary.files.registry import operator_action
+    from tributary.metadata.db import session_scope
+    from tributary.metadata.models import CdcFileRow
 
-    def _file_action(file_id: int, action: str, user: Any) -> dict[str, Any]:
-        from tributary.errors import TributaryError
-        from tributary.files.registry import operator_action
-        from tributary.metadata.db import session_scope
-
+    with session_scope() as s:
+        if s.get(CdcFileRow, file_id) is None:
+            raise OpsNotFoundError(f"file {file_id} is not tracked")
         try:
-            with session_scope() as s:
-                row = operator_action(s, file_id, action, f"airflow:{_name(user)}")
-                return {"message": f"file {file_id} is now {row.status}", "status": row.status}
+            row = operator_action(s, file_id, action, f"airflow:{user_name(user)}")
         except TributaryError as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
+        return {"message": f"file {file_id} is now {row.status}", "status": row.status, "table_id": row.table_id}
+
+
+def _release(table_id: str, user: Any) -> dict[str, Any]:
+    from tributary.locks.lease import force_release
+    from tributary.metadata.db import session_scope
+    from tributary.metadata.models import ConfigChangeRow
+    from tributary.ops.params import check_name
+
+    check_name(table_id, "table")
+    with session_scope() as s:
+        before = force_release(table_id, s)
+        if before is None:
+            raise HTTPException(status_code=409, detail=f"{table_id}: no lease held")
+        s.add(
+            ConfigChangeRow(
+                batch_id=f"lock-{table_id}",
+                actor=f"airflow:{user_name(user)}",
+                entity="table_locks",
+                entity_id=table_id,
+                action="release_lock",
+                after={"holder": None},
+                before={"holder": before.holder, "token": before.token},
+            )
+        )
+    return {"message": f"lease of {before.holder} on {table_id} released"}
+
+
+def _query(
+    search: str | None = Query(default=None, max_length=200),
+    state: str | None = None,
+    cadence: str | None = None,
+    flow: str | None = None,
+    database: str | None = None,
+    sort: str | None = None,
+    order: str | None = None,
+    page: int = Query(default=1, ge=1, le=MAX_PAGE),
+    page_size: int = Query(default=50, ge=1, le=500),
+) -> TableQuery:
+    return TableQuery.parse(
+        search=search, state=state, cadence=cadence, flow=flow, database=database,
+        sort=sort, order=order, page=page, page_size=page_size,
+    )  # fmt: skip
+
+
+def _airflow_root(request: Request) -> str:
+    """Airflow's UI root as seen from this app (its mount prefix ``/tributary`` removed)."""
+    root = str(request.scope.get("root_path") or "")
+    return root[: -len("/tributary")] if root.endswith("/tributary") else root
+
+
+def create_app(auth: Auth | None = None) -> FastAPI:
+    """The app; ``auth`` defaults to Airflow's (a stand-in only for tests and the bench)."""
+    from tributary.ops import page
+
+    app = FastAPI(title="Tributary ops", docs_url=None, redoc_url=None, openapi_url=None)
+    a: Auth = auth or AirflowAuth()
+
+    @app.exception_handler(OpsQueryError)
+    async def _bad_query(_request: Request, exc: OpsQueryError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404 if isinstance(exc, OpsNotFoundError) else 400)
+
+    @app.get("/api/overview")
+    async def api_overview(_user: Any = Depends(a.viewer)) -> dict[str, Any]:
+        return await asyncio.to_thread(_overview)
+
+    @app.get("/api/tables")
+    async def api_tables(query: TableQuery = Depends(_query), _user: Any = Depends(a.viewer)) -> dict[str, Any]:
+        return await asyncio.to_thread(_tables, query)
+
+    @app.get("/api/tables/{table_id}")
+    async def api_table(table_id: str, _user: Any = Depends(a.viewer)) -> dict[str, Any]:
+        return await asyncio.to_thread(_detail, table_id)
 
     @app.post("/api/files/{file_id}/{action}")
     async def file_action(
-        action: str,
-        file_id: int = FileId,
-        user: Any = Depends(get_user),
-        x_tributary_action: str | None = Header(default=None),
+        request: Request, action: str, file_id: int = Path(ge=1, le=MAX_ID), user: Any = Depends(a.editor)
     ) -> dict[str, Any]:
-        _require_action_header(x_tributary_action)
-        _can_act(user)
+        check_same_origin(request)
         if action not in ("retry", "skip"):
             raise HTTPException(status_code=404, detail="action must be retry or skip")
         return await asyncio.to_thread(_file_action, file_id, action, user)
 
-    def _release(table_id: str, user: Any) -> dict[str, Any]:
-        from tributary.locks.lease import force_release
-        from tributary.metadata.db import session_scope
-        from tributary.metadata.models import ConfigChangeRow
-
-        with session_scope() as s:
-            before = force_release(table_id, s)
-            if before is None:
-                raise HTTPException(status_code=409, detail=f"{table_id}: no lease held")
-            s.add(
-                ConfigChangeRow(
-                    batch_id=f"lock-{table_id}",
-                    actor=f"airflow:{_name(user)}",
-                    entity="table_locks",
-                    entity_id=table_id,
-                    action="release_lock",
-                    after={"holder": None},
-                    before={"holder": before.holder, "token": before.token},
-                )
-            )
-        return {"message": f"lease of {before.holder} on {table_id} released"}
-
     @app.post("/api/locks/{table_id}/release")
-    async def release(
-        table_id: str, user: Any = Depends(get_user), x_tributary_action: str | None = Header(default=None)
-    ) -> dict[str, Any]:
-        _require_action_header(x_tributary_action)
-        _can_act(user)
-        from tributary.config.identifiers import TABLE_ID_RE
-
-        if not TABLE_ID_RE.fullmatch(table_id):
-            raise HTTPException(status_code=404, detail=f"{table_id!r} is not a table id (<schema>.<table>)")
+    async def release(request: Request, table_id: str, user: Any = Depends(a.editor)) -> dict[str, Any]:
+        check_same_origin(request)
         return await asyncio.to_thread(_release, table_id, user)
 
+    @app.get("/", response_class=HTMLResponse)
+    async def overview_page(request: Request, user: Any = Depends(a.viewer)) -> HTMLResponse:
+        doc = await asyncio.to_thread(_overview)
+        return HTMLResponse(page.overview_page(doc, _ctx(request, user)))
+
+    @app.get("/tables", response_class=HTMLResponse)
+    async def tables_page(
+        request: Request, query: TableQuery = Depends(_query), user: Any = Depends(a.viewer)
+    ) -> HTMLResponse:
+        doc = await asyncio.to_thread(_tables, query)
+        return HTMLResponse(page.tables_page(doc, query, _ctx(request, user)))
+
+    @app.get("/tables/{table_id}", response_class=HTMLResponse)
+    async def table_page(request: Request, table_id: str, user: Any = Depends(a.viewer)) -> HTMLResponse:
+        doc = await asyncio.to_thread(_detail, table_id)
+        return HTMLResponse(page.table_page(doc, _ctx(request, user)))
+
     return app
+
+
+def _ctx(request: Request, user: Any) -> dict[str, Any]:
+    root = str(request.scope.get("root_path") or "")
+    return {"user": user_name(user), "can_edit": can_edit(user), "base": root, "airflow": _airflow_root(request)}

@@ -1,118 +1,201 @@
-"""The ops page as HTML: server-rendered, every value escaped, actions posted by a small script
-to relative URLs (the page lives under the api-server's /tributary prefix)."""
+"""The ops pages as HTML (overview, tables, one table), server-rendered from the API's documents:
+every value escaped, charts as inline SVG (:mod:`tributary.ops.charts`), links to Airflow's DAG
+runs and task logs opened in Airflow's own window (``target=_top``: the page lives in Airflow's
+iframe), actions posted by a small script (:mod:`tributary.ops.auth` says what they need)."""
 
 from __future__ import annotations
 
 from html import escape
 from typing import Any
+from urllib.parse import quote, urlencode
 
-from tributary.ops.state import TableState
+from tributary.ops.charts import Series, bars, duration_bars, human_seconds
+from tributary.ops.params import SortKey, SortOrder, TableQuery
+from tributary.ops.theme import SCRIPT, STYLE
+from tributary.ops.widgets import airflow_link, fmt_bytes, state_badge
 
-STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:1.2rem;color:#1f2933}
-h1{font-size:1.3rem;margin:0 0 .6rem} h2{font-size:1.05rem;margin:1.4rem 0 .4rem}
-table{border-collapse:collapse;width:100%;font-size:.85rem} th,td{border-bottom:1px solid #e4e7eb;
-padding:.3rem .45rem;text-align:left;vertical-align:top} th{background:#f5f7fa;position:sticky;top:0}
-.ok{color:#1e7e34}.backlog{color:#8a6d00}.blocked,.failing,.invalid{color:#b42318;font-weight:600}
-.muted{color:#7b8794} button{font-size:.75rem;margin:.1rem} code{font-size:.8rem}
-#flash{padding:.4rem;margin:.4rem 0;background:#eef6ff;display:none}
-"""
-
-SCRIPT = """
-async function act(url, label){
-  if(!confirm(label + '?')) return;
-  const r = await fetch(url, {method:'POST', headers:{'X-Tributary-Action':'1'}, credentials:'same-origin'});
-  const flash = document.getElementById('flash');
-  const body = await r.json().catch(() => ({detail: r.statusText}));
-  flash.textContent = (r.ok ? 'done: ' : 'refused: ') + (body.message || body.detail || r.status);
-  flash.style.display = 'block';
-  if(r.ok) setTimeout(() => location.reload(), 600);
-}
-"""
+e = escape
 
 
-def _fmt_lag(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"
-
-
-def _table_row(t: TableState) -> str:
-    e = escape
-    actions = []
-    for f in t.quarantined_files:
-        fid = int(f["file_id"])
-        actions.append(
-            f'<div><code>{e(str(f["file"]))}</code> <span class="muted">{e(str(f["reason"] or ""))[:200]}</span>'
-            f"<br><button onclick=\"act('api/files/{fid}/retry', 'Retry file {fid}')\">retry</button>"
-            f"<button onclick=\"act('api/files/{fid}/skip', 'Skip file {fid}')\">skip</button></div>"
-        )
-    lease = e(t.lease_holder or "-")
-    if t.lease_holder:
-        lease += (
-            f"<br><button onclick=\"act('api/locks/{e(t.table_id)}/release', "
-            f"'Release the lease on {e(t.table_id)}')\">release lease</button>"
-        )
-    # a quarantined file's reason is shown with the file; the run error would repeat it
-    error = e(t.disabled_reason or ("" if t.quarantined_files else t.last_error) or "")
-    return (
-        f'<tr data-table="{e(t.table_id)}"><td>{e(t.table_id)}</td><td class="{e(t.state.split()[0])}">'
-        f"{e(t.state)}</td><td>{e(t.last_commit or '-')}</td><td>{t.pending + t.failed}</td>"
-        f"<td>{t.quarantined}</td><td>{t.processed}</td><td>{_fmt_lag(t.lag_seconds)}</td><td>{lease}</td>"
-        f"<td>{error[:300]}{''.join(actions)}</td><td>{e(t.cadence)}</td></tr>"
+def _layout(title: str, body: str, ctx: dict[str, Any], tab: str) -> str:
+    base = e(ctx["base"])
+    tabs = "".join(
+        f'<a href="{base}{href}" class="tab{" on" if name == tab else ""}">{label}</a>'
+        for name, href, label in (("overview", "/", "Overview"), ("tables", "/tables", "Tables"))
     )
+    mode = "" if ctx["can_edit"] else ' · <span class="badge">read-only</span>'
+    return f"""<!doctype html><html data-theme="light"><head><meta charset="utf-8"><title>{e(title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style>
+<script>{SCRIPT}</script></head><body data-base="{base}">
+<header><h1>Tributary</h1><nav>{tabs}</nav><span class="muted who">{e(ctx["user"])}{mode}</span></header>
+<div id="flash" role="status"></div>{body}</body></html>"""
 
 
-def render(
-    tables: list[TableState],
-    flows: list[dict[str, Any]],
-    alerts: list[dict[str, Any]],
-    runs_by_dag: dict[str, list[dict[str, Any]]],
-    user: str,
-) -> str:
-    e = escape
-    states: dict[str, int] = {}
-    for t in tables:
-        states[t.state] = states.get(t.state, 0) + 1
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
-    table_rows = "".join(_table_row(t) for t in tables)
-    flow_rows = ""
-    for f in flows:
-        runs = runs_by_dag.get(f.get("dag_id") or "", [])
-        last = "".join(f'<div>{e(r["state"])} <span class="muted">{e(r["run_id"])}</span></div>' for r in runs[:3])
-        triggers = [f["schedule"]] if f.get("schedule") else []
-        triggers += [f"s3://{t['bucket']}/{t['prefix']}*{t['suffix']}" for t in f.get("event_triggers", [])]
-        if f.get("sqs_queue_url"):
-            triggers.append(f"sqs {f['sqs_queue_url']}")
-        if f.get("manual"):
-            triggers.append("manual")
-        tasks = ", ".join(f"{t['task_id']} ({t['template_id']})" for t in f.get("tasks", []))
-        status = "invalid: " + f["invalid"] if f.get("invalid") else ("enabled" if f.get("enabled") else "paused")
-        flow_rows += (
-            f"<tr><td>{e(f['flow_id'])}</td><td>{e(f.get('dag_id') or '-')}</td><td>{e(status)}</td>"
-            f"<td>{e(', '.join(triggers))}</td><td>{e(tasks)}</td><td>{last or '-'}</td></tr>"
-        )
-    alert_rows = "".join(
+def _table_link(ctx: dict[str, Any], table_id: str) -> str:
+    return f'<a href="{e(ctx["base"])}/tables/{quote(table_id, safe="")}">{e(table_id)}</a>'
+
+
+def _hour(iso: str | None) -> str:
+    return (iso or "")[11:13] + "h"
+
+
+def _hourly_charts(doc: dict[str, Any]) -> tuple[str, str, str]:
+    """Backlog, throughput and failures over the last 24 hours, as SVG."""
+    series = doc["backlog"]["series"]
+    backlog_chart = bars(
+        "chart-backlog", "files waiting, end of each hour", [_hour(p["at"]) for p in series],
+        [[p["files"]] for p in series], [Series("files waiting", "--c-warn")], tick_every=4,
+        keys=[p["at"] for p in series],
+    )  # fmt: skip
+    thru = doc["throughput"]
+    thru_chart = bars(
+        "chart-throughput", "rows applied per hour", [_hour(h["hour"]) for h in thru],
+        [[h["inserted"], h["updated"], h["deleted"]] for h in thru],
+        [Series("inserted", "--c-insert"), Series("updated", "--c-update"), Series("deleted", "--c-delete")],
+        tick_every=4, keys=[h["hour"] for h in thru],
+    )  # fmt: skip
+    fail_chart = bars(
+        "chart-failures", "failed runs per hour", [_hour(h["hour"]) for h in doc["failures"]],
+        [[h["failed_runs"]] for h in doc["failures"]], [Series("failed runs", "--c-fail")], tick_every=4,
+        keys=[h["hour"] for h in doc["failures"]],
+    )  # fmt: skip
+    return backlog_chart, thru_chart, fail_chart
+
+
+def overview_page(doc: dict[str, Any], ctx: dict[str, Any]) -> str:
+    states = "".join(
+        f'<a class="card" data-state="{e(s)}" href="{e(ctx["base"])}/tables?state={e(s)}">'
+        f'<b class="n">{n:,}</b>{state_badge(s)}</a>'
+        for s, n in doc["states"].items()
+    )
+    fresh = doc["freshness"]
+    dist = bars(
+        "chart-freshness",
+        "tables by time since their newest applied change",
+        [d["bucket"] for d in fresh["distribution"]],
+        [[d["tables"]] for d in fresh["distribution"]],
+        [Series("tables", "--c-accent")],
+    )
+    worst = "".join(
+        f'<tr data-table="{e(w["table_id"])}"><td>{_table_link(ctx, w["table_id"])}</td><td>{state_badge(w["state"])}</td>'
+        f"<td>{e(w['cadence'])}</td><td>{human_seconds(w['freshness_seconds']) if w['last_applied_at'] else 'never'}</td></tr>"
+        for w in fresh["worst"]
+    )
+    backlog = doc["backlog"]
+    backlog_chart, thru_chart, fail_chart = _hourly_charts(doc)
+    cad = doc["cadences"]
+    cad_chart = duration_bars(
+        "chart-cadences", [(c["cadence"], c["last_duration_seconds"], c["interval_seconds"]) for c in cad]
+    )
+    cad_rows = "".join(
+        f'<tr data-cadence="{e(c["cadence"])}"><td>{e(c["cadence"])}</td><td><code>{e(c["schedule"])}</code></td>'
+        f"<td>{c['tables']:,}</td><td>{human_seconds(c['last_duration_seconds'])}</td>"
+        f"<td>{human_seconds(c['interval_seconds'])}</td><td>{_keeping(c['keeping_up'])}</td>"
+        f"<td>{airflow_link(ctx, _run_path(c), c['last_dag_run_id'] or '')}</td></tr>"
+        for c in cad
+    )
+    alerts = "".join(
         f"<tr><td>{e(a['created_at'] or '')}</td><td>{e(a['subject'])}</td><td>{e(a['status'])}</td>"
         f"<td>{a['occurrences']}</td><td>{e(', '.join(a['tables']))}</td></tr>"
-        for a in alerts
+        for a in doc["alerts"]
     )
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Tributary tables</title>
-<style>{STYLE}</style><script>{SCRIPT}</script></head><body>
-<h1>Tributary — tables and flows</h1>
-<div class="muted">signed in as {e(user)} · {len(tables)} tables: {e(summary)}</div><div id="flash"></div>
-<h2>Tables</h2>
-<table id="tables"><thead><tr><th>table</th><th>state</th><th>last commit</th><th>pending</th>
-<th>quarantined</th><th>processed</th><th>lag</th><th>lease holder</th><th>last error / quarantined files</th>
-<th>cadence</th></tr></thead><tbody>{table_rows}</tbody></table>
-<h2>Flows</h2>
-<table id="flows"><thead><tr><th>flow</th><th>DAG</th><th>status</th><th>triggers</th><th>tasks</th>
-<th>last runs</th></tr></thead><tbody>{flow_rows}</tbody></table>
-<h2>Recent alerts</h2>
-<table id="alerts"><thead><tr><th>at</th><th>subject</th><th>delivery</th><th>occurrences</th><th>tables</th></tr>
-</thead><tbody>{alert_rows or '<tr><td colspan="5" class="muted">none</td></tr>'}</tbody></table>
-</body></html>"""
+    body = f"""<section class="cards" id="states" data-generated="{e(doc["generated_at"])}">{states}</section>
+<div class="grid">
+<section class="panel"><h2>Freshness</h2><p class="muted">time since each active table's newest applied change</p>
+{dist}</section>
+<section class="panel"><h2>Stalest tables</h2><table id="worst"><thead><tr><th>table</th><th>state</th><th>cadence</th>
+<th>since last change</th></tr></thead><tbody>{worst}</tbody></table></section>
+<section class="panel"><h2>Backlog</h2><p class="muted" id="backlog-now" data-files="{backlog["now"]["files"]}"
+data-bytes="{backlog["now"]["bytes"]}">now: <b>{backlog["now"]["files"]:,}</b> files, <b>{fmt_bytes(backlog["now"]["bytes"])}</b>
+waiting</p>{backlog_chart}</section>
+<section class="panel"><h2>Throughput</h2><p class="muted">rows per hour, last 24 hours (UTC)</p>{thru_chart}</section>
+<section class="panel"><h2>Failures</h2><p class="muted">failed table runs per hour</p>{fail_chart}</section>
+<section class="panel"><h2>Cadences</h2><p class="muted">last cycle's duration against the schedule's interval</p>
+{cad_chart}</section>
+</div>
+<section class="panel"><table id="cadences"><thead><tr><th>cadence</th><th>schedule</th><th>tables</th><th>last cycle</th>
+<th>interval</th><th>keeping up</th><th>last DAG run</th></tr></thead><tbody>{cad_rows}</tbody></table></section>
+<section class="panel"><h2>Recent alerts</h2><table id="alerts"><thead><tr><th>at</th><th>subject</th><th>delivery</th>
+<th>occurrences</th><th>tables</th></tr></thead><tbody>{alerts or '<tr><td colspan="5" class="muted">none</td></tr>'}
+</tbody></table></section>"""
+    return _layout("Tributary — overview", body, ctx, "overview")
+
+
+def _run_path(c: dict[str, Any]) -> str | None:
+    from tributary.ops.detail import airflow_paths
+
+    return airflow_paths(c["last_dag_id"], c["last_dag_run_id"], None)["dag_run"]
+
+
+def _keeping(value: bool | None) -> str:
+    if value is None:
+        return '<span class="muted">-</span>'
+    return '<span class="state s-ok">yes</span>' if value else '<span class="state s-failing">no</span>'
+
+
+def _select(name: str, current: str | None, options: list[str]) -> str:
+    opts = "".join(f'<option value="{e(o)}"{" selected" if o == current else ""}>{e(o)}</option>' for o in options)
+    return f'<select name="{name}" aria-label="{name}"><option value="">any {name}</option>{opts}</select>'
+
+
+def _href(ctx: dict[str, Any], query: TableQuery, **changes: Any) -> str:
+    params = {**query.as_params(), **{k: str(v) for k, v in changes.items() if v is not None}}
+    params = {k: v for k, v in params.items() if v}
+    return f"{ctx['base']}/tables" + (f"?{urlencode(params)}" if params else "")
+
+
+def _sort_header(ctx: dict[str, Any], query: TableQuery, key: SortKey, label: str) -> str:
+    order = SortOrder.DESC if query.sort == key and query.order == SortOrder.ASC else SortOrder.ASC
+    arrow = (" ▲" if query.order == SortOrder.ASC else " ▼") if query.sort == key else ""
+    return f'<th><a href="{e(_href(ctx, query, sort=key.value, order=order.value, page=1))}">{label}{arrow}</a></th>'
+
+
+def tables_page(doc: dict[str, Any], query: TableQuery, ctx: dict[str, Any]) -> str:
+    ch = doc["choices"]
+    form = f"""<form id="filters" method="get" action="{e(ctx["base"])}/tables">
+<input type="search" name="search" placeholder="search tables" value="{e(query.search or "")}" aria-label="search">
+{_select("state", query.state.value if query.state else None, ch["states"])}
+{_select("cadence", query.cadence, ch["cadences"])}{_select("flow", query.flow, ch["flows"])}
+{_select("database", query.database, ch["databases"])}
+<input type="hidden" name="sort" value="{e(query.sort.value)}"><input type="hidden" name="order" value="{e(query.order.value)}">
+<button type="submit">Apply</button> <a href="{e(ctx["base"])}/tables">clear</a></form>"""
+    rows = "".join(
+        f'<tr data-table="{e(t["table_id"])}" data-state="{e(t["state"])}"><td>{_table_link(ctx, t["table_id"])}</td>'
+        f"<td>{state_badge(t['state'])}</td><td>{e(t['database'])}</td><td>{e(t['cadence'])}</td>"
+        f"<td>{human_seconds(t['freshness_seconds']) if t['last_applied_at'] else 'never'}</td>"
+        f"<td>{t['pending'] + t['failed'] + t['processing']}</td><td>{t['quarantined']}</td>"
+        f"<td>{fmt_bytes(t['pending_bytes'])}</td><td>{e(t['last_run_status'] or '-')}</td>"
+        f"<td>{e(t['lease_holder'] or '-')}</td></tr>"
+        for t in doc["tables"]
+    )
+    s = _sort_header
+    head = (
+        s(ctx, query, SortKey.TABLE, "table") + s(ctx, query, SortKey.STATE, "state") + "<th>database</th>"
+        + s(ctx, query, SortKey.CADENCE, "cadence") + s(ctx, query, SortKey.FRESHNESS, "freshness")
+        + s(ctx, query, SortKey.PENDING, "waiting") + "<th>quarantined</th>"
+        + s(ctx, query, SortKey.PENDING_BYTES, "bytes waiting") + s(ctx, query, SortKey.LAST_RUN, "last run")
+        + "<th>lease</th>"
+    )  # fmt: skip
+    prev = (
+        f'<a id="prev" href="{e(_href(ctx, query, page=query.page - 1))}">&lsaquo; previous</a>'
+        if query.page > 1
+        else ""
+    )
+    nxt = (
+        f'<a id="next" href="{e(_href(ctx, query, page=query.page + 1))}">next &rsaquo;</a>'
+        if query.page < doc["pages"]
+        else ""
+    )
+    pager = (
+        f'<div class="pager" id="pager" data-total="{doc["total"]}" data-page="{doc["page"]}" data-pages="{doc["pages"]}">'
+        f"{prev} page {doc['page']} of {doc['pages']} · {doc['total']:,} tables {nxt}</div>"
+    )
+    body = f"""<section class="panel">{form}{pager}<table id="tables"><thead><tr>{head}</tr></thead>
+<tbody>{rows or '<tr><td colspan="10" class="muted">no table matches</td></tr>'}</tbody></table>{pager}</section>"""
+    return _layout("Tributary — tables", body, ctx, "tables")
+
+
+def table_page(doc: dict[str, Any], ctx: dict[str, Any]) -> str:
+    from tributary.ops.table_page import render_table
+
+    return _layout(f"Tributary — {doc['table']['table_id']}", render_table(doc, ctx), ctx, "tables")

@@ -205,7 +205,8 @@ def stack_env(directory: Path, ports: dict[str, int], db_urls: dict[str, str], s
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_urls["airflow"],
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{login['username']}:admin",
+        # a read-only "viewer" too: it sees the ops page and may do nothing there
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{login['username']}:admin,viewer:viewer",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(directory / "passwords.json"),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
         "AIRFLOW__API_AUTH__JWT_SECRET": (directory / "jwt_secret").read_text().strip(),
@@ -354,17 +355,16 @@ def up(
 
 
 def write_secrets(directory: Path, api_port: int) -> Path:
-    """The stack's folder (0700) with a fresh admin password (passwords.json, login.json) and JWT
-    secret, each 0600; returns the login file."""
+    """The stack's folder (0700) with fresh admin and read-only viewer passwords (passwords.json,
+    login.json) and JWT secret, each 0600; returns the login file."""
     private_dir(directory)
     for sub in ("airflow", "home", "logs", "plugins"):
         (directory / sub).mkdir(parents=True, exist_ok=True)
-    password = secrets.token_urlsafe(18)
-    write_private(directory / "passwords.json", json.dumps({"admin": password}))
+    password, viewer_password = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+    write_private(directory / "passwords.json", json.dumps({"admin": password, "viewer": viewer_password}))
     login_file = directory / "login.json"
-    write_private(
-        login_file, json.dumps({"url": f"http://127.0.0.1:{api_port}", "username": "admin", "password": password})
-    )
+    login = {"url": f"http://127.0.0.1:{api_port}", "username": "admin", "password": password}
+    write_private(login_file, json.dumps({**login, "viewer_username": "viewer", "viewer_password": viewer_password}))
     write_private(directory / "jwt_secret", secrets.token_hex(48))
     return login_file
 

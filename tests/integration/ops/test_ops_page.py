@@ -11,16 +11,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -28,26 +24,9 @@ from sqlalchemy import select
 
 from tests.cdc_factory import DmsFolder
 from tests.conftest import REPO_ROOT
+from tests.integration.ops.browser import chromium, request, screenshot, token
 
 pytestmark = pytest.mark.slow
-
-
-def _request(
-    url: str,
-    *,
-    token: str | None = None,
-    method: str = "GET",
-    headers: dict[str, str] | None = None,
-    body: bytes | None = None,
-) -> tuple[int, bytes]:
-    req = urllib.request.Request(url, method=method, data=body, headers=headers or {})
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
 
 
 @dataclass
@@ -161,65 +140,12 @@ def ops_data(stack: DemoStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
         return {"quarantined_file": quarantined.file_id}
 
 
-def _token(stack: DemoStack) -> str:
-    login = json.loads(Path(stack.login_file).read_text())
-    status, body = _request(
-        f"{stack.urls['airflow']}/auth/token",
-        method="POST",
-        headers={"Content-Type": "application/json"},
-        body=json.dumps({"username": login["username"], "password": login["password"]}).encode(),
-    )
-    assert status in (200, 201), body
-    return json.loads(body)["access_token"]
-
-
-def _png_size(data: bytes) -> tuple[int, int]:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    return struct.unpack(">II", data[16:24])
-
-
-@contextmanager
-def _chromium(stack: DemoStack, tmp_path: Path) -> Iterator[Any]:
-    """Headless Chromium (Debian's, through selenium) logged in to the stack's Airflow."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,900",
-        f"--user-data-dir={tmp_path / 'chrome'}",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
-    try:
-        base = stack.urls["airflow"]
-        driver.get(f"{base}/api/v2/monitor/health")  # on the origin, so the cookie can be set
-        driver.add_cookie({"name": "_token", "value": _token(stack), "path": "/"})
-        yield driver
-    finally:
-        driver.quit()
-
-
-def _screenshot(driver: Any, path: Path) -> None:
-    shot = driver.get_screenshot_as_png()
-    path.write_bytes(shot)
-    width, height = _png_size(shot)
-    assert width >= 1000 and height >= 600 and len(shot) > 20_000  # a rendered page, not a blank one
-
-
-def test_demo_tables_on_the_ops_page(stack: DemoStack, tmp_path: Path) -> None:
-    """README command 1's result as an operator sees it: every demo table equal to what the
-    generated source says, applied by runs that S3 events and the schedule started."""
+def test_demo_tables_on_the_ops_pages(stack: DemoStack, tmp_path: Path) -> None:
+    """README command 1's result as an operator sees it: every demo table ok with the files the
+    generated source says, the rows applied in the throughput chart, and a table page whose commit
+    links open the right DAG run and task log in Airflow."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     out = stack.demo_output
     assert "18/18 tables match" in out, out[-3000:]
@@ -228,22 +154,40 @@ def test_demo_tables_on_the_ops_page(stack: DemoStack, tmp_path: Path) -> None:
     assert "manual" not in runs, runs  # the demo itself never triggers a DAG
     expected = json.loads((Path(stack.env["TRIBUTARY_HOME"]) / "demo" / "expected.json").read_text())["tables"]
     assert len(expected) == 18
+    base, editor = stack.urls["airflow"], token(stack.urls, stack.login_file)
 
-    with _chromium(stack, tmp_path) as driver:
-        driver.get(f"{stack.urls['airflow']}/tributary/")
+    with chromium(base, editor, tmp_path) as driver:
+        driver.get(f"{base}/tributary/tables?database=raw_taxi_trips&page_size=50")
         rows = {
-            r.get_attribute("data-table"): [c.text for c in r.find_elements(By.TAG_NAME, "td")]
+            r.get_attribute("data-table"): r.get_attribute("data-state")
             for r in driver.find_elements(By.CSS_SELECTOR, "#tables tr[data-table]")
         }
-        # table, state, last commit, pending, quarantined, processed, lag, lease, error, cadence
-        for table_id, exp in expected.items():
-            cells = rows[table_id]
-            assert cells[1] == "ok" and cells[2] != "-", (table_id, cells)
-            assert (cells[3], cells[4], cells[5]) == ("0", "0", str(exp["files"])), (table_id, cells)
-        assert rows["taxi_trips.table_10"][5] == "6" and rows["taxi_trips.table_12"][9] == "every_minute"
-        flows = driver.find_element(By.ID, "flows").text
-        assert "tributary__taxi_trips_refresh" in flows and "tributary__taxi_trips_every_minute" in flows
-        _screenshot(driver, tmp_path / "ops-demo.png")
+        assert rows == dict.fromkeys(expected, "ok")
+        driver.get(f"{base}/tributary/")
+        bars = driver.find_elements(By.CSS_SELECTOR, "#chart-throughput g.bar")
+        per_hour = [[float(v) for v in g.get_attribute("data-values").split(",")] for g in bars]
+        inserted, deleted = sum(h[0] for h in per_hour), sum(h[2] for h in per_hour)
+        assert inserted - deleted == sum(t["rows"] for t in expected.values())  # the rows the tables hold
+        screenshot(driver, "demo-overview.png")
+
+        driver.get(f"{base}/tributary/tables/taxi_trips.table_10")
+        commits = driver.find_elements(By.CSS_SELECTOR, "#commits tr[data-commit]")
+        assert commits and "6 processed" in driver.find_element(By.ID, "file-counts").text
+        screenshot(driver, "demo-table-page.png")
+        link = commits[0].find_element(By.CSS_SELECTOR, "a.af")
+        dag_run_id = link.text
+        dag_id = "tributary__taxi_trips_every_minute"
+        assert request(f"{base}/api/v2/dags/{dag_id}/dagRuns/{quote(dag_run_id, safe='')}", token=editor)[0] == 200
+        log_href = driver.find_element(By.CSS_SELECTOR, "#runs tr[data-run] a.af[href*='/tasks/']").get_attribute(
+            "href"
+        )
+        assert "process_batch/mapped/" in log_href, log_href  # the mapped task instance that ran it
+        link.click()  # target=_top: Airflow's own window opens the DAG run
+        WebDriverWait(driver, 60).until(lambda d: dag_run_id in d.find_element(By.TAG_NAME, "body").text)
+        assert driver.current_url.startswith(f"{base}/dags/{dag_id}/runs/")
+        screenshot(driver, "demo-dag-run.png")
+        driver.get(log_href)
+        WebDriverWait(driver, 60).until(lambda d: "process_batch" in d.find_element(By.TAG_NAME, "body").text)
 
 
 def test_ops_page_actions_in_headless_chromium(stack: DemoStack, ops_data: dict[str, int], tmp_path: Path) -> None:
@@ -255,35 +199,26 @@ def test_ops_page_actions_in_headless_chromium(stack: DemoStack, ops_data: dict[
     from tributary.metadata.models import CdcFileRow, ConfigChangeRow
 
     base = stack.urls["airflow"]
-    token = _token(stack)
-
-    # never anonymous, and actions need the page's header
-    assert _request(f"{base}/tributary/")[0] == 401
-    assert _request(f"{base}/tributary/api/tables")[0] == 401
+    editor = token(stack.urls, stack.login_file)
     fid = ops_data["quarantined_file"]
-    assert _request(f"{base}/tributary/api/files/{fid}/skip", token=token, method="POST")[0] == 400
-    # the page is linked from Airflow's navigation
-    status, body = _request(f"{base}/api/v2/plugins", token=token)
-    assert status == 200
-    views = [v for p in json.loads(body)["plugins"] for v in p.get("external_views", [])]
-    assert any(v["name"] == "Tributary tables" and v["destination"] == "nav" for v in views), views
+    assert request(f"{base}/tributary/api/files/{fid}/skip", token=editor, method="POST")[0] == 400
 
-    with _chromium(stack, tmp_path) as driver:
-        driver.get(f"{base}/tributary/")
-        rows = {
-            r.get_attribute("data-table"): r for r in driver.find_elements(By.CSS_SELECTOR, "#tables tr[data-table]")
+    with chromium(base, editor, tmp_path) as driver:
+        driver.get(f"{base}/tributary/tables?database=ops")
+        states = {
+            r.get_attribute("data-table"): r.get_attribute("data-state")
+            for r in driver.find_elements(By.CSS_SELECTOR, "#tables tr[data-table]")
         }
-        assert {"ops.t1", "ops.t2", "ops.t3", "taxi_trips.table_1"} <= set(rows)
-        assert "ok" in rows["ops.t1"].text and "blocked" in rows["ops.t2"].text and "backlog" in rows["ops.t3"].text
-        assert "LOAD00000001.parquet" in rows["ops.t2"].text  # the quarantined file and its reason
-        _screenshot(driver, tmp_path / "ops.png")
-
-        rows["ops.t2"].find_element(By.XPATH, ".//button[text()='skip']").click()
+        assert states == {"ops.t1": "ok", "ops.t2": "blocked", "ops.t3": "backlog"}
+        driver.get(f"{base}/tributary/tables/ops.t2")
+        assert "LOAD00000001.parquet" in driver.find_element(By.ID, "quarantined").text  # the file and its reason
+        driver.find_element(By.XPATH, "//button[text()='skip']").click()
         WebDriverWait(driver, 10).until(expected_conditions.alert_is_present())
         driver.switch_to.alert.accept()
         WebDriverWait(driver, 10).until(lambda d: "done:" in d.find_element(By.ID, "flash").text)
+        screenshot(driver, "demo-action.png")
 
     with session_scope() as s:
         assert s.get(CdcFileRow, fid).status == "skipped"  # type: ignore[union-attr]
         audit = s.scalars(select(ConfigChangeRow).where(ConfigChangeRow.action == "skip_file")).one()
-        assert audit.actor.startswith("airflow:") and audit.entity_id == str(fid)
+        assert audit.actor == "airflow:admin" and audit.entity_id == str(fid)
