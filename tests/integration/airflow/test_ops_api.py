@@ -40,7 +40,7 @@ def client(airflow_db: Path, migrated_db: str, monkeypatch: pytest.MonkeyPatch) 
         ("abc", 422, "valid integer"),
         ("0", 422, "greater than or equal to 1"),
         ("-3", 422, "greater than or equal to 1"),
-        ("9223372036854775807", 409, "not tracked"),
+        ("9223372036854775807", 404, "not tracked"),  # a well-formed id nobody tracks
     ],
 )
 def test_file_actions_refuse_bad_ids_with_a_message(
@@ -55,6 +55,6 @@ def test_file_actions_refuse_bad_ids_with_a_message(
 def test_lock_release_refuses_a_malformed_table_id(client: tuple[object, dict]) -> None:
     http, headers = client
     response = http.post("/api/locks/a'b;drop/release", headers=headers)  # type: ignore[attr-defined]
-    assert response.status_code == 404 and "is not a table id" in response.text
+    assert response.status_code == 400 and "letters, digits" in response.text  # malformed, named
     response = http.post("/api/locks/sales.orders/release", headers=headers)  # type: ignore[attr-defined]
     assert response.status_code == 409 and "no lease held" in response.text
