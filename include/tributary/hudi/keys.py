@@ -102,7 +102,7 @@ def _complex_key(table: pa.Table, opts: TableOptions, what: str) -> pa.ChunkedAr
 def record_keys(table: pa.Table, opts: TableOptions, what: str) -> pa.ChunkedArray:
     """The ``_hoodie_record_key`` of every row; raises HudiError on keys Hudi cannot tell apart."""
     _require(table, opts.record_key_fields, "record key", opts, what)
-    if len(opts.record_key_fields) == 1:
+    if len(opts.record_key_fields) == 1 and not opts.single_key_field_named:
         return _simple_key(table, opts.record_key_fields[0], opts, what)
     return _complex_key(table, opts, what)
 

@@ -77,6 +77,10 @@ class TableOptions:
     """``hoodie.datasource.write.partitionpath.urlencode``: partition values are %-escaped."""
     partition_field_types: tuple[str, ...] = ()
     """CustomKeyGenerator only: ``simple`` or ``timestamp`` per partition field."""
+    single_key_field_named: bool = field(default=False, compare=False)
+    """A one-field COMPLEX/CUSTOM table whose stored keys are spelled ``field:value`` (as Hudi's Avro
+    path and Tributary before 2026-12 wrote them; Spark's upsert writes the bare value): upserts keep
+    the spelling the table's files hold, so they find their rows. Found by :meth:`HudiTable.open`."""
     extra_properties: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     """Properties read from an existing table that the writer keeps as they are."""
 

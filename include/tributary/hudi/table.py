@@ -15,7 +15,7 @@ from tributary.hudi import archive, maintenance
 from tributary.hudi import schema as sch
 from tributary.hudi.base_file import Footer
 from tributary.hudi.file_index import FileIndex
-from tributary.hudi.options import TableOptions, WriteOperation, format_properties, parse_properties
+from tributary.hudi.options import KeyGenerator, TableOptions, WriteOperation, format_properties, parse_properties
 from tributary.hudi.timeline import Instant, Timeline
 from tributary.hudi.writer import CommitResult, CommitWriter
 from tributary.storage import Storage, hudi_storage_options
@@ -106,7 +106,34 @@ class HudiTable:
                 "cannot keep it in step. Disable it with Spark (hoodie.metadata.enable=false on the next write) "
                 "or use engine 'glue'."
             )
-        return cls(uri, opts, storage)
+        table = cls(uri, opts, storage)
+        if opts.keygen_type in (KeyGenerator.COMPLEX, KeyGenerator.CUSTOM) and len(opts.record_key_fields) == 1:
+            return table._keep_key_spelling()
+        return table
+
+    def _keep_key_spelling(self) -> HudiTable:
+        """One key field under a Complex/Custom generator: Spark's upsert writes the bare value, but
+        Hudi's Avro path and Tributary before 2026-12 wrote ``field:value``. An existing table keeps
+        the spelling its newest base file holds (footer min and max key), else upserts would miss
+        every stored row and duplicate it."""
+        from tributary.hudi.base_file import read_footer
+
+        latest = FileIndex(self.storage, self.timeline).latest_files()
+        if not latest:
+            return self
+        newest = max(latest, key=lambda b: b.instant)
+        footer = self._footer_cache.get(newest.path) or read_footer(self.storage, newest.path)
+        self._footer_cache[newest.path] = footer
+        prefix = f"{self.options.record_key_fields[0]}:"
+        if (
+            footer.min_key
+            and footer.max_key
+            and footer.min_key.startswith(prefix)
+            and footer.max_key.startswith(prefix)
+        ):
+            logger.info("%s keeps its stored key spelling %r...", self, footer.min_key[:40])
+            return self.with_options(single_key_field_named=True)
+        return self
 
     @classmethod
     def open_or_create(cls, uri: str, opts: TableOptions, storage_options: dict[str, str] | None = None) -> HudiTable:
