@@ -86,6 +86,10 @@ class Settings(NamedTuple):
     glue_cdc_version: str = "5.0"
     """Glue version of cdc_to_hudi jobs (``TRIBUTARY_GLUE_CDC_VERSION``; Hudi built in from 4.0)."""
 
+    catalog_sync: bool = True
+    """Register tables in the data catalog after each commit, as their rows ask
+    (``TRIBUTARY_CATALOG_SYNC=off`` turns it off for a machine with no catalog, e.g. unit tests)."""
+
     @property
     def is_sqlite(self) -> bool:
         return self.db_url.startswith("sqlite")
@@ -124,4 +128,5 @@ def get_settings() -> Settings:
         glue_lease_ttl_seconds=max(60, int(os.environ.get("TRIBUTARY_GLUE_LEASE_TTL", "7200"))),
         glue_db_secret_id=os.environ.get("TRIBUTARY_GLUE_DB_SECRET_ID") or None,
         glue_cdc_version=os.environ.get("TRIBUTARY_GLUE_CDC_VERSION") or "5.0",
+        catalog_sync=os.environ.get("TRIBUTARY_CATALOG_SYNC", "on").lower() not in {"0", "false", "no", "off"},
     )
