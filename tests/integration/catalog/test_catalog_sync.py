@@ -236,3 +236,64 @@ def test_catalog_none_opts_out(glue: Any, migrated_db: str, tributary_home: Path
     assert glue.get_databases()["DatabaseList"] == []
     assert get_record("shop.quiet") is None
     assert load_db_config().tables["shop.quiet"].catalog.value == "none"
+
+
+def table_rows(out: str, word: str) -> list[str]:
+    """Rows of the printed rich table that hold ``word`` (log lines may share stdout)."""
+    return [line for line in out.splitlines() if line.startswith("│") and word in line]
+
+
+def test_cli_registers_existing_tables_and_shows_their_state(
+    glue: Any, shop: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import run_cli
+
+    home = shop(2)
+    for t in (1, 2):
+        land(home, t, load=rows(range(5), ts=1))
+    monkeypatch.setenv("TRIBUTARY_CATALOG_SYNC", "off")  # tables written before the catalog was on
+    get_settings.cache_clear()
+    assert process_cadence("fast").failed == []
+    assert glue.get_databases()["DatabaseList"] == []
+    code, out, _ = run_cli("catalog", "status")
+    assert code == 0 and len(table_rows(out, "behind")) == 2
+
+    code, out, err = run_cli("catalog", "sync")
+    assert code == 0, err
+    assert len(table_rows(out, "created")) == 2
+    assert {t["Name"] for t in glue.get_tables(DatabaseName="raw_shop")["TableList"]} == {"t1", "t2"}
+    code, out, _ = run_cli("catalog", "status", "--table", "shop.t1")
+    assert code == 0 and len(table_rows(out, "in step")) == 1 and not table_rows(out, "shop.t2")
+    code, out, _ = run_cli("catalog", "sync", "--table", "shop.t2")
+    assert code == 0 and len(table_rows(out, "unchanged")) == 1
+
+    code, _, err = run_cli("catalog", "sync", "--table", "shop.nope")
+    assert code != 0 and "raw table 'shop.nope' is not configured" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("database_name", "RawShop"), ("table_name", "_t1"), ("table_name", "Orders")],
+)
+def test_a_name_the_catalog_cannot_hold_is_a_config_error(
+    field: str, value: str, tributary_home: Path, migrated_db: str
+) -> None:
+    from tests.conftest import run_cli
+
+    extra = {
+        "source_schema": "shop",
+        "source_table": "bad",
+        "staging_prefix": "staging/shop/bad",
+        "target_uri": "lake/shop/bad",
+        "database_name": "raw_shop",
+        "table_name": "bad",
+        "record_key_fields": ["id"],
+        "refresh_cadence": "fast",
+        field: value,
+    }
+    path = write_config(tributary_home, 0, extra_tables=[extra])
+    code, out, err = run_cli("config", "validate", str(path))
+    text = out + err
+    assert code != 0
+    assert f"raw_tables row 'shop.bad' field '{field}': {value!r} is not a valid Glue/Athena name" in text
+    assert "Traceback" not in text
