@@ -63,8 +63,19 @@ def _table_row(t: TableState) -> str:
         f'<tr data-table="{e(t.table_id)}"><td>{e(t.table_id)}</td><td class="{e(t.state.split()[0])}">'
         f"{e(t.state)}</td><td>{e(t.last_commit or '-')}</td><td>{t.pending + t.failed}</td>"
         f"<td>{t.quarantined}</td><td>{t.processed}</td><td>{_fmt_lag(t.lag_seconds)}</td><td>{lease}</td>"
-        f"<td>{error[:300]}{''.join(actions)}</td><td>{e(t.cadence)}</td></tr>"
+        f"<td>{error[:300]}{''.join(actions)}</td><td>{e(t.cadence)}</td>{_catalog_cell(t)}</tr>"
     )
+
+
+def _catalog_cell(t: TableState) -> str:
+    """The table's Glue Data Catalog entry: its name, state and the commit it holds."""
+    if t.catalog is None:
+        return "<td>-</td>"
+    e = escape
+    css = "ok" if t.catalog == "in step" else ("failing" if t.catalog in ("failed", "behind") else "muted")
+    synced = f'<br><span class="muted">at {e(t.catalog_synced)}</span>' if t.catalog_synced else ""
+    error = f'<br><span class="muted">{e(t.catalog_error[:300])}</span>' if t.catalog_error else ""
+    return f'<td class="catalog"><code>{e(t.catalog_name or "")}</code> <span class="{css}">{e(t.catalog)}</span>{synced}{error}</td>'
 
 
 def render(
@@ -108,7 +119,7 @@ def render(
 <h2>Tables</h2>
 <table id="tables"><thead><tr><th>table</th><th>state</th><th>last commit</th><th>pending</th>
 <th>quarantined</th><th>processed</th><th>lag</th><th>lease holder</th><th>last error / quarantined files</th>
-<th>cadence</th></tr></thead><tbody>{table_rows}</tbody></table>
+<th>cadence</th><th>Glue catalog</th></tr></thead><tbody>{table_rows}</tbody></table>
 <h2>Flows</h2>
 <table id="flows"><thead><tr><th>flow</th><th>DAG</th><th>status</th><th>triggers</th><th>tasks</th>
 <th>last runs</th></tr></thead><tbody>{flow_rows}</tbody></table>

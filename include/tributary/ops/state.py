@@ -41,6 +41,11 @@ class TableState:
     lease_expires: str | None = None
     quarantined_files: list[dict[str, Any]] = field(default_factory=list)
     disabled_reason: str | None = None
+    catalog: str | None = None
+    """Glue Data Catalog state: "in step", "behind", "failed", ... (tributary.catalog.status)."""
+    catalog_name: str | None = None
+    catalog_synced: str | None = None
+    catalog_error: str | None = None
 
     @property
     def state(self) -> str:
@@ -109,7 +114,21 @@ def table_states(session: Session, config: ConfigSet, now: datetime | None = Non
     for st in states.values():
         if not (st.pending or st.failed or st.quarantined) and st.processed:
             st.lag_seconds = 0.0
+    _catalog_states(states, config)
     return sorted(states.values(), key=lambda s: _natural(s.table_id))
+
+
+def _catalog_states(states: dict[str, TableState], config: ConfigSet) -> None:
+    from tributary.catalog.status import catalog_statuses
+
+    for c in catalog_statuses(config, [t for t in states if t in config.tables]):
+        st = states[c.table_id]
+        st.catalog, st.catalog_name, st.catalog_synced, st.catalog_error = (
+            c.state.value,
+            c.catalog_name,
+            c.synced_instant,
+            c.error,
+        )
 
 
 def recent_alerts(session: Session, limit: int = 20) -> list[dict[str, Any]]:

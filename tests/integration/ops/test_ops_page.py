@@ -216,6 +216,25 @@ def _screenshot(driver: Any, path: Path) -> None:
     assert width >= 1000 and height >= 600 and len(shot) > 20_000  # a rendered page, not a blank one
 
 
+def _assert_registered(stack: DemoStack, expected: dict[str, Any]) -> None:
+    """Every demo table has a Glue table (in the stack's moto) with Hudi's input format, and a
+    partitioned table has one catalog partition per partition folder of its Hudi table."""
+    import boto3
+
+    glue = boto3.client("glue", endpoint_url=stack.env["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    tables = {t["Name"]: t for t in glue.get_tables(DatabaseName="raw_taxi_trips")["TableList"]}
+    assert sorted(tables) == sorted(f"table_{t.rsplit('_', 1)[1]}" for t in expected)
+    for name, table in tables.items():
+        assert table["StorageDescriptor"]["InputFormat"] == "org.apache.hudi.hadoop.HoodieParquetInputFormat"
+        keys = [k["Name"] for k in table["PartitionKeys"]]
+        if not keys:
+            continue
+        location = table["StorageDescriptor"]["Location"].removeprefix("file://")
+        folders = {p.parent.name for p in Path(location).glob("*/*.parquet")}
+        parts = glue.get_partitions(DatabaseName="raw_taxi_trips", TableName=name)["Partitions"]
+        assert {f"{keys[0]}={p['Values'][0]}" for p in parts} == folders, name
+
+
 def test_demo_tables_on_the_ops_page(stack: DemoStack, tmp_path: Path) -> None:
     """README command 1's result as an operator sees it: every demo table equal to what the
     generated source says, applied by runs that S3 events and the schedule started."""
@@ -228,6 +247,8 @@ def test_demo_tables_on_the_ops_page(stack: DemoStack, tmp_path: Path) -> None:
     assert "manual" not in runs, runs  # the demo itself never triggers a DAG
     expected = json.loads((Path(stack.env["TRIBUTARY_HOME"]) / "demo" / "expected.json").read_text())["tables"]
     assert len(expected) == 18
+    assert "18/18 tables registered in the Glue Data Catalog" in out, out[-3000:]
+    _assert_registered(stack, expected)
 
     with _chromium(stack, tmp_path) as driver:
         driver.get(f"{stack.urls['airflow']}/tributary/")
@@ -235,11 +256,12 @@ def test_demo_tables_on_the_ops_page(stack: DemoStack, tmp_path: Path) -> None:
             r.get_attribute("data-table"): [c.text for c in r.find_elements(By.TAG_NAME, "td")]
             for r in driver.find_elements(By.CSS_SELECTOR, "#tables tr[data-table]")
         }
-        # table, state, last commit, pending, quarantined, processed, lag, lease, error, cadence
+        # table, state, last commit, pending, quarantined, processed, lag, lease, error, cadence, catalog
         for table_id, exp in expected.items():
             cells = rows[table_id]
             assert cells[1] == "ok" and cells[2] != "-", (table_id, cells)
             assert (cells[3], cells[4], cells[5]) == ("0", "0", str(exp["files"])), (table_id, cells)
+            assert f"raw_taxi_trips.table_{table_id.rsplit('_', 1)[1]} in step" in cells[10], (table_id, cells)
         assert rows["taxi_trips.table_10"][5] == "6" and rows["taxi_trips.table_12"][9] == "every_minute"
         flows = driver.find_element(By.ID, "flows").text
         assert "tributary__taxi_trips_refresh" in flows and "tributary__taxi_trips_every_minute" in flows
