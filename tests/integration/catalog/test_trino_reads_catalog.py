@@ -49,6 +49,8 @@ def config(home: Path) -> Path:
     return path
 
 
+pytestmark = pytest.mark.slow
+
 SCHEMA = pa.schema(
     [
         ("id", pa.int64()),
