@@ -10,6 +10,7 @@ from tributary.catalog.definition import with_meta_columns
 from tributary.errors import CatalogError
 from tributary.hudi import HudiTable
 from tributary.hudi.file_index import FileIndex
+from tributary.hudi.schema import arrow_from_avro
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,10 @@ class HudiSource:
         commits = self.table.completed_commits()
         if not commits:
             return TableState(self.uri, None, None)
-        data = self.table.schema
+        # the writer's schema in the latest commit (what Hudi's sync reads first); the newest
+        # base file's footer when a commit carries none
+        avro = commits[-1].extra_metadata.get("schema")
+        data = arrow_from_avro(avro) if avro else self.table.schema
         if data is None:
             raise CatalogError(f"{self.uri}: the table has commits but no schema; nothing to register")
         return TableState(self.uri, commits[-1].instant, with_meta_columns(data))

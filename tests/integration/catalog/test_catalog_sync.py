@@ -297,3 +297,31 @@ def test_a_name_the_catalog_cannot_hold_is_a_config_error(
     assert code != 0
     assert f"raw_tables row 'shop.bad' field '{field}': {value!r} is not a valid Glue/Athena name" in text
     assert "Traceback" not in text
+
+
+def test_partitions_are_added_in_batches_of_100_and_again_is_harmless(glue: Any) -> None:
+    import pyarrow as pa
+
+    from tributary.catalog import definition as ddl
+    from tributary.catalog.glue import GlueCatalog
+
+    catalog = GlueCatalog("raw_many", "events", glue)
+    catalog.ensure_database()
+    schema = ddl.with_meta_columns(pa.schema([("id", pa.int64()), ("day", pa.string())]))
+    catalog.create_table(ddl.table_input("events", "s3://lake/events", schema, ["day"], None))
+    sd = catalog.get_table()["StorageDescriptor"]  # type: ignore[index]
+    days = [f"2026-{m:02d}-{d:02d}" for m in range(1, 10) for d in range(1, 29)][:250]
+    parts = [ddl.partition_input(sd, f"s3://lake/events/day={d}", [d]) for d in days]
+    calls: list[int] = []
+    real = glue.batch_create_partition
+
+    def counting(**kwargs: Any) -> Any:
+        calls.append(len(kwargs["PartitionInputList"]))
+        return real(**kwargs)
+
+    glue.batch_create_partition = counting
+    assert catalog.add_partitions(parts) == 250
+    assert calls == [100, 100, 50]
+    assert catalog.add_partitions(parts[:120]) == 120  # already there: not an error
+    assert len(catalog.all_partition_values()) == 250
+    assert catalog.existing_partition_values([[days[0]], ["1999-01-01"]]) == {(days[0],)}
