@@ -2,6 +2,7 @@
 # trino.sh: an Athena-class reader for tests. Athena engine 3 is built on Trino; this runs Trino
 # (io.trino:trino-server from Maven Central, fetched with Maven's own client into ~/.m2) with
 # its Hudi connector on a Glue metastore and S3, both pointed at a moto server.
+#   trino.sh install          fetch and unpack the server once (the test command does this first)
 #   trino.sh start MOTO_URL   start on a free loopback port; prints the Trino URL (last line)
 #   trino.sh stop             stop it (only the server this script started: its pid file)
 #   trino.sh url
@@ -129,8 +130,9 @@ stop() {
 url() { echo "http://127.0.0.1:$(cat "$DIR/port")"; }
 
 case "${1:-}" in
+  install) java_home >/dev/null; install ;;
   start) shift; start "$@" ;;
   stop) stop ;;
   url) url ;;
-  *) echo "usage: $0 start MOTO_URL | stop | url" >&2; exit 2 ;;
+  *) echo "usage: $0 install | start MOTO_URL | stop | url" >&2; exit 2 ;;
 esac
