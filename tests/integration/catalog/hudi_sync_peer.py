@@ -25,6 +25,7 @@ def main(jar: str, base: str, warehouse: str, out: str) -> None:
 
     flags = " ".join(f"--add-opens=java.base/{x}=ALL-UNNAMED" for x in OPENS.split())
     flags += " --add-opens=java.security.jgss/sun.security.krb5=ALL-UNNAMED -Djol.magicFieldOffset=true"
+    flags += f" -Dderby.stream.error.file={warehouse}/derby.log"  # not into the working directory
     metastore = f"jdbc:derby:;databaseName={warehouse}/metastore_db;create=true"
     builder = SparkSession.builder.master("local[2]").config("spark.jars", jar)
     for key, value in SPARK_CONF.items():

@@ -221,7 +221,13 @@ def _assert_registered(stack: DemoStack, expected: dict[str, Any]) -> None:
     partitioned table has one catalog partition per partition folder of its Hudi table."""
     import boto3
 
-    glue = boto3.client("glue", endpoint_url=stack.env["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    glue = boto3.client(
+        "glue",
+        endpoint_url=stack.env["AWS_ENDPOINT_URL"],
+        region_name=stack.env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=stack.env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=stack.env["AWS_SECRET_ACCESS_KEY"],
+    )
     tables = {t["Name"]: t for t in glue.get_tables(DatabaseName="raw_taxi_trips")["TableList"]}
     assert sorted(tables) == sorted(f"table_{t.rsplit('_', 1)[1]}" for t in expected)
     for name, table in tables.items():
