@@ -52,9 +52,14 @@ def get_record(table_id: str) -> SyncRecord | None:
         return None if row is None else _record(row)
 
 
+def records_in(session: Session) -> dict[str, SyncRecord]:
+    """Every table's record, read in the caller's session (SQLite allows one writer at a time)."""
+    return {row.table_id: _record(row) for row in session.scalars(select(CatalogSyncRow))}
+
+
 def all_records() -> dict[str, SyncRecord]:
     with session_scope() as s:
-        return {row.table_id: _record(row) for row in s.scalars(select(CatalogSyncRow))}
+        return records_in(s)
 
 
 def _row(s: Session, table_id: str, database: str, table: str) -> CatalogSyncRow:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from tributary.catalog.state import SyncStatus, all_records
+from tributary.catalog.state import SyncStatus, records_in
 from tributary.config.models import CatalogKind, Engine
 from tributary.config.validation import ConfigSet
 from tributary.metadata.db import session_scope
@@ -39,20 +40,26 @@ class CatalogStatus:
         return self.state not in (CatalogState.BEHIND, CatalogState.FAILED)
 
 
-def _latest_instants(table_ids: list[str]) -> dict[str, str]:
-    with session_scope() as s:
-        rows = s.execute(
-            select(CdcFileRow.table_id, func.max(CdcFileRow.commit_instant))
-            .where(CdcFileRow.table_id.in_(table_ids))
-            .group_by(CdcFileRow.table_id)
-        ).all()
+def _latest_instants(session: Session, table_ids: list[str]) -> dict[str, str]:
+    rows = session.execute(
+        select(CdcFileRow.table_id, func.max(CdcFileRow.commit_instant))
+        .where(CdcFileRow.table_id.in_(table_ids))
+        .group_by(CdcFileRow.table_id)
+    ).all()
     return {table_id: str(instant) for table_id, instant in rows if instant is not None}
 
 
-def catalog_statuses(config: ConfigSet, table_ids: list[str] | None = None) -> list[CatalogStatus]:
+def catalog_statuses(
+    config: ConfigSet, table_ids: list[str] | None = None, session: Session | None = None
+) -> list[CatalogStatus]:
+    """Statuses of ``table_ids`` (every configured table when None), read in ``session`` when
+    given (a caller inside a session must pass it: SQLite holds one writer at a time)."""
+    if session is None:
+        with session_scope() as s:
+            return catalog_statuses(config, table_ids, s)
     ids = sorted(table_ids if table_ids is not None else config.tables)
-    latest = _latest_instants(ids)
-    records = all_records()
+    latest = _latest_instants(session, ids)
+    records = records_in(session)
     out = []
     for table_id in ids:
         table = config.tables[table_id]

@@ -114,14 +114,14 @@ def table_states(session: Session, config: ConfigSet, now: datetime | None = Non
     for st in states.values():
         if not (st.pending or st.failed or st.quarantined) and st.processed:
             st.lag_seconds = 0.0
-    _catalog_states(states, config)
+    _catalog_states(session, states, config)
     return sorted(states.values(), key=lambda s: _natural(s.table_id))
 
 
-def _catalog_states(states: dict[str, TableState], config: ConfigSet) -> None:
+def _catalog_states(session: Session, states: dict[str, TableState], config: ConfigSet) -> None:
     from tributary.catalog.status import catalog_statuses
 
-    for c in catalog_statuses(config, [t for t in states if t in config.tables]):
+    for c in catalog_statuses(config, [t for t in states if t in config.tables], session):
         st = states[c.table_id]
         st.catalog, st.catalog_name, st.catalog_synced, st.catalog_error = (
             c.state.value,
