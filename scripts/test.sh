@@ -12,7 +12,11 @@ TRIBUTARY_HUDI_BUNDLES=$(scripts/hudi-bundles.sh | tr ' \n' '=;')
 export TRIBUTARY_HUDI_BUNDLES
 echo "Hudi bundles for tests: $TRIBUTARY_HUDI_BUNDLES"
 
-cleanup() { scripts/pg.sh stop || true; }
+# Trino (the engine under Athena engine 3) from Maven Central, the catalog tests' reader; the
+# tests start and stop it themselves (scripts/trino.sh)
+scripts/trino.sh install
+
+cleanup() { scripts/pg.sh stop || true; scripts/trino.sh stop || true; }
 trap cleanup EXIT INT TERM
 TRIBUTARY_TEST_PG_URL=$(scripts/pg.sh start | tail -n 1)
 export TRIBUTARY_TEST_PG_URL

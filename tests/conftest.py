@@ -48,6 +48,8 @@ def tributary_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("TRIBUTARY_HOME", str(home))
     monkeypatch.delenv("TRIBUTARY_DB_URL", raising=False)
     monkeypatch.delenv("TRIBUTARY_SNAPSHOT", raising=False)
+    # no catalog registration unless a test asks for it (tests/integration/catalog, the demo)
+    monkeypatch.setenv("TRIBUTARY_CATALOG_SYNC", "off")
     get_settings.cache_clear()
     yield home
     get_settings.cache_clear()

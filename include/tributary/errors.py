@@ -108,6 +108,11 @@ class ProcessingError(TributaryError):
     """A table, batch or cadence failed to process."""
 
 
+class CatalogError(TributaryError):
+    """The data catalog (Glue) could not be brought in step with a table; the table's commits
+    stand and the next run retries the sync."""
+
+
 # --- alerts, events, airflow -----------------------------------------------------------------
 
 

@@ -87,6 +87,10 @@ class Settings(NamedTuple):
     """Packages whose callables python templates may name besides Tributary's own entry points
     (``TRIBUTARY_ENTRY_POINT_PACKAGES``, comma-separated, e.g. ``acme_jobs,acme.etl``)."""
 
+    catalog_sync: bool = True
+    """Register tables in the data catalog after each commit, as their rows ask
+    (``TRIBUTARY_CATALOG_SYNC=off`` turns it off for a machine with no catalog, e.g. unit tests)."""
+
     @property
     def is_sqlite(self) -> bool:
         return self.db_url.startswith("sqlite")
@@ -127,4 +131,5 @@ def get_settings() -> Settings:
         entry_point_packages=tuple(
             p.strip() for p in os.environ.get("TRIBUTARY_ENTRY_POINT_PACKAGES", "").split(",") if p.strip()
         ),
+        catalog_sync=os.environ.get("TRIBUTARY_CATALOG_SYNC", "on").lower() not in {"0", "false", "no", "off"},
     )

@@ -73,11 +73,13 @@ def run(
     else:
         console.print("reporting on the tables as they are (--keep)")
 
+    runner.wait_catalog(config, tables, timeout=60)
     checks = check_tables(config, expected_path)
     latency = runner.progress(tables).latency_s
     out = Table(title="demo validation: expected (from the generated source) vs what hudi-rs reads")
     for col in ("table", "expected rows", "rows in Hudi", "fare sum ok", "commits", "files", "land→applied", "lag"):
         out.add_column(col, justify="right" if col != "table" else "left")
+    out.add_column("Glue catalog")
     out.add_column("result")
     for c in checks:
         out.add_row(
@@ -89,6 +91,7 @@ def run(
             f"{c.files_processed}/{c.files_expected}",
             f"{latency[c.table_id]:.0f}s" if c.table_id in latency else "-",
             "-" if c.lag_seconds is None else f"{c.lag_seconds:.0f}s",
+            c.catalog if c.catalog_ok else f"[red]{c.catalog}[/]",
             "[green]ok[/]" if c.ok else f"[red]MISMATCH[/] {c.note}",
         )
     console.print(out)
@@ -97,6 +100,10 @@ def run(
     console.print(
         f"{s['ok']}/{s['tables']} tables match; {s['rows_actual']:,} of {s['rows_expected']:,} rows "
         f"({time.monotonic() - started:.0f}s)"
+    )
+    console.print(
+        f"{s['catalog_in_step']}/{s['tables']} tables registered in the Glue Data Catalog at their latest "
+        "commit (`tributary catalog status`)"
     )
     if s["ok"] != s["tables"]:
         raise typer.Exit(1)

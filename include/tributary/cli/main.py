@@ -33,7 +33,17 @@ def _mount() -> None:
         return
     _mounted = True
     # Imported here so `tributary --help` stays fast and one broken group names itself.
-    from tributary.cli import bench, bench_processing, cdc, config_cmd, db_cmd, demo_cmd, inventory, processing_cmd
+    from tributary.cli import (
+        bench,
+        bench_processing,
+        catalog_cmd,
+        cdc,
+        config_cmd,
+        db_cmd,
+        demo_cmd,
+        inventory,
+        processing_cmd,
+    )
 
     app.add_typer(db_cmd.app, name="db", help="Metadata database: migrations.")
     app.add_typer(config_cmd.app, name="config", help="Validate, apply and export configuration.")
@@ -43,6 +53,7 @@ def _mount() -> None:
     app.add_typer(processing_cmd.files_app, name="files", help="Tracked CDC files: register, list, retry, skip.")
     app.add_typer(processing_cmd.runs_app, name="runs", help="Processing history.")
     app.add_typer(processing_cmd.locks_app, name="locks", help="Table leases: list, release --force.")
+    app.add_typer(catalog_cmd.app, name="catalog", help="Glue Data Catalog: sync tables, show what it holds.")
     app.command("process")(processing_cmd.process)
     from tributary.cli import status_cmd
 

@@ -14,6 +14,8 @@ from pydantic import AfterValidator
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 """Template, flow, task, cadence, column, schema and table names."""
+CATALOG_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,127}$")
+"""Glue Data Catalog database and table names as Athena queries them unquoted."""
 DAG_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$")
 TABLE_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}\.[A-Za-z_][A-Za-z0-9_]{0,127}$")
 S3_URI_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9_.=/-]*)?$")

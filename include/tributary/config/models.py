@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from tributary.config.entry_points import entry_point_refusal
 from tributary.config.identifiers import (
+    CATALOG_NAME_RE,
     DagId,
     EntryPoint,
     Location,
@@ -94,6 +95,13 @@ class StorageMode(StrEnum):
 class FileFormat(StrEnum):
     PARQUET = "parquet"
     CSV = "csv"
+
+
+class CatalogKind(StrEnum):
+    """Where a raw table is registered after each commit: the Glue Data Catalog, or nowhere."""
+
+    GLUE = "glue"
+    NONE = "none"
 
 
 class Template(BaseModel):
@@ -242,6 +250,7 @@ class RawTable(BaseModel):
     file_format: FileFormat = FileFormat.PARQUET
     csv_columns: tuple[Name, ...] | None = None
     refresh_cadence: Name
+    catalog: CatalogKind = CatalogKind.GLUE
     active: bool = True
     description: str = ""
     options: dict[str, str] = Field(default_factory=dict)
@@ -252,6 +261,21 @@ class RawTable(BaseModel):
 
     def key(self) -> str:
         return self.table_id
+
+    @model_validator(mode="after")
+    def _catalog_names(self) -> RawTable:
+        """Glue and Athena keep database and table names in lowercase letters, digits and '_';
+        a name Glue would rewrite (or Athena could not query) is refused here, not at sync."""
+        if self.catalog is CatalogKind.NONE:
+            return self
+        for name, value in (("database_name", self.database_name), ("table_name", self.table_name)):
+            if not CATALOG_NAME_RE.fullmatch(value):
+                raise ValueError(
+                    f"{name}: {value!r} is not a valid Glue/Athena name: use lowercase letters, digits and '_', "
+                    f"starting with a letter (e.g. {value.lower().lstrip('_0123456789') or 'raw_sales'!r}), "
+                    "or set catalog: none to register the table nowhere"
+                )
+        return self
 
     @model_validator(mode="after")
     def _fields_consistent(self) -> RawTable:

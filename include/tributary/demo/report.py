@@ -28,6 +28,9 @@ class TableCheck:
     files_expected: int
     lag_seconds: float | None
     note: str = ""
+    catalog: str = ""
+    """The table's Glue Data Catalog state (tributary.catalog.status), e.g. "in step"."""
+    catalog_ok: bool = True
 
     @property
     def ok(self) -> bool:
@@ -36,6 +39,7 @@ class TableCheck:
             and abs(self.expected_fare - self.actual_fare) < 0.01
             and self.files_processed == self.files_expected
             and not self.note
+            and self.catalog_ok
         )
 
 
@@ -44,7 +48,10 @@ def check_tables(config: ConfigSet, expected_path: Path) -> list[TableCheck]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from tributary.catalog.status import CatalogState, catalog_statuses
+
     expected = json.loads(expected_path.read_text())["tables"]
+    catalog = {c.table_id: c for c in catalog_statuses(config, sorted(expected))}
     now = datetime.now(UTC)
     checks = []
     for table_id, exp in sorted(expected.items(), key=lambda kv: int(kv[0].rsplit("_", 1)[1])):
@@ -85,9 +92,21 @@ def check_tables(config: ConfigSet, expected_path: Path) -> list[TableCheck]:
             hit = data.filter(pc.equal(data.column("trip_id"), tracked["trip_id"]))
             if hit.num_rows != 1 or hit.column("fare_amount")[0].as_py() != tracked["fare_amount"]:
                 note = f"key {tracked['trip_id']}: expected one row with fare {tracked['fare_amount']}"
+        state = catalog[table_id].state
         checks.append(
             TableCheck(
-                table_id, exp["rows"], rows, exp["fare_sum"], fare, commits, int(processed), exp["files"], lag, note
+                table_id,
+                exp["rows"],
+                rows,
+                exp["fare_sum"],
+                fare,
+                commits,
+                int(processed),
+                exp["files"],
+                lag,
+                note,
+                catalog=f"{state.value} ({catalog[table_id].catalog_name})",
+                catalog_ok=state in (CatalogState.IN_STEP, CatalogState.OPTED_OUT, CatalogState.HUDI_SYNC),
             )
         )
     return checks
@@ -99,4 +118,5 @@ def summary(checks: list[TableCheck]) -> dict[str, Any]:
         "ok": sum(c.ok for c in checks),
         "rows_expected": sum(c.expected_rows for c in checks),
         "rows_actual": sum(c.actual_rows for c in checks),
+        "catalog_in_step": sum(c.catalog.startswith("in step") for c in checks),
     }

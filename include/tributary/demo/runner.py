@@ -21,7 +21,7 @@ from tributary.config.locations import resolve_location
 from tributary.config.validation import ConfigSet
 from tributary.errors import DemoError
 from tributary.metadata.db import session_scope
-from tributary.metadata.models import CdcFileRow
+from tributary.metadata.models import CatalogSyncRow, CdcFileRow
 from tributary.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,8 @@ def reset(config: ConfigSet, tables: list[str], wait_s: float = 300) -> None:
                     storage.delete_dir("")
             with session_scope() as s:
                 s.execute(delete(CdcFileRow).where(CdcFileRow.table_id == table_id))
+                # the catalog entry stays (a table is re-registered from its first new commit)
+                s.execute(delete(CatalogSyncRow).where(CatalogSyncRow.table_id == table_id))
         finally:
             release(lease)
 
@@ -234,3 +236,15 @@ def runs_by_trigger(client: Any, dag_ids: list[str], since: datetime) -> dict[st
                 counts[f"{run_source(r)} {r.get('state')}"] += 1
         out[dag_id] = counts
     return out
+
+
+def wait_catalog(config: ConfigSet, tables: list[str], timeout: float, poll_s: float = 1.0) -> None:
+    """Wait (at most ``timeout``) until no demo table's catalog entry is behind: each run syncs
+    the catalog right after marking its files, so the last one may still be at it."""
+    from tributary.catalog.status import CatalogState, catalog_statuses
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(s.state is CatalogState.BEHIND for s in catalog_statuses(config, tables)):
+            return
+        time.sleep(poll_s)

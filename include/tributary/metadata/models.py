@@ -36,6 +36,10 @@ NAMING = {
 }
 
 
+CATALOG_KINDS = ("glue", "none")
+CATALOG_SYNC_STATUSES = ("synced", "failed")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -98,6 +102,7 @@ class RawTableRow(Base):
         CheckConstraint(_in("storage_mode", ("current", "historical")), name="storage_mode"),
         CheckConstraint("table_version IN (6, 8)", name="table_version"),
         CheckConstraint(_in("file_format", ("parquet", "csv")), name="file_format"),
+        CheckConstraint(_in("catalog", CATALOG_KINDS), name="catalog"),
         CheckConstraint("table_id = source_schema || '.' || source_table", name="table_id"),
     )
 
@@ -120,6 +125,7 @@ class RawTableRow(Base):
     refresh_cadence: Mapped[str] = mapped_column(
         ForeignKey("refresh_cadences.cadence_id", ondelete="RESTRICT"), index=True
     )
+    catalog: Mapped[str] = mapped_column(String(16), default="glue", server_default="glue")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     description: Mapped[str] = mapped_column(Text, default="")
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -360,3 +366,24 @@ class AlertOutboxRow(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class CatalogSyncRow(Base):
+    """Per table: the last Hudi commit registered in the data catalog, and the last attempt.
+
+    ``synced_instant`` moves only after the catalog holds that commit's columns and partitions,
+    so a sync that crashed or failed half-way is finished by the next run."""
+
+    __tablename__ = "catalog_sync"
+    __table_args__ = (CheckConstraint(_in("status", CATALOG_SYNC_STATUSES), name="status"),)
+
+    table_id: Mapped[str] = mapped_column(String(257), primary_key=True)
+    database_name: Mapped[str] = mapped_column(String(128))
+    table_name: Mapped[str] = mapped_column(String(128))
+    synced_instant: Mapped[str | None] = mapped_column(String(32))
+    synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    columns: Mapped[int] = mapped_column(Integer, default=0)
+    partitions: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16))
+    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -114,10 +114,24 @@ def schema_history(target_uri: str) -> dict[str, Any]:
 
 
 def catalog_state(session: Session, table_id: str) -> dict[str, Any]:
-    """The table's catalog state (Glue / Athena registration), shown on the table page.
+    """The table's catalog state (Glue / Athena registration), shown on the table page: the
+    commit its catalog entry holds against the latest (:mod:`tributary.catalog.status`, metadata
+    DB only). ``{}`` when the table's config row does not validate."""
+    from tributary.catalog.status import catalog_statuses
+    from tributary.config.repository import read_config
 
-    The slot for the catalog work: ``{}`` means unknown (nothing records it yet)."""
-    return {}
+    config = read_config(session)
+    if table_id not in config.tables:
+        return {}
+    (status,) = catalog_statuses(config, [table_id], session)
+    return {
+        "state": status.state.value,
+        "name": status.catalog_name,
+        "synced_instant": status.synced_instant,
+        "latest_instant": status.latest_instant,
+        "partitions": status.partitions,
+        "error": status.error,
+    }
 
 
 def table_detail(session: Session, table_id: str, now: datetime) -> dict[str, Any]:

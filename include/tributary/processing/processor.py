@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from tributary.catalog.after_run import sync_catalog_after_run
 from tributary.cdc.apply import ApplyResult, apply_files, read_checkpoint
 from tributary.cdc.checkpoint import applied_files
 from tributary.cdc.files import FileKind
@@ -117,6 +118,8 @@ class TableProcessor:
     def run(self) -> TableOutcome:
         start = time.perf_counter()
         outcome = self._run()
+        # register the commit in the data catalog (or finish an earlier, failed registration)
+        outcome = sync_catalog_after_run(self.table, outcome, self.ctx)
         outcome.seconds = time.perf_counter() - start
         outcome.engine_seconds = self.engine_seconds
         return outcome

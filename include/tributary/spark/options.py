@@ -3,7 +3,7 @@
 The table config is ``RawTable.model_dump(mode="json")`` (plain JSON types), so the job on the
 cluster needs neither pydantic nor the rest of Tributary. Recognised ``options`` keys of a raw
 table: ``cleaner_commits_retained`` (default 10), ``hive_sync`` (``"false"`` turns Glue Data
-Catalog sync off), ``compaction_delta_commits`` (MOR, default 5) and any key starting with
+Catalog sync off, as does the row's ``catalog: none``), ``compaction_delta_commits`` (MOR, default 5) and any key starting with
 ``hoodie.``, passed through verbatim (last, so it wins).
 
 A table keeps one merge behaviour whichever engine writes it: the latest ``precombine_field``
@@ -130,7 +130,11 @@ def hudi_options(
     if table_type == "MERGE_ON_READ":
         opts["hoodie.compact.inline"] = "true"
         opts["hoodie.compact.inline.max.delta.commits"] = extra.get("compaction_delta_commits", "5")
-    if sync and extra.get("hive_sync", "true").lower() != "false":
+    catalog_on = str(table.get("catalog", "glue")) != "none" and extra.get("hive_sync", "true").lower() != "false"
+    if sync and catalog_on:
+        # the table definition the embedded engine's catalog sync writes (tributary.catalog):
+        # an external table with the meta columns, Spark datasource properties, timestamp-micros
+        # as timestamp, partitions by MultiPartKeysValueExtractor; one entry whichever engine wrote last
         opts.update(
             {
                 "hoodie.datasource.hive_sync.enable": "true",
@@ -143,6 +147,9 @@ def hudi_options(
                     MULTIPART_EXTRACTOR if partitions else NONPARTITIONED_EXTRACTOR
                 ),
                 "hoodie.datasource.hive_sync.support_timestamp": "true",
+                "hoodie.datasource.hive_sync.sync_as_datasource": "true",
+                "hoodie.datasource.hive_sync.create_managed_table": "false",
+                "hoodie.datasource.hive_sync.omit_metadata_fields": "false",
             }
         )
     opts.update({k: v for k, v in extra.items() if k.startswith("hoodie.")})

@@ -237,6 +237,7 @@ def stack_env(directory: Path, ports: dict[str, int], db_urls: dict[str, str], s
         "TRIBUTARY_AIRFLOW_USERNAME": login["username"],
         "TRIBUTARY_AIRFLOW_PASSWORD": login["password"],
         "TRIBUTARY_AIRFLOW_BASE_URL": api,
+        "TRIBUTARY_CATALOG_SYNC": "on",  # tables registered in moto's Glue Data Catalog
         "NO_PROXY": "127.0.0.1,localhost",
         "no_proxy": "127.0.0.1,localhost",
     }

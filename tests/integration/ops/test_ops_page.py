@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -140,6 +141,31 @@ def ops_data(stack: DemoStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
         return {"quarantined_file": quarantined.file_id}
 
 
+def _assert_registered(stack: DemoStack, expected: dict[str, Any]) -> None:
+    """Every demo table has a Glue table (in the stack's moto) with Hudi's input format, and a
+    partitioned table has one catalog partition per partition folder of its Hudi table."""
+    import boto3
+
+    glue = boto3.client(
+        "glue",
+        endpoint_url=stack.env["AWS_ENDPOINT_URL"],
+        region_name=stack.env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=stack.env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=stack.env["AWS_SECRET_ACCESS_KEY"],
+    )
+    tables = {t["Name"]: t for t in glue.get_tables(DatabaseName="raw_taxi_trips")["TableList"]}
+    assert sorted(tables) == sorted(f"table_{t.rsplit('_', 1)[1]}" for t in expected)
+    for name, table in tables.items():
+        assert table["StorageDescriptor"]["InputFormat"] == "org.apache.hudi.hadoop.HoodieParquetInputFormat"
+        keys = [k["Name"] for k in table["PartitionKeys"]]
+        if not keys:
+            continue
+        location = table["StorageDescriptor"]["Location"].removeprefix("file://")
+        folders = {p.parent.name for p in Path(location).glob("*/*.parquet")}
+        parts = glue.get_partitions(DatabaseName="raw_taxi_trips", TableName=name)["Partitions"]
+        assert {f"{keys[0]}={p['Values'][0]}" for p in parts} == folders, name
+
+
 def test_demo_tables_on_the_ops_pages(stack: DemoStack, tmp_path: Path) -> None:
     """README command 1's result as an operator sees it: every demo table ok with the files the
     generated source says, the rows applied in the throughput chart, and a table page whose commit
@@ -154,6 +180,8 @@ def test_demo_tables_on_the_ops_pages(stack: DemoStack, tmp_path: Path) -> None:
     assert "manual" not in runs, runs  # the demo itself never triggers a DAG
     expected = json.loads((Path(stack.env["TRIBUTARY_HOME"]) / "demo" / "expected.json").read_text())["tables"]
     assert len(expected) == 18
+    assert "18/18 tables registered in the Glue Data Catalog" in out, out[-3000:]
+    _assert_registered(stack, expected)
     base, editor = stack.urls["airflow"], token(stack.urls, stack.login_file)
 
     with chromium(base, editor, tmp_path) as driver:
