@@ -328,15 +328,16 @@ def test_partitions_are_added_in_batches_of_100_and_again_is_harmless(glue: Any)
 
 
 def test_the_ops_page_state_shows_the_catalog_entry(glue: Any, shop: Callable[..., Path]) -> None:
-    """Read inside the page's own session (on SQLite a second session would wait for the lock)."""
-    from tributary.config.repository import read_config
-    from tributary.ops.state import table_states
+    """The table page's catalog slot, read inside the page's own session (on SQLite a second
+    session would wait for the lock)."""
+    from tributary.ops.detail import catalog_state
 
     home = shop(2)
     land(home, 1, load=rows(range(3), ts=1))
     assert process_cadence("fast").failed == []
     with session_scope() as s:
-        states = {t.table_id: t for t in table_states(s, read_config(s))}
-    assert (states["shop.t1"].catalog, states["shop.t1"].catalog_name) == ("in step", "raw_shop.t1")
-    assert states["shop.t1"].catalog_synced == get_record("shop.t1").synced_instant  # type: ignore[union-attr]
-    assert states["shop.t2"].catalog == "no commit yet"
+        one, two = catalog_state(s, "shop.t1"), catalog_state(s, "shop.t2")
+    assert (one["state"], one["name"]) == ("in step", "raw_shop.t1")
+    assert one["synced_instant"] == get_record("shop.t1").synced_instant  # type: ignore[union-attr]
+    assert one["synced_instant"] == one["latest_instant"] and one["error"] is None
+    assert two["state"] == "no commit yet"
