@@ -114,6 +114,9 @@ def write_options(
         "hoodie.datasource.write.hive_style_partitioning": str(hive_style).lower(),
         "hoodie.index.type": index,
         "hoodie.metadata.enable": str(metadata).lower(),
+        # no bin-packing of inserts into existing small files: there Hudi's merge would hide a
+        # key the index missed; in a new file it is a duplicate, as with production-size files
+        "hoodie.parquet.small.file.limit": "0",
     }
     if keygen:
         options["hoodie.datasource.write.keygenerator.class"] = f"org.apache.hudi.keygen.{keygen}"

@@ -119,7 +119,10 @@ def test_keys_of_every_length_survive_bloom_upserts_and_maintenance(
     cdc = CdcOptions("keys", ("id",), "upd", partition_fields=("part",), table_version=tv)
     table = SparkTable(spark, tmp_path, "keys", ("id",), "upd", KEY_SCHEMA, options, cdc)
     table.spark_write([_key_row(k, 1) for k in keys], operation="insert")
-    table.embedded_apply([_key_row(k, 2, "U") for k in keys[::2]] + [_key_row(k, 2, "D") for k in keys[1:12:5]])
+    # new keys of every byte length from the embedded engine too (they land in its bloom filters)
+    fresh = [*(str(i) for i in range(50, 60)), "n", "n12", "n123", "n1234", "ñ", "新", "ñ新", "0:y"]
+    changes = [_key_row(k, 2, "U") for k in keys[::2]] + [_key_row(k, 2, "D") for k in keys[1:12:5]]
+    table.embedded_apply(changes + [_key_row(k, 2, "I") for k in fresh])
     table.assert_spark_reads_oracle()
     alive = sorted({r["id"] for r in table.oracle.state.values()})
     table.spark_write([_key_row(k, 3) for k in alive])  # every key again: the index must find each
