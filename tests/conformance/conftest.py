@@ -19,7 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.spark_peer import SparkPeer
+# the cases' shared checks live in these modules: show their failed comparisons in full
+pytest.register_assert_rewrite("tests.conformance.helpers", "tests.conformance.spark_tables")
+
+from tests.conformance.spark_peer import SparkPeer  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HUDI_FOR_TABLE_VERSION = {6: "0.15.0", 8: "1.0.2"}

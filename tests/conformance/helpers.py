@@ -50,7 +50,10 @@ def active_commits(path: str | os.PathLike[str], table_version: int) -> list[Com
 def archived_names(path: str | os.PathLike[str], table_version: int) -> list[str]:
     """Files of the archived timeline (v6 ``.hoodie/archived``, v8 ``.hoodie/timeline/history``)."""
     folder = Path(path) / ".hoodie" / ("timeline/history" if table_version == 8 else "archived")
-    return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    # v6 archive files start with a dot (.commits_.archive.1_1-0-1); Hadoop's checksums end in .crc
+    return sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.endswith(".crc"))
 
 
 def incremental_bounds(table_version: int, commits: Sequence[Commit], first: int, last: int) -> tuple[str, str]:

@@ -86,6 +86,7 @@ class SparkPeer:
         self._reader: IO[bytes] | None = None
         self._log_path = workdir / "peer.log"
         self._results = 0
+        self._log_mark = 0
 
     # lifecycle -------------------------------------------------------------------------------
     def start(self) -> SparkPeer:
@@ -190,6 +191,7 @@ class SparkPeer:
     def call(self, op: str, **args: Any) -> dict[str, Any]:
         if not self.alive or self._proc is None or self._proc.stdin is None:
             raise PeerError(op, "the peer is not running", log_tail=self.log_tail())
+        self._log_mark = self._log_size()
         self._proc.stdin.write(json.dumps({"op": op, **args}).encode() + b"\n")
         self._proc.stdin.flush()
         reply = self._receive(op, OP_TIMEOUT)
@@ -223,7 +225,29 @@ class SparkPeer:
         return dict(json.loads(line))
 
     def _raise(self, op: str, reply: Mapping[str, Any]) -> None:
-        raise PeerError(op, str(reply.get("error", "unknown error")), reply.get("java", ()))
+        tail = self._log_errors() if op == "write" else ""  # the failed records Hudi logged
+        raise PeerError(op, str(reply.get("error", "unknown error")), reply.get("java", ()), log_tail=tail)
+
+    def _log_size(self) -> int:
+        try:
+            return self._log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def _log_errors(self, limit: int = 12) -> str:
+        """Distinct error lines the peer logged during the last operation."""
+        try:
+            with open(self._log_path, "rb") as log:
+                log.seek(self._log_mark)
+                text = log.read().decode(errors="replace")
+        except OSError:
+            return ""
+        found: list[str] = []
+        for line in text.splitlines():
+            line = line.strip()
+            if ("Exception" in line or " ERROR " in line) and not line.startswith("at ") and line not in found:
+                found.append(line[-400:])
+        return "\n".join(found[:limit])
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -263,6 +287,11 @@ def _session(config: Mapping[str, str]) -> Any:
     )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    # Hudi prints the failed records of a write (the cause of "Failed to write to Hudi") at TRACE
+    jvm = spark.sparkContext._jvm
+    level = jvm.org.apache.logging.log4j.Level.TRACE
+    for logger in ("org.apache.hudi.HoodieSparkSqlWriterInternal", "org.apache.hudi.HoodieSparkSqlWriter"):
+        jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(logger, level)
     return spark
 
 

@@ -29,3 +29,13 @@ def test_cli_table_reads_in_spark(tmp_path: Path, spark: SparkPeer, version: Ver
     got = sort_rows(spark.read(target, columns=columns).to_pylist(), ["id"])
     assert got == oracle.snapshot(columns)
     assert len(got) == 20
+    # Spark SQL over the same table: its catalog and Hudi's procedures read our timeline
+    name = f"smoke_v{version.table_version}_{tmp_path.name[-1]}"
+    spark.sql(f"CREATE TABLE {name} USING hudi LOCATION '{target}'")
+    try:
+        commits = spark.sql(f"CALL show_commits(table => '{name}')")
+        assert len(commits) == 1 and commits[0]["total_records_written"] == 20, commits
+        count = spark.sql(f"SELECT count(*) AS n FROM {name} WHERE region = 'eu'")
+        assert count == [{"n": sum(1 for r in got if r["region"] == "eu")}]
+    finally:
+        spark.sql(f"DROP TABLE IF EXISTS {name}")
