@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from tributary.cdc.options import StorageMode, parse_type_list
+from tributary.errors import CdcError
 
 app = typer.Typer(no_args_is_help=True)
 
