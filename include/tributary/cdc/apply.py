@@ -168,8 +168,9 @@ def apply_files(
     overwrite = rebuild or is_reload or (floor is not None and table is not None and _has_loads(checkpoint))
     arbiter = _arbiter(table, checkpoint, options, batches, floor, overwrite=overwrite, rebuild=rebuild)
     planned = list(batches)
-    if overwrite and not rebuild and arbiter is not None and table is not None and arbiter.reload_floor is not None:
-        planned = [*_survivors(table, arbiter.reload_floor, options), *batches]
+    if overwrite and not rebuild and arbiter is not None and table is not None and floor is not None:
+        # a generation dated by its rows keeps what is stored from after it; an empty one cannot tell
+        planned = [*_survivors(table, floor, options), *batches]
     write_plan = plan(planned, options, table_schema, reload=overwrite, settle=arbiter.settle if arbiter else None)
     advanced = _advance(target, checkpoint, batches, arbiter, options, reload=is_reload or floor is not None)
     extra = advanced.to_metadata(pending, reload=overwrite, mode=options.mode.value)

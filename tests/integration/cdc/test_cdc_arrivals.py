@@ -205,6 +205,19 @@ def test_load_files_rewritten_with_rows_older_than_the_generation_are_refused(tm
     assert result.instant is None and _rows(target) == table
 
 
+def test_reload_with_an_empty_first_file_empties_the_table(tmp_path: Path) -> None:
+    """A reload of an empty source table (LOAD00000001 with no rows) replaces the table with no rows;
+    the stored rows are not kept as if they were newer than an undated generation."""
+    dms, target = DmsFolder(tmp_path / "src"), str(tmp_path / "lake" / "t")
+    schema = pa.schema([("id", pa.int64()), ("ts", pa.int64()), ("v", pa.string())])
+    dms.load([{"id": 1, "ts": 1, "v": "a"}], counter=1, schema=schema)
+    apply_pending(str(dms.root), target, OPTS)
+    dms.load([], counter=1, schema=schema.with_metadata({"generation": "2"}))
+    result = apply_pending(str(dms.root), target, OPTS)
+    assert result.reload and result.files == ("LOAD00000001.parquet",)
+    assert _rows(target) == []
+
+
 def test_rebuild_replaces_the_table_with_every_file(tmp_path: Path) -> None:
     dms, target = DmsFolder(tmp_path / "src"), str(tmp_path / "lake" / "t")
     dms.load([{"id": 1, "ts": 1, "v": "a"}])
