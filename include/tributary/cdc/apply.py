@@ -18,31 +18,23 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tributary.cdc.checkpoint import K_VERSION, Checkpoint, FileState
-from tributary.cdc.files import CdcFile, FileKind, content_digest, list_source, sort_files
-from tributary.cdc.ledger import Version, forget, read_ledger, read_markers, write_markers, write_segments
+from tributary.cdc.checkpoint import K_VERSION, Checkpoint
+from tributary.cdc.files import CdcFile, FileKind, list_source, sort_files
+from tributary.cdc.generations import Refusal, admit_loads, generation_floor, sort_out
+from tributary.cdc.ledger import forget, read_ledger, read_markers, write_markers, write_segments
 from tributary.cdc.merge import PlanOperation, WritePlan, plan
 from tributary.cdc.options import CHANGE_ID_COLUMN, OP_COLUMN, CdcOptions
 from tributary.cdc.ordering import Arbiter, decode_value, encode_value
 from tributary.cdc.reader import read_file, read_versioned
 from tributary.cdc.schema import data_schema
 from tributary.cdc.stored import stored_rows, stored_since
-from tributary.errors import CdcFileError, CommitConflictError, HudiError, StorageError
+from tributary.errors import CdcFileError, CommitConflictError, HudiError
 
 if TYPE_CHECKING:
     from tributary.hudi import HudiTable, TableOptions, WriteOperation
     from tributary.hudi.writer import CommitResult
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """A file not applied because other content was applied under its name."""
-
-    path: str
-    uri: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -162,19 +154,23 @@ def apply_files(
     if not pending:
         log.info("%s: nothing to apply (%d files applied already)", options.table_name, len(sorting.skipped))
         return ApplyResult(options.table_name, skipped=sorting.skipped, refused=sorting.refused)
-    is_reload = rebuild or (any(f in sorting.reloads for f in pending) if reload is None else reload)
     table_schema = table.schema if table is not None else None
-    batches = read_batches(pending, options, table_schema)
+    batches, refused = admit_loads(read_batches(pending, options, table_schema), sorting, options, checkpoint)
+    refusals = (*sorting.refused, *refused)
+    if not batches:
+        return ApplyResult(options.table_name, skipped=sorting.skipped, refused=refusals)
+    pending = [f for f, _ in batches]
+    is_reload = rebuild or (any(f.path in sorting.reloads for f in pending) if reload is None else reload)
     key_options = table.options if table is not None else table_options(options)
     for f, batch in batches:
         check_keys(f, batch, key_options)
-    pending = [f for f, _ in batches]
-    floor = None if rebuild else _generation_floor(batches, options, checkpoint)
+    floor = None if rebuild else generation_floor(batches, options, checkpoint)
     overwrite = rebuild or is_reload or (floor is not None and table is not None and _has_loads(checkpoint))
     arbiter = _arbiter(table, checkpoint, options, batches, floor, overwrite=overwrite, rebuild=rebuild)
     planned = list(batches)
-    if overwrite and not rebuild and arbiter is not None and table is not None and arbiter.reload_floor is not None:
-        planned = [*_survivors(table, arbiter.reload_floor, options), *batches]
+    if overwrite and not rebuild and arbiter is not None and table is not None and floor is not None:
+        # a generation dated by its rows keeps what is stored from after it; an empty one cannot tell
+        planned = [*_survivors(table, floor, options), *batches]
     write_plan = plan(planned, options, table_schema, reload=overwrite, settle=arbiter.settle if arbiter else None)
     advanced = _advance(target, checkpoint, batches, arbiter, options, reload=is_reload or floor is not None)
     extra = advanced.to_metadata(pending, reload=overwrite, mode=options.mode.value)
@@ -184,7 +180,7 @@ def apply_files(
         table=options.table_name,
         files=tuple(f.path for f in pending),
         skipped=sorting.skipped,
-        refused=sorting.refused,
+        refused=refusals,
         inserted=result.inserted,
         updated=result.updated,
         deleted=result.deleted,
@@ -197,66 +193,6 @@ def apply_files(
     )
     log.info("applied %s", applied.summary())
     return applied
-
-
-@dataclass(frozen=True)
-class Sorting:
-    """Files given to :func:`apply_files`, compared with what the table applied."""
-
-    pending: list[CdcFile]
-    skipped: tuple[str, ...]
-    refused: tuple[Refusal, ...]
-    reloads: frozenset[CdcFile]
-
-
-def sort_out(checkpoint: Checkpoint, ordered: Sequence[CdcFile], *, rebuild: bool = False) -> Sorting:
-    """Pending (new, or starting a generation), applied already (same content), or refused
-    (other content under an applied name)."""
-    if rebuild:
-        return Sorting(list(ordered), (), (), frozenset())
-    digests: dict[str, str] = {}
-
-    def digest(f: CdcFile) -> str:
-        if f.digest:
-            return f.digest
-        if f.uri not in digests:
-            try:
-                digests[f.uri] = content_digest(f.uri)
-            except StorageError as exc:
-                raise CdcFileError(f.path, str(exc)) from exc
-        return digests[f.uri]
-
-    pending: list[CdcFile] = []
-    skipped: list[str] = []
-    refused: list[Refusal] = []
-    reloads: set[CdcFile] = set()
-    for f in ordered:
-        state = checkpoint.state(f, digest)
-        if state is FileState.CHANGED and f.kind is FileKind.LOAD and reloads:
-            state = FileState.NEW  # a rewritten file of the generation LOAD00000001 started here
-        if state is FileState.APPLIED:
-            skipped.append(f.path)
-        elif state is FileState.CHANGED:
-            refused.append(_refusal(f, checkpoint.ledger[f.path], digest(f)))
-        else:
-            pending.append(f)
-            if state is FileState.RELOAD:
-                reloads.add(f)
-            elif f.kind is FileKind.CDC and checkpoint.watermark and f.order_key < checkpoint.watermark:
-                log.warning("%s arrived after later CDC files were applied; applying it now", f.path)
-    return Sorting(pending, tuple(skipped), tuple(refused), frozenset(reloads))
-
-
-def _refusal(file: CdcFile, applied: Version, digest: str) -> Refusal:
-    now = Version(file.size, file.mtime_ns, digest, file.kind, file.order_key)
-    message = (
-        f"{file.path}: re-uploaded with other content ({now.describe()}) after the version applied "
-        f"({applied.describe()}); not applied. If the source data really changed, rebuild the table "
-        "(`tributary tables reload TABLE`, or `tributary cdc apply --reload`); otherwise restore the applied "
-        "version or skip this one (`tributary files skip ID`)"
-    )
-    log.error(message)
-    return Refusal(file.path, file.uri, message)
 
 
 def read_batches(
@@ -278,26 +214,6 @@ def _has_loads(checkpoint: Checkpoint) -> bool:
     return bool(checkpoint.generation or checkpoint.loads) or any(
         v.kind is FileKind.LOAD for v in checkpoint.ledger.values()
     )
-
-
-def _generation_floor(
-    batches: Sequence[tuple[CdcFile, pa.Table]], options: CdcOptions, checkpoint: Checkpoint
-) -> pa.Scalar | None:
-    """A batch holding LOAD00000001 starts a full-load generation: its rows' smallest precombine
-    value (DMS stamps load rows with the load time) is the generation's floor, below which later
-    changes predate the load and are dropped. None without one, or for a first file older than
-    the current generation."""
-    name = options.precombine_field
-    if options.historical or not name:
-        return None
-    firsts = [t.column(name) for f, t in batches if f.load_counter == 1 and t.num_rows]
-    if not firsts:
-        return None
-    floor = pc.min(firsts[0])
-    current = decode_value(checkpoint.reload_floor)
-    if current is not None and pc.less(floor, current.cast(floor.type)).as_py():
-        return None
-    return floor
 
 
 def _arbiter(

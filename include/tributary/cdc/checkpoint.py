@@ -23,9 +23,9 @@ back by the writer and its checkpoint never existed). Its size stays bounded:
 - ``tributary.cdc.segments``: the ledger of every applied file version (path, size, mtime,
   content digest) in side files (see :mod:`tributary.cdc.ledger`). When it exists it is the
   authority: a file is applied when the ledger holds its path with the same content; a path it
-  holds with other content is a re-upload (refused) or, for ``LOAD00000001``, a new full-load
-  generation. ``floor``/``recent``/``loads`` above then only cover files applied before the
-  ledger started (``tributary.cdc.legacy_floor``) and readers of older versions;
+  holds with other content is a re-upload (refused) or, for a load file, part of a reload
+  generation when :mod:`tributary.cdc.generations` dates it so. ``floor``/``recent``/``loads``
+  above then only cover files applied before the ledger started (``tributary.cdc.legacy_floor``) and readers of older versions;
 - ``tributary.cdc.markers``: the delete markers' side file; ``tributary.cdc.max_order`` and
   ``tributary.cdc.reload_floor``: the greatest precombine value applied and the smallest one of
   the current full-load generation (Arrow IPC, base64), which make in-order batches cheap and
@@ -71,7 +71,8 @@ class FileState(StrEnum):
     NEW = "new"
     APPLIED = "applied"
     CHANGED = "changed"
-    """Other content under the name of an applied file: refused (quarantined), never applied."""
+    """Other content under the name of an applied file: a CDC file is refused (quarantined), never
+    applied; a load file may belong to a reload generation (:mod:`tributary.cdc.generations`)."""
     RELOAD = "reload"
     """``LOAD00000001`` with new content: it starts a new full-load generation."""
 
@@ -132,9 +133,8 @@ class Checkpoint:
             same = not known.digest or known.digest == digest(file)
         if same:
             return FileState.APPLIED
-        if file.kind is FileKind.LOAD and (file.load_counter == 1 or file.path not in self.generation):
-            # LOAD00000001 starts a new generation; a rewritten file of an older generation joins it
-            return FileState.RELOAD if file.load_counter == 1 else FileState.NEW
+        if file.kind is FileKind.LOAD and file.load_counter == 1:
+            return FileState.RELOAD  # a new generation, once dated (tributary.cdc.generations)
         return FileState.CHANGED
 
     def pending(self, files: Iterable[CdcFile]) -> list[CdcFile]:

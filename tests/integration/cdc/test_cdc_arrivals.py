@@ -153,6 +153,71 @@ def test_rewritten_first_load_file_is_a_reload_generation(tmp_path: Path) -> Non
     assert [(r["id"], r["v"]) for r in _rows(target)] == [(1, "a2"), (5, "e2"), (6, "f")]
 
 
+def test_reload_file_rewritten_after_its_stale_predecessor_was_seen_joins_the_generation(tmp_path: Path) -> None:
+    """A reload rewrites LOAD1 and LOAD2 of three; the first run sees the new LOAD1 beside the old
+    LOAD2 and LOAD3 (stale leftovers, dated before the generation); the new LOAD2 arriving later
+    joins the generation instead of being refused as a re-upload, and old LOAD3 stays out."""
+    dms, target = DmsFolder(tmp_path / "src"), str(tmp_path / "lake" / "t")
+    for n in (1, 2, 3):
+        dms.load([{"id": n, "ts": n, "v": "old"}], counter=n)
+    dms.cdc([{"Op": "U", "id": 3, "ts": 5, "v": "old2"}])
+    dms.load([{"id": 1, "ts": 10, "v": "new"}], counter=1)
+    first = apply_pending(str(dms.root), target, OPTS)
+    assert _rows(target) == [{"id": 1, "ts": 10, "v": "new"}] and not first.refused
+    dms.load([{"id": 2, "ts": 10, "v": "new"}], counter=2)
+    second = apply_pending(str(dms.root), target, OPTS)
+    assert second.files == ("LOAD00000002.parquet",) and not second.refused and not second.reload
+    assert _rows(target) == [{"id": 1, "ts": 10, "v": "new"}, {"id": 2, "ts": 10, "v": "new"}]
+
+
+def test_reload_file_arriving_before_its_first_file_joins_then_the_generation_replaces(tmp_path: Path) -> None:
+    """The whole first generation applied; the reload's LOAD2 arrives before its LOAD1: it is dated
+    after the generation (not refused), and the reload's LOAD1 then replaces the table, keeping it."""
+    dms, target = DmsFolder(tmp_path / "src"), str(tmp_path / "lake" / "t")
+    for n in (1, 2, 3):
+        dms.load([{"id": n, "ts": n, "v": "old"}], counter=n)
+    apply_pending(str(dms.root), target, OPTS)
+    dms.load([{"id": 2, "ts": 10, "v": "new"}], counter=2)
+    early = apply_pending(str(dms.root), target, OPTS)
+    assert early.files == ("LOAD00000002.parquet",) and not early.refused
+    dms.load([{"id": 1, "ts": 10, "v": "new"}], counter=1)
+    assert apply_pending(str(dms.root), target, OPTS).reload
+    assert _rows(target) == [{"id": 1, "ts": 10, "v": "new"}, {"id": 2, "ts": 10, "v": "new"}]
+
+
+def test_load_files_rewritten_with_rows_older_than_the_generation_are_refused(tmp_path: Path) -> None:
+    """A stray copy of an older load put back under an applied LOAD name (LOAD2, or LOAD1 of the
+    earlier generation with other content) is refused, naming both versions; the table stays."""
+    dms, target = DmsFolder(tmp_path / "src"), str(tmp_path / "lake" / "t")
+    dms.load([{"id": 1, "ts": 1, "v": "old"}], counter=1)
+    dms.load([{"id": 2, "ts": 2, "v": "old"}], counter=2)
+    apply_pending(str(dms.root), target, OPTS)
+    dms.load([{"id": 1, "ts": 10, "v": "new"}], counter=1)
+    dms.load([{"id": 2, "ts": 10, "v": "new"}], counter=2)
+    assert apply_pending(str(dms.root), target, OPTS).reload
+    table = _rows(target)
+    dms.load([{"id": 2, "ts": 3, "v": "stray"}], counter=2)
+    dms.load([{"id": 1, "ts": 1, "v": "stray"}, {"id": 7, "ts": 1, "v": "stray"}], counter=1)
+    result = apply_pending(str(dms.root), target, OPTS)
+    assert sorted(r.path for r in result.refused) == ["LOAD00000001.parquet", "LOAD00000002.parquet"]
+    assert all("dated before the current full-load generation" in r.message for r in result.refused)
+    assert all(r.message.count("sha256") == 2 for r in result.refused)
+    assert result.instant is None and _rows(target) == table
+
+
+def test_reload_with_an_empty_first_file_empties_the_table(tmp_path: Path) -> None:
+    """A reload of an empty source table (LOAD00000001 with no rows) replaces the table with no rows;
+    the stored rows are not kept as if they were newer than an undated generation."""
+    dms, target = DmsFolder(tmp_path / "src"), str(tmp_path / "lake" / "t")
+    schema = pa.schema([("id", pa.int64()), ("ts", pa.int64()), ("v", pa.string())])
+    dms.load([{"id": 1, "ts": 1, "v": "a"}], counter=1, schema=schema)
+    apply_pending(str(dms.root), target, OPTS)
+    dms.load([], counter=1, schema=schema.with_metadata({"generation": "2"}))
+    result = apply_pending(str(dms.root), target, OPTS)
+    assert result.reload and result.files == ("LOAD00000001.parquet",)
+    assert _rows(target) == []
+
+
 def test_rebuild_replaces_the_table_with_every_file(tmp_path: Path) -> None:
     dms, target = DmsFolder(tmp_path / "src"), str(tmp_path / "lake" / "t")
     dms.load([{"id": 1, "ts": 1, "v": "a"}])
