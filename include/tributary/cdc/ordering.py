@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 _RIVAL = "__tributary_rival"
 _RIVAL_ORDER = "__tributary_rival_order"
+_MINE = "__tributary_mine"
+_MINE_ORDER = "__tributary_mine_order"
+_ROW = "__tributary_row"
 
 
 def encode_value(value: pa.Scalar | None) -> str:
@@ -109,22 +112,34 @@ class Arbiter:
         rivals = pa.Table.from_arrays(
             [*cols, rival_value, rivals.column(ORDER_COLUMN)], names=[*self.keys, _RIVAL, _RIVAL_ORDER]
         )
-        joined = winners.join(rivals, keys=list(self.keys), join_type="left outer", use_threads=False)
-        mine, theirs = joined.column(self.precombine), joined.column(_RIVAL)
+        # join the keys and ordering columns only: Acero's hash join refuses nested non-key
+        # columns (lists, structs), which data rows may hold
+        mine = pa.Table.from_arrays(
+            [
+                *(winners.column(k) for k in self.keys),
+                winners.column(self.precombine),
+                winners.column(ORDER_COLUMN),
+                pa.array(range(winners.num_rows), pa.int64()),
+            ],
+            names=[*self.keys, _MINE, _MINE_ORDER, _ROW],
+        )
+        joined = mine.join(rivals, keys=list(self.keys), join_type="left outer", use_threads=False)
+        value, theirs = joined.column(_MINE), joined.column(_RIVAL)
         wins = pc.or_kleene(
             pc.is_null(theirs),
             pc.or_kleene(
-                pc.greater(mine, theirs),
+                pc.greater(value, theirs),
                 pc.and_kleene(
-                    pc.equal(mine, theirs), pc.greater(joined.column(ORDER_COLUMN), joined.column(_RIVAL_ORDER))
+                    pc.equal(value, theirs), pc.greater(joined.column(_MINE_ORDER), joined.column(_RIVAL_ORDER))
                 ),
             ),
         )
-        kept = joined.filter(pc.fill_null(wins, False)).drop_columns([_RIVAL, _RIVAL_ORDER])
+        won = joined.filter(pc.fill_null(wins, False)).column(_ROW)
+        kept = winners.take(won.take(pc.sort_indices(won)))  # in the winners' own order
         dropped = winners.num_rows - kept.num_rows
         if dropped:
             log.info("%d late change(s) lost to newer stored rows or deletes", dropped)
-        return kept.select(winners.column_names)
+        return kept
 
     def _mark(self, winners: pa.Table) -> pa.Table | None:
         """Markers after this batch: kept deletes replace their key's marker; upserted keys lose it."""
