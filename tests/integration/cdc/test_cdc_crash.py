@@ -49,7 +49,10 @@ def _child(src: Path, target: str, point: str, mode: str) -> subprocess.Popen[st
         cmd += ["--partition-fields", "region", "--table-name", "crash", "--mode", mode]
     else:
         cmd = [sys.executable, "-c", DRIVER, str(src), target, point, mode]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    # a child that aborts on its own (seen rarely under heavy load: SIGABRT, "terminate called
+    # without an active exception") dumps every thread's stack into the failure message
+    env = {**os.environ, "PYTHONFAULTHANDLER": "1"}
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
 def _run_and_kill(src: Path, target: str, point: str, mode: str, window: float, rng: random.Random) -> str:
