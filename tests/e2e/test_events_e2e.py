@@ -89,8 +89,10 @@ def test_invoker_lambda_path_builds_the_hudi_table(stack_env: E2E, airflow) -> N
     rows = hudi_rows("s3://e2e-lake/raw/inv/t0")
     assert [(r["id"], r["v"]) for r in rows] == [(1, "a2")]
     assert_runs_recorded_in_stack_dbs(stack_env, "inv.t0", {r["dag_run_id"] for r in done})
-    # the same notification delivered again starts no second run
+    # the same notification delivered again (S3 delivers at least once: same key, same size)
+    # starts no second run
     before = len(helpers.runs(airflow, "tributary__inv_flow"))
+    size = s3.head_object(Bucket="e2e-landing", Key="dms/inv/t0/20261123-1000000000.parquet")["ContentLength"]
     again = invoke(
         {
             "Records": [
@@ -98,7 +100,7 @@ def test_invoker_lambda_path_builds_the_hudi_table(stack_env: E2E, airflow) -> N
                     "eventName": "ObjectCreated:Put",
                     "s3": {
                         "bucket": {"name": "e2e-landing"},
-                        "object": {"key": "dms/inv/t0/20261123-1000000000.parquet", "size": 1},
+                        "object": {"key": "dms/inv/t0/20261123-1000000000.parquet", "size": size},
                     },
                 }
             ]
