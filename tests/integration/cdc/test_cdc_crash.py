@@ -35,6 +35,8 @@ hook = (lambda: os.kill(os.getpid(), signal.SIGKILL)) if sys.argv[3] == "hook" e
 print("ready", flush=True)
 apply_pending(sys.argv[1], sys.argv[2], opts, before_complete=hook)
 print("done", flush=True)
+from tributary.cli.main import exit_now  # as the command ends: no native finalisers (see run())
+exit_now(0)
 """
 
 
@@ -43,7 +45,7 @@ def _child(src: Path, target: str, point: str, mode: str) -> subprocess.Popen[st
         cmd = [
             sys.executable,
             "-c",
-            "import sys; print('ready', flush=True); from tributary.cli.main import main; sys.exit(main())",
+            "import sys; print('ready', flush=True); from tributary.cli.main import run; run()",
         ]
         cmd += ["cdc", "apply", "--source", str(src), "--target", target, "--record-key", "id", "--precombine", "ts"]
         cmd += ["--partition-fields", "region", "--table-name", "crash", "--mode", mode]
