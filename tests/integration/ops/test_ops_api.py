@@ -135,7 +135,13 @@ def test_table_page_document(api: TestClient, synth_db: SynthDb) -> None:
     exp = synth_db.exp
     tid = synth.table_id(7)  # blocked: a quarantined file; hourly cadence
     doc = api.get(f"/api/tables/{tid}").json()
-    assert doc["table"]["state"] == "blocked" and doc["catalog"] == {}
+    assert doc["table"]["state"] == "blocked"
+    # the catalog slot: the synthetic DB records no catalog sync, so nothing is synced
+    from tributary.catalog.status import CatalogState
+
+    catalog = doc["catalog"]
+    assert catalog["name"] == f"raw_{tid}" and catalog["synced_instant"] is None and catalog["error"] is None
+    assert catalog["state"] in {s.value for s in CatalogState} - {CatalogState.IN_STEP.value}
     assert len(doc["commits"]) == exp.commits[tid] > 0
     first = doc["commits"][0]
     assert first["inserted"] == 10 + 7 % 7 and first["dag_id"] == "tributary__synth_hourly"
