@@ -112,11 +112,13 @@ class Checkpoint:
 
     def is_applied(self, file: CdcFile) -> bool:
         """Applied with this content (content known from size and mtime, or the digest)."""
+        if file.kind is FileKind.LOAD and file.identity in self._load_set:
+            return True  # this very version; a Spark/Glue commit records it here, not in the ledger
         known = self.ledger.get(file.path)
         if known is not None:
             return same_content(known, file) is True
         if file.kind is FileKind.LOAD:
-            return file.identity in self._load_set
+            return False
         if file.path in self._recent_set:
             return True
         floor = self.legacy_floor if self.segments else self.floor
@@ -132,6 +134,10 @@ class Checkpoint:
         if same is None:
             same = not known.digest or known.digest == digest(file)
         if same:
+            return FileState.APPLIED
+        if file.kind is FileKind.LOAD and file.identity in self._load_set:
+            # this very version (path, size, mtime) was applied by a commit that added no ledger
+            # entry: a Spark/Glue commit carries the checkpoint's file identities only
             return FileState.APPLIED
         if file.kind is FileKind.LOAD and file.load_counter == 1:
             return FileState.RELOAD  # a new generation, once dated (tributary.cdc.generations)
