@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from tributary.hudi import avro, avro_schemas
 from tributary.hudi.file_index import FileIndex
@@ -15,20 +16,23 @@ from tributary.storage import Storage
 logger = logging.getLogger(__name__)
 
 
-def clean(storage: Storage, timeline: Timeline, retain_commits: int, index: FileIndex | None = None) -> list[str]:
+def clean(
+    storage: Storage, timeline: Timeline, retain_commits: int, index_of: Callable[[], FileIndex] | None = None
+) -> list[str]:
     """Delete file slices no query of the last ``retain_commits`` commits needs (KEEP_LATEST_COMMITS).
 
     For each file group, slices at or after the earliest retained commit stay, plus the newest
     slice before it; replaced file groups go entirely once their replacecommit is outside the
     window. Writes a clean instant as Hudi does (``HoodieCleanerPlan`` in requested and inflight,
     ``HoodieCleanMetadata`` completed) when anything is deleted. Returns deleted paths.
-    ``index``: the table's file slices at the timeline's state (listed now when not given).
+    ``index_of`` gives the table's file slices at the timeline's state (asked only when commits
+    fall outside the window; without it the files are listed).
     """
     commits = timeline.completed_commits()
     if len(commits) <= retain_commits:
         return []
     earliest = commits[-retain_commits]
-    to_delete = _slices_to_clean(index or FileIndex(storage, timeline), earliest.timestamp)
+    to_delete = _slices_to_clean(index_of() if index_of else FileIndex(storage, timeline), earliest.timestamp)
     if not to_delete:
         return []
     start = time.monotonic()

@@ -259,19 +259,18 @@ class HudiTable:
     def _table_services(self) -> None:
         """Clean and archive after a commit; failures are logged, the commit stands."""
         try:
-            self.timeline.reload()
-            index = self.file_index()
-            deleted = maintenance.clean(self.storage, self.timeline, self.options.clean_retain_commits, index)
-            self.timeline.reload()
-            self._follow(removed=deleted)
-            archive.archive(
+            # the timeline is loaded (write reloaded it); the services' own writes unload it
+            deleted = maintenance.clean(self.storage, self.timeline, self.options.clean_retain_commits, self.file_index)
+            if deleted:
+                self._follow(removed=deleted)
+            archived = archive.archive(
                 self.timeline,
                 self.options.archive_min_instants,
                 self.options.archive_max_instants,
                 self.options.clean_retain_commits,
             )
-            self.timeline.reload()
-            self._follow()
+            if archived:
+                self._follow()
         except Exception:
             logger.exception("cleaning/archiving %s failed; the commit stands, the next write retries", self.uri)
 
