@@ -13,12 +13,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tributary.cdc.checkpoint import K_VERSION, Checkpoint
+from tributary.cdc.checkpoint import K_VERSION, Checkpoint, applied_files
 from tributary.cdc.files import CdcFile, FileKind, list_source, sort_files
 from tributary.cdc.generations import Refusal, admit_loads, generation_floor, sort_out
 from tributary.cdc.ledger import forget, read_ledger, read_markers, write_markers, write_segments
@@ -32,6 +32,7 @@ from tributary.errors import CdcFileError, CommitConflictError, HudiError
 
 if TYPE_CHECKING:
     from tributary.hudi import HudiTable, TableOptions, WriteOperation
+    from tributary.hudi.table import CommitInfo
     from tributary.hudi.writer import CommitResult
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,45 @@ def default_table_name(target: str) -> str:
     return name if re.match(r"[A-Za-z_]", name) else f"t_{name}"
 
 
-def read_checkpoint(table: HudiTable | None, latest: Mapping[str, str] | None = None) -> Checkpoint:
+class CommitLog(Protocol):
+    """What reading a table's checkpoint needs of it: the embedded writer's ``HudiTable`` and the
+    Spark engine's ``TableTimeline`` both provide it."""
+
+    uri: str
+
+    def completed_commits(self) -> list[CommitInfo]: ...
+
+    def latest_extra_metadata(self) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True)
+class CheckpointRead:
+    """A table's checkpoint and the newest commit's extraMetadata it was read at: what a table
+    run reads ONCE and hands to reconcile and to :func:`apply_files` (whose optimistic check
+    compares the table's newest commit against ``latest`` before completing its own)."""
+
+    checkpoint: Checkpoint
+    latest: Mapping[str, str]
+
+
+def applied_by(table: CommitLog) -> dict[str, str]:
+    """File path → the instant of the newest commit whose checkpoint says it applied the file."""
+    by_path: dict[str, str] = {}
+    for commit in reversed(table.completed_commits()):
+        for path in applied_files(commit.extra_metadata):
+            by_path.setdefault(path, commit.instant)
+    return by_path
+
+
+def read_checkpoint_at(table: CommitLog | None) -> CheckpointRead:
+    """The checkpoint of ``table`` (None: no table yet) with the metadata it was read at."""
+    if table is None:
+        return CheckpointRead(Checkpoint(), {})
+    latest = table.latest_extra_metadata()
+    return CheckpointRead(read_checkpoint(table, latest), latest)
+
+
+def read_checkpoint(table: CommitLog | None, latest: Mapping[str, str] | None = None) -> Checkpoint:
     """The checkpoint of the newest completed commit that carries one (empty without one).
 
     Usually the latest commit (``latest``: its extraMetadata, when the caller read it already);
@@ -136,6 +175,7 @@ def apply_files(
     rebuild: bool = False,
     max_files: int | None = None,
     before_complete: Callable[[], None] | None = None,
+    checkpoint_read: CheckpointRead | None = None,
 ) -> ApplyResult:
     """Apply ``files`` (those not applied yet) to the table at ``target`` in one commit.
 
@@ -144,11 +184,12 @@ def apply_files(
     reload). Files re-uploaded with other content are refused (``ApplyResult.refused``), never
     applied. Raises :class:`~tributary.errors.CdcFileError` for a bad file (nothing written),
     :class:`~tributary.errors.TableConfigMismatchError` when ``options`` disagree with the
-    existing table. Writes no commit when nothing is pending.
+    existing table. Writes no commit when nothing is pending. ``checkpoint_read``: the table's
+    checkpoint as the caller read it already (under its lease); read here when None.
     """
     table = _open(target, options)
-    seen = table.latest_extra_metadata() if table is not None else {}
-    checkpoint = read_checkpoint(table, seen)
+    known = checkpoint_read if checkpoint_read is not None else read_checkpoint_at(table)
+    seen, checkpoint = known.latest, known.checkpoint
     sorting = sort_out(checkpoint, sort_files(list(files)), rebuild=rebuild)
     pending = sorting.pending[:max_files] if max_files is not None else sorting.pending
     if not pending:

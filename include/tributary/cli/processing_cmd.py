@@ -109,6 +109,7 @@ def process(
     from tributary.metadata.db import session_scope
     from tributary.processing.batches import cadence_tables, process_batch, process_cadence
     from tributary.processing.context import RunContext
+    from tributary.processing.outcome import OutcomeStatus
 
     if (table is None) == (cadence is None):
         raise TributaryError("give exactly one of --table or --cadence")
@@ -127,13 +128,18 @@ def process(
     else:
         result = process_cadence(cadence, batch=batch, run_context=RunContext.cli())  # type: ignore[arg-type]
     if as_json:
-        doc: dict[str, Any] = {t: o.__dict__ for t, o in result.tables.items()}
+        doc: dict[str, Any] = {t: o.to_dict(full=True) for t, o in result.tables.items()}
         console.print_json(json.dumps({"tables": doc, "failed": result.failed, "seconds": result.seconds}))
     else:
         out = Table(title=f"processed {len(result.tables)} table(s) in {result.seconds:.1f}s")
         for col in ("table", "status", "files", "inserted", "updated", "deleted", "instant", "error"):
             out.add_column(col, overflow="fold")
-        styles = {"completed": "green", "failed": "red", "blocked": "yellow", "busy": "yellow"}
+        styles = {
+            OutcomeStatus.COMPLETED: "green",
+            OutcomeStatus.FAILED: "red",
+            OutcomeStatus.BLOCKED: "yellow",
+            OutcomeStatus.BUSY: "yellow",
+        }
         for t, o in sorted(result.tables.items()):
             out.add_row(
                 t,

@@ -210,31 +210,23 @@ class Heartbeat:
             self._engine.dispose()
 
     def beat(self, only: str | None = None) -> None:
-        """Extend every lease (or ``only`` one) that is still held; a lease not held is lost."""
-        import sqlalchemy
+        """Extend every lease (or ``only`` one) that is still held; a lease not held is lost.
+        The same fenced renewal as the Airflow side's (:func:`tributary.locks.lease.check_and_extend`)."""
+        from sqlalchemy.orm import Session
 
-        stamp = sqlalchemy.DateTime(timezone=True)  # typed: each dialect stores times as the ORM does
-        stmt = sqlalchemy.text(
-            "UPDATE table_locks SET heartbeat_at = :now, expires_at = :expires "
-            "WHERE table_id = :table_id AND token = :token AND holder = :holder AND expires_at >= :now"
-        ).bindparams(sqlalchemy.bindparam("now", type_=stamp), sqlalchemy.bindparam("expires", type_=stamp))
-        with self._lock, self._engine.begin() as conn:
-            now = datetime.now(UTC)
-            for table_id, lease in self.leases.items():
+        from tributary.errors import LeaseLostError
+        from tributary.locks.lease import Lease, check_and_extend
+
+        with self._lock, Session(self._engine) as session, session.begin():
+            for table_id, entry in self.leases.items():
                 if table_id in self.lost or (only is not None and table_id != only):
                     continue
-                params = {
-                    "now": now,
-                    "expires": now + self.ttl,
-                    "table_id": table_id,
-                    "token": int(lease["token"]),
-                    "holder": str(lease["holder"]),
-                }
-                if conn.execute(stmt, params).rowcount != 1:
-                    log.error("table %s: lease token %s was lost", table_id, lease["token"])
+                lease = Lease(table_id, str(entry["holder"]), int(entry["token"]), datetime.now(UTC))
+                try:
+                    self.expires[table_id] = check_and_extend(lease, self.ttl, session).expires_at
+                except LeaseLostError:
+                    log.error("table %s: lease token %s was lost", table_id, entry["token"])
                     self.lost.add(table_id)
-                else:
-                    self.expires[table_id] = now + self.ttl
 
     def _expired(self, table_id: str) -> bool:
         expires = self.expires.get(table_id)
