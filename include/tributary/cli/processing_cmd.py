@@ -25,7 +25,7 @@ def _ts(value: datetime | None) -> str:
 def register_files(paths: list[str] = typer.Argument(..., help="Files or folders, local or s3://")) -> None:
     """Register landed CDC files (idempotent); each goes to its table by staging prefix."""
     from tributary.config.service import load_db_config
-    from tributary.files.registry import discover, register
+    from tributary.files.registry import RegistrationStatus, discover, register
     from tributary.metadata.db import session_scope
 
     config = load_db_config()
@@ -35,7 +35,7 @@ def register_files(paths: list[str] = typer.Argument(..., help="Files or folders
     counts: dict[str, int] = {}
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
-        if r.status == "unmatched":
+        if r.status == RegistrationStatus.UNMATCHED:
             console.print(f"[yellow]unmatched[/] {escape(r.uri)}: {escape(r.reason or '')}", soft_wrap=True)
     console.print(
         f"files: {counts.get('registered', 0)} registered, {counts.get('duplicate', 0)} already known, "

@@ -42,6 +42,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from tributary.processing.outcome import OutcomeStatus
 from tributary.spark.options import checked_commit_metadata
 from tributary.spark.writing import latest_instant, save_hudi, table_exists, write_rows
 
@@ -354,7 +355,7 @@ def run_table(
         log.exception("%s: the Spark job failed", table_id)
         return {
             "table_id": table_id,
-            "status": "failed",
+            "status": OutcomeStatus.FAILED.value,
             "files": paths,
             "error": str(exc) if isinstance(exc, CdcFileError) else f"{type(exc).__name__}: {exc}",
             "error_file": exc.path if isinstance(exc, CdcFileError) else None,
@@ -387,7 +388,7 @@ def _write_table(
     write = write_rows(plan.rows, existing, hudi_record_key_fields(table), plan.operation == "upsert")
     result: dict[str, Any] = {
         "table_id": table_id,
-        "status": "planned" if plan_only else "completed",
+        "status": (OutcomeStatus.PLANNED if plan_only else OutcomeStatus.COMPLETED).value,
         "inserted": write.inserted,
         "updated": write.updated,
         "deleted": write.deleted,
@@ -430,7 +431,11 @@ def run_batch(
         for entry in batch["tables"]:
             table_id = entry["table_id"]
             if table_id in heartbeat.lost:
-                result = {"table_id": table_id, "status": "failed", "error": "the table's lease was lost"}
+                result = {
+                    "table_id": table_id,
+                    "status": OutcomeStatus.FAILED.value,
+                    "error": "the table's lease was lost",
+                }
             else:
                 fence = (lambda t=table_id: heartbeat.check(t)) if table_id in leases else None
                 result = run_table(spark, entry, sync=sync, plan_only=plan_only, fence=fence, save=save)
@@ -450,7 +455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan_only = args.get(PLAN_ONLY_ARG, "false").lower() == "true"
     spark = hudi_session()
     results = run_batch(spark, batch, args.get(RESULT_ARG), sync=sync, plan_only=plan_only)
-    failed = sorted(t for t, r in results.items() if r["status"] == "failed")
+    failed = sorted(t for t, r in results.items() if r["status"] == OutcomeStatus.FAILED)
     log.info("batch done: %d table(s), failed: %s", len(results), ", ".join(failed) or "none")
     return 1 if failed else 0
 
