@@ -181,12 +181,10 @@ def apply_files(
 
     ``reload`` None detects a new full-load generation (``LOAD00000001`` with new content);
     True/False forces it. ``rebuild`` replaces the table with every file given (an operator's
-    reload). Files re-uploaded with other content are refused (``ApplyResult.refused``), never
-    applied. Raises :class:`~tributary.errors.CdcFileError` for a bad file (nothing written),
-    :class:`~tributary.errors.TableConfigMismatchError` when ``options`` disagree with the
-    existing table. Writes no commit when nothing is pending. ``checkpoint_read``: the table's
-    checkpoint as the caller read it already (under its lease); read here when None.
-    """
+    reload). Re-uploads with other content are refused (``ApplyResult.refused``). Raises
+    CdcFileError for a bad file (nothing written), TableConfigMismatchError when ``options``
+    disagree with the table. No commit when nothing is pending. ``checkpoint_read``: the
+    checkpoint as the caller read it already (under its lease); None: read here."""
     table = _open(target, options)
     known = checkpoint_read if checkpoint_read is not None else read_checkpoint_at(table)
     seen, checkpoint = known.latest, known.checkpoint
@@ -202,9 +200,7 @@ def apply_files(
         return ApplyResult(options.table_name, skipped=sorting.skipped, refused=refusals)
     pending = [f for f, _ in batches]
     is_reload = rebuild or (any(f.path in sorting.reloads for f in pending) if reload is None else reload)
-    key_options = table.options if table is not None else table_options(options)
-    for f, batch in batches:
-        check_keys(f, batch, key_options)
+    _check_all_keys(batches, table.options if table is not None else table_options(options))
     floor = None if rebuild else generation_floor(batches, options, checkpoint)
     overwrite = rebuild or is_reload or (floor is not None and table is not None and _has_loads(checkpoint))
     arbiter = _arbiter(table, checkpoint, options, batches, floor, overwrite=overwrite, rebuild=rebuild)
@@ -217,23 +213,35 @@ def apply_files(
     extra = advanced.to_metadata(pending, reload=overwrite, mode=options.mode.value)
     operation, result = _commit(table, target, options, write_plan, extra, seen, before_complete)
     forget(target, {*checkpoint.segments, checkpoint.markers} - {*advanced.segments, advanced.markers, ""})
-    applied = ApplyResult(
-        table=options.table_name,
-        files=tuple(f.path for f in pending),
+    applied = replace(
+        _committed(options.table_name, pending, result),
         skipped=sorting.skipped,
         refused=refusals,
-        inserted=result.inserted,
-        updated=result.updated,
-        deleted=result.deleted,
         changes=write_plan.changes,
-        instant=result.instant,
         operation=operation.value,
         reload=overwrite,
         extra=extra,
-        digests={f.path: f.digest for f in pending},
     )
     log.info("applied %s", applied.summary())
     return applied
+
+
+def _check_all_keys(batches: Sequence[tuple[CdcFile, pa.Table]], key_options: TableOptions) -> None:
+    for f, batch in batches:
+        check_keys(f, batch, key_options)
+
+
+def _committed(table_name: str, pending: Sequence[CdcFile], result: CommitResult) -> ApplyResult:
+    """The files a commit applied, with its counts."""
+    return ApplyResult(
+        table_name,
+        tuple(f.path for f in pending),
+        inserted=result.inserted,
+        updated=result.updated,
+        deleted=result.deleted,
+        instant=result.instant,
+        digests={f.path: f.digest for f in pending},
+    )
 
 
 def read_batches(

@@ -11,10 +11,19 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from tributary.processing.outcome import OutcomeStatus
+
 files_app = typer.Typer(no_args_is_help=True)
 runs_app = typer.Typer(no_args_is_help=True)
 locks_app = typer.Typer(no_args_is_help=True)
 console = Console()
+#: the status column's colour per outcome status
+_STYLES = {
+    OutcomeStatus.COMPLETED: "green",
+    OutcomeStatus.FAILED: "red",
+    OutcomeStatus.BLOCKED: "yellow",
+    OutcomeStatus.BUSY: "yellow",
+}
 
 
 def _ts(value: datetime | None) -> str:
@@ -109,7 +118,6 @@ def process(
     from tributary.metadata.db import session_scope
     from tributary.processing.batches import cadence_tables, process_batch, process_cadence
     from tributary.processing.context import RunContext
-    from tributary.processing.outcome import OutcomeStatus
 
     if (table is None) == (cadence is None):
         raise TributaryError("give exactly one of --table or --cadence")
@@ -134,16 +142,10 @@ def process(
         out = Table(title=f"processed {len(result.tables)} table(s) in {result.seconds:.1f}s")
         for col in ("table", "status", "files", "inserted", "updated", "deleted", "instant", "error"):
             out.add_column(col, overflow="fold")
-        styles = {
-            OutcomeStatus.COMPLETED: "green",
-            OutcomeStatus.FAILED: "red",
-            OutcomeStatus.BLOCKED: "yellow",
-            OutcomeStatus.BUSY: "yellow",
-        }
         for t, o in sorted(result.tables.items()):
             out.add_row(
                 t,
-                f"[{styles.get(o.status, 'white')}]{o.status}[/]",
+                f"[{_STYLES.get(o.status, 'white')}]{o.status}[/]",
                 str(len(o.files)),
                 str(o.inserted),
                 str(o.updated),
