@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 import typer
 from rich.console import Console
@@ -136,8 +135,7 @@ def process(
     else:
         result = process_cadence(cadence, batch=batch, run_context=RunContext.cli())  # type: ignore[arg-type]
     if as_json:
-        doc: dict[str, Any] = {t: o.to_dict(full=True) for t, o in result.tables.items()}
-        console.print_json(json.dumps({"tables": doc, "failed": result.failed, "seconds": result.seconds}))
+        console.print_json(json.dumps(result.to_dict(full=True)))
     else:
         out = Table(title=f"processed {len(result.tables)} table(s) in {result.seconds:.1f}s")
         for col in ("table", "status", "files", "inserted", "updated", "deleted", "instant", "error"):

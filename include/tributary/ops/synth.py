@@ -25,6 +25,7 @@ from tributary.metadata.models import (
     TableLockRow,
     TemplateRow,
 )
+from tributary.ops.params import TableState
 
 CADENCES = {"synth_q30": ("*/30 * * * *", 30), "synth_hourly": ("0 * * * *", 60), "synth_daily": ("0 3 * * *", 1440)}
 QUARANTINE_REASON = "corrupt parquet footer (synthetic)"
@@ -177,14 +178,15 @@ def _table_runs(i: int, now: datetime, exp: Expected) -> tuple[list[dict[str, An
     return runs, files
 
 
-def _state(i: int, files: list[dict[str, Any]], last_status: str | None) -> str:
+def _state(i: int, files: list[dict[str, Any]], last_status: str | None) -> TableState:
     if i % 500 == 42:
-        return "inactive"
+        return TableState.INACTIVE
     if any(f["status"] == FileStatus.QUARANTINED for f in files):
-        return "blocked"
+        return TableState.BLOCKED
     if last_status == RunStatus.FAILED:
-        return "failing"
-    return "backlog" if any(f["status"] in (FileStatus.PENDING, FileStatus.FAILED) for f in files) else "ok"
+        return TableState.FAILING
+    waiting = any(f["status"] in (FileStatus.PENDING, FileStatus.FAILED) for f in files)
+    return TableState.BACKLOG if waiting else TableState.OK
 
 
 def _file(

@@ -8,6 +8,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from tributary.config.models import RawTable
 from tributary.config.service import load_db_config
@@ -15,7 +16,7 @@ from tributary.config.validation import ConfigSet
 from tributary.errors import MetadataError, NotFoundError
 from tributary.locks.lease import default_holder
 from tributary.processing.context import RunContext, queue_table_alert
-from tributary.processing.outcome import OutcomeStatus, TableOutcome
+from tributary.processing.outcome import OutcomeStatus, TableOutcome, batch_dict
 from tributary.processing.processor import DEFAULT_MAX_FILES, process_table
 from tributary.settings import get_settings
 
@@ -35,6 +36,11 @@ class BatchResult:
     @property
     def blocked(self) -> list[str]:
         return sorted(t for t, o in self.tables.items() if o.status == OutcomeStatus.BLOCKED)
+
+    def to_dict(self, *, full: bool = False) -> dict[str, Any]:
+        """The batch's serialized result (see :meth:`TableOutcome.to_dict` for ``full``)."""
+        doc = batch_dict({t: o.to_dict(full=full) for t, o in self.tables.items()})
+        return {**doc, "seconds": self.seconds} if full else doc
 
     def merge(self, other: BatchResult) -> None:
         self.tables.update(other.tables)

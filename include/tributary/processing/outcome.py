@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -74,3 +75,9 @@ class TableOutcome:
 def outcome_dict(outcome: TableOutcome) -> dict[str, Any]:
     """The short serialized form of ``outcome`` (what a batch task returns per table)."""
     return outcome.to_dict()
+
+
+def batch_dict(tables: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """A batch's result from its tables' serialized outcomes: every table, and those that failed."""
+    failed = sorted(t for t, o in tables.items() if o["status"] == OutcomeStatus.FAILED)
+    return {"tables": dict(sorted(tables.items())), "failed": failed}

@@ -43,7 +43,7 @@ from tributary.processing.batches import config_failure
 from tributary.processing.claim import DEFAULT_MAX_FILES, Claim, claim, release, resume
 from tributary.processing.context import RunContext
 from tributary.processing.engine import Applied, FileMark
-from tributary.processing.outcome import OutcomeStatus, TableOutcome, outcome_dict
+from tributary.processing.outcome import OutcomeStatus, TableOutcome, batch_dict, outcome_dict
 from tributary.processing.processor import cdc_options
 from tributary.processing.runs import fail, record
 from tributary.spark.job import BATCH_VERSION
@@ -276,8 +276,7 @@ def record_results(
             log.exception("%s: recording the Spark result failed", table_id)
             outcome = TableOutcome(table_id, OutcomeStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         out[table_id] = outcome_dict(outcome)
-    failed = sorted(t for t, o in out.items() if o["status"] == OutcomeStatus.FAILED)
-    return {"tables": dict(sorted(out.items())), "failed": failed}
+    return batch_dict(out)
 
 
 def _record_one(

@@ -31,13 +31,12 @@ def plan(cadence_id: str, config: ConfigSet | None = None) -> list[list[str]]:
 def process(table_ids: list[str], *, holder: str, run_context: Any, max_files: int | None = None) -> dict[str, Any]:
     """Run the file processor on one batch with the local engine; one dict per table."""
     from tributary.processing.batches import process_batch
-    from tributary.processing.outcome import outcome_dict
 
     kwargs: dict[str, Any] = {"holder": holder, "run_context": run_context}
     if max_files:
         kwargs["max_files"] = max_files
-    result = process_batch(list(table_ids), **kwargs)
-    tables = {t: outcome_dict(o) for t, o in sorted(result.tables.items())}
+    result = process_batch(list(table_ids), **kwargs).to_dict()
+    tables = result["tables"]
     for table_id, out in tables.items():
         log.info(
             "%s: %s (+%s ~%s -%s) %s",
@@ -48,7 +47,7 @@ def process(table_ids: list[str], *, holder: str, run_context: Any, max_files: i
             out["deleted"],
             out["error"] or "",
         )
-    return {"tables": tables, "failed": list(result.failed)}
+    return result
 
 
 def summarise(planned: list[list[str]] | None, results: Iterable[dict[str, Any] | None]) -> dict[str, Any]:
