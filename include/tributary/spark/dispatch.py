@@ -288,15 +288,16 @@ def _record_one(
     ttl: timedelta,
 ) -> TableOutcome:
     """Resume the table's claim, record what the job applied (fenced) and release the lease."""
-    if table is None:
-        lease = leases.Lease(table_id, str(info["holder"]), int(info["token"]), datetime.now(UTC) + ttl)
-        try:
+    lease = leases.Lease(table_id, str(info["holder"]), int(info["token"]), datetime.now(UTC) + ttl)
+    try:
+        if table is None:
             if not engine.completed:
                 raise engine.job_failure()
             raise TributaryError(f"table {table_id} is no longer configured; its Spark result is not recorded")
-        finally:
-            _release_lease(lease)
-    held = resume(table, info, ctx, ttl)
+        held = resume(table, info, ctx, ttl)
+    except BaseException:
+        _release_lease(lease)
+        raise
     try:
         return _record_claim(held, engine)
     finally:
