@@ -23,8 +23,6 @@ class OutcomeStatus(StrEnum):
     BLOCKED = "blocked"
     """A quarantined file holds the table until an operator retries or skips it."""
     FAILED = "failed"
-    PLANNED = "planned"
-    """A Spark job's dry run: planned and counted, nothing written."""
 
 
 @dataclass

@@ -46,7 +46,7 @@ from tributary.processing.engine import Applied, FileMark
 from tributary.processing.outcome import OutcomeStatus, TableOutcome, batch_dict, outcome_dict
 from tributary.processing.processor import cdc_options
 from tributary.processing.runs import fail, record
-from tributary.spark.job import BATCH_VERSION
+from tributary.spark.job import BATCH_VERSION, ResultStatus
 from tributary.spark.timeline import TableTimeline
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class SparkEngine:
 
     @property
     def completed(self) -> bool:
-        return self.result is not None and self.result.get("status") == OutcomeStatus.COMPLETED
+        return self.result is not None and self.result.get("status") == ResultStatus.COMPLETED
 
     def applied(self, claim: Claim[TableTimeline]) -> Applied:
         """Raises TributaryError when the table's timeline cannot be read (nothing is recorded;
@@ -135,7 +135,7 @@ class SparkEngine:
         result = self.result
         if result is None:
             return TributaryError(f"the Spark job wrote no result for this table: {self.job_error or 'no result file'}")
-        if result.get("status") == OutcomeStatus.COMPLETED:
+        if result.get("status") == ResultStatus.COMPLETED:
             return TributaryError(
                 "the Spark job reported the table completed but neither its result nor the table's "
                 "commit checkpoint names these files"

@@ -39,10 +39,10 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from tributary.processing.outcome import OutcomeStatus
 from tributary.spark.options import checked_commit_metadata
 from tributary.spark.writing import latest_instant, save_hudi, table_exists, write_rows
 
@@ -58,6 +58,15 @@ RESULT_ARG = "--result-uri"
 SYNC_ARG = "--tributary-sync"
 PLAN_ONLY_ARG = "--tributary-plan-only"
 BATCH_VERSION = 1
+
+
+class ResultStatus(StrEnum):
+    """A table's status in the job's result."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    PLANNED = "planned"
+    """A dry run (``--tributary-plan-only``): planned and counted, nothing written."""
 
 
 class BatchError(ValueError):
@@ -355,7 +364,7 @@ def run_table(
         log.exception("%s: the Spark job failed", table_id)
         return {
             "table_id": table_id,
-            "status": OutcomeStatus.FAILED.value,
+            "status": ResultStatus.FAILED.value,
             "files": paths,
             "error": str(exc) if isinstance(exc, CdcFileError) else f"{type(exc).__name__}: {exc}",
             "error_file": exc.path if isinstance(exc, CdcFileError) else None,
@@ -388,7 +397,7 @@ def _write_table(
     write = write_rows(plan.rows, existing, hudi_record_key_fields(table), plan.operation == "upsert")
     result: dict[str, Any] = {
         "table_id": table_id,
-        "status": (OutcomeStatus.PLANNED if plan_only else OutcomeStatus.COMPLETED).value,
+        "status": (ResultStatus.PLANNED if plan_only else ResultStatus.COMPLETED).value,
         "inserted": write.inserted,
         "updated": write.updated,
         "deleted": write.deleted,
@@ -433,7 +442,7 @@ def run_batch(
             if table_id in heartbeat.lost:
                 result = {
                     "table_id": table_id,
-                    "status": OutcomeStatus.FAILED.value,
+                    "status": ResultStatus.FAILED.value,
                     "error": "the table's lease was lost",
                 }
             else:
@@ -455,7 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan_only = args.get(PLAN_ONLY_ARG, "false").lower() == "true"
     spark = hudi_session()
     results = run_batch(spark, batch, args.get(RESULT_ARG), sync=sync, plan_only=plan_only)
-    failed = sorted(t for t, r in results.items() if r["status"] == OutcomeStatus.FAILED)
+    failed = sorted(t for t, r in results.items() if r["status"] == ResultStatus.FAILED)
     log.info("batch done: %d table(s), failed: %s", len(results), ", ".join(failed) or "none")
     return 1 if failed else 0
 
