@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tributary.alerts.messages import clean_subject
-from tributary.metadata.models import AlertOutboxRow
+from tributary.metadata.models import AlertOutboxRow, AlertStatus
 from tributary.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -64,14 +64,14 @@ def enqueue(
             .where(
                 AlertOutboxRow.dedupe_key == key,
                 AlertOutboxRow.created_at >= now - timedelta(seconds=window),
-                AlertOutboxRow.status != "dead",
+                AlertOutboxRow.status != AlertStatus.DEAD,
             )
             .order_by(AlertOutboxRow.created_at.desc())
             .limit(1)
         ).first()
         if existing is not None:
             existing.occurrences = (existing.occurrences or 1) + 1
-            if existing.status == "pending":
+            if existing.status == AlertStatus.PENDING:
                 # Deliver the newest details (e.g. the latest attempt and error) when it goes out.
                 existing.message = {**message, "occurrences": existing.occurrences}
                 existing.subject = subject
@@ -84,7 +84,7 @@ def enqueue(
         message={**message, "occurrences": 1},
         dedupe_key=key,
         occurrences=1,
-        status="pending",
+        status=AlertStatus.PENDING,
         attempts=0,
         next_attempt_at=now,
     )
@@ -118,7 +118,7 @@ def _claim(session_factory: Callable[[], Any], limit: int) -> list[AlertOutboxRo
         rows = list(
             session.scalars(
                 select(AlertOutboxRow)
-                .where(AlertOutboxRow.status == "pending", AlertOutboxRow.next_attempt_at <= now)
+                .where(AlertOutboxRow.status == AlertStatus.PENDING, AlertOutboxRow.next_attempt_at <= now)
                 .order_by(AlertOutboxRow.next_attempt_at, AlertOutboxRow.alert_id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -159,13 +159,13 @@ def drain(
         with session_scope(db_url) as session:
             values: dict[str, Any]
             if error is None:
-                values = {"status": "sent", "sent_at": now, "attempts": row.attempts + 1, "last_error": None}
+                values = {"status": AlertStatus.SENT, "sent_at": now, "attempts": row.attempts + 1, "last_error": None}
                 sent += 1
             else:
                 attempts = row.attempts + 1
                 give_up = attempts >= max_attempts
                 values = {
-                    "status": "dead" if give_up else "pending",
+                    "status": AlertStatus.DEAD if give_up else AlertStatus.PENDING,
                     "attempts": attempts,
                     "last_error": error,
                     "next_attempt_at": now + timedelta(seconds=backoff_seconds(attempts, rng=rng)),
@@ -180,7 +180,9 @@ def drain(
                     )
             session.execute(update(AlertOutboxRow).where(AlertOutboxRow.alert_id == row.alert_id).values(**values))
     with session_scope(db_url) as session:
-        pending = len(list(session.scalars(select(AlertOutboxRow.alert_id).where(AlertOutboxRow.status == "pending"))))
+        pending = len(
+            list(session.scalars(select(AlertOutboxRow.alert_id).where(AlertOutboxRow.status == AlertStatus.PENDING)))
+        )
     result = DrainResult(sent=sent, failed=failed, dead=dead, pending=pending)
     log.info("alert drain: %s", result.as_dict())
     return result

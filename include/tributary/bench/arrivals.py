@@ -115,11 +115,11 @@ def skip_refused(arrivals: Arrivals) -> int:
 
     from tributary.files.registry import operator_action
     from tributary.metadata.db import session_scope
-    from tributary.metadata.models import CdcFileRow
+    from tributary.metadata.models import CdcFileRow, FileStatus
 
     skipped = 0
     with session_scope() as s:
-        rows = s.scalars(select(CdcFileRow).where(CdcFileRow.status == "quarantined"))
+        rows = s.scalars(select(CdcFileRow).where(CdcFileRow.status == FileStatus.QUARANTINED))
         for row in list(rows):
             if row.uri in arrivals.reuploaded and "re-uploaded with other content" in (row.reason or ""):
                 operator_action(s, row.file_id, "skip", "chaos-bench")

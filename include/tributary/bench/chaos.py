@@ -37,6 +37,7 @@ import yaml
 
 from tributary.bench.arrivals import Arrivals, skip_refused
 from tributary.faults import POINTS
+from tributary.processing.outcome import OutcomeStatus
 
 log = logging.getLogger(__name__)
 KEYS = 30
@@ -173,10 +174,10 @@ class ChaosRun:
         from sqlalchemy import select
 
         from tributary.metadata.db import session_scope
-        from tributary.metadata.models import CdcFileRow
+        from tributary.metadata.models import CdcFileRow, FileStatus
 
         with session_scope() as s:
-            return list(s.scalars(select(CdcFileRow.uri).where(CdcFileRow.status == "processed")))
+            return list(s.scalars(select(CdcFileRow.uri).where(CdcFileRow.status == FileStatus.PROCESSED)))
 
     # -- workers -------------------------------------------------------------------------------
 
@@ -243,9 +244,9 @@ class ChaosRun:
             statuses = {o.status for o in result.tables.values()}
             if skip_refused(self.arrivals):
                 continue  # the operator skipped a refused re-upload: run again
-            if statuses <= {"idle"}:
+            if statuses <= {OutcomeStatus.IDLE}:
                 return
-            if "busy" in statuses:
+            if OutcomeStatus.BUSY in statuses:
                 time.sleep(0.3)  # a dead worker's lease: wait for it to expire
         raise RuntimeError("recovery did not converge in 100 runs")
 
@@ -259,19 +260,19 @@ class ChaosRun:
         from tributary.files.registry import as_cdc_file
         from tributary.hudi import HudiTable
         from tributary.metadata.db import session_scope
-        from tributary.metadata.models import CdcFileRow
+        from tributary.metadata.models import CdcFileRow, FileStatus
 
         with session_scope() as s:
             tracked = [
                 r
                 for r in s.scalars(select(CdcFileRow).where(CdcFileRow.table_id.is_not(None)))
-                if r.status != "skipped"  # refused re-uploads, skipped by the operator
+                if r.status != FileStatus.SKIPPED  # refused re-uploads, skipped by the operator
             ]
             self.stats.unmarked = int(
                 s.scalar(
                     select(func.count())
                     .select_from(CdcFileRow)
-                    .where(CdcFileRow.status.not_in(("processed", "skipped")))
+                    .where(CdcFileRow.status.not_in((FileStatus.PROCESSED, FileStatus.SKIPPED)))
                 )
                 or 0
             )

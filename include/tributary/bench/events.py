@@ -125,10 +125,10 @@ def _processed(uri: str) -> bool:
     from sqlalchemy import select
 
     from tributary.metadata.db import session_scope
-    from tributary.metadata.models import CdcFileRow
+    from tributary.metadata.models import CdcFileRow, FileStatus
 
     with session_scope() as s:
-        return s.scalar(select(CdcFileRow.status).where(CdcFileRow.uri == uri)) == "processed"
+        return s.scalar(select(CdcFileRow.status).where(CdcFileRow.uri == uri)) == FileStatus.PROCESSED
 
 
 def _wait(pred: Any, timeout: float, interval: float = 0.05) -> Any:

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from tributary.bench.report import emit
+from tributary.processing.outcome import OutcomeStatus
 
 COLUMNS = 10
 
@@ -101,7 +102,7 @@ def _run_one(label: str, home: Path, n: int, changes: int, db_url: str | None) -
     result = process_cadence("bench")
     total = time.perf_counter() - t0
     outcomes = list(result.tables.values())
-    failed = [o.table_id for o in outcomes if o.status != "completed"]
+    failed = [o.table_id for o in outcomes if o.status != OutcomeStatus.COMPLETED]
     per_table = sorted(o.seconds for o in outcomes)
     db_time = sorted(o.seconds - o.engine_seconds for o in outcomes)
     q = statistics.quantiles(per_table, n=20) if len(per_table) >= 2 else per_table * 19

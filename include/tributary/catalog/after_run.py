@@ -14,16 +14,17 @@ from tributary.catalog.sync import needs_sync, sync_table
 from tributary.config.models import CatalogKind, RawTable
 from tributary.metadata.db import session_scope
 from tributary.processing.context import RunContext, queue_table_alert
+from tributary.processing.outcome import OutcomeStatus
 from tributary.settings import get_settings
 
 if TYPE_CHECKING:
-    from tributary.processing.processor import TableOutcome
+    from tributary.processing.outcome import TableOutcome
 
 log = logging.getLogger(__name__)
 
 #: outcomes after which the catalog is not touched: another worker holds the table, or the run
 #: failed (and alerted) already; the next run syncs
-_SKIP = frozenset({"busy", "failed"})
+_SKIP = frozenset({OutcomeStatus.BUSY, OutcomeStatus.FAILED})
 
 
 def sync_catalog_after_run(table: RawTable, outcome: TableOutcome, ctx: RunContext | None) -> TableOutcome:
@@ -31,7 +32,7 @@ def sync_catalog_after_run(table: RawTable, outcome: TableOutcome, ctx: RunConte
     if table.catalog is CatalogKind.NONE or outcome.status in _SKIP or not get_settings().catalog_sync:
         return outcome
     try:
-        if outcome.status != "completed" and not needs_sync(table):
+        if outcome.status != OutcomeStatus.COMPLETED and not needs_sync(table):
             return outcome
     except Exception as exc:  # the metadata DB hiccuped: the next run looks again
         log.warning("%s: could not tell whether the catalog is behind: %s", table.table_id, exc)
@@ -45,6 +46,6 @@ def sync_catalog_after_run(table: RawTable, outcome: TableOutcome, ctx: RunConte
             queue_table_alert(s, ctx, table.table_id, error, outcome.files)
     except Exception as exc:
         log.error("%s: could not queue the catalog alert: %s", table.table_id, exc)
-    outcome.status = "failed"
+    outcome.status = OutcomeStatus.FAILED
     outcome.error = f"{outcome.error}; {error}" if outcome.error else error
     return outcome

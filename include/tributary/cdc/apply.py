@@ -13,12 +13,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tributary.cdc.checkpoint import K_VERSION, Checkpoint
+from tributary.cdc.checkpoint import K_VERSION, Checkpoint, applied_files
 from tributary.cdc.files import CdcFile, FileKind, list_source, sort_files
 from tributary.cdc.generations import Refusal, admit_loads, generation_floor, sort_out
 from tributary.cdc.ledger import forget, read_ledger, read_markers, write_markers, write_segments
@@ -32,6 +32,7 @@ from tributary.errors import CdcFileError, CommitConflictError, HudiError
 
 if TYPE_CHECKING:
     from tributary.hudi import HudiTable, TableOptions, WriteOperation
+    from tributary.hudi.table import CommitInfo
     from tributary.hudi.writer import CommitResult
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,45 @@ def default_table_name(target: str) -> str:
     return name if re.match(r"[A-Za-z_]", name) else f"t_{name}"
 
 
-def read_checkpoint(table: HudiTable | None, latest: Mapping[str, str] | None = None) -> Checkpoint:
+class CommitLog(Protocol):
+    """What reading a table's checkpoint needs of it: the embedded writer's ``HudiTable`` and the
+    Spark engine's ``TableTimeline`` both provide it."""
+
+    uri: str
+
+    def completed_commits(self) -> list[CommitInfo]: ...
+
+    def latest_extra_metadata(self) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True)
+class CheckpointRead:
+    """A table's checkpoint and the newest commit's extraMetadata it was read at: what a table
+    run reads ONCE and hands to reconcile and to :func:`apply_files` (whose optimistic check
+    compares the table's newest commit against ``latest`` before completing its own)."""
+
+    checkpoint: Checkpoint
+    latest: Mapping[str, str]
+
+
+def applied_by(table: CommitLog) -> dict[str, str]:
+    """File path → the instant of the newest commit whose checkpoint says it applied the file."""
+    by_path: dict[str, str] = {}
+    for commit in reversed(table.completed_commits()):
+        for path in applied_files(commit.extra_metadata):
+            by_path.setdefault(path, commit.instant)
+    return by_path
+
+
+def read_checkpoint_at(table: CommitLog | None) -> CheckpointRead:
+    """The checkpoint of ``table`` (None: no table yet) with the metadata it was read at."""
+    if table is None:
+        return CheckpointRead(Checkpoint(), {})
+    latest = table.latest_extra_metadata()
+    return CheckpointRead(read_checkpoint(table, latest), latest)
+
+
+def read_checkpoint(table: CommitLog | None, latest: Mapping[str, str] | None = None) -> Checkpoint:
     """The checkpoint of the newest completed commit that carries one (empty without one).
 
     Usually the latest commit (``latest``: its extraMetadata, when the caller read it already);
@@ -136,19 +175,19 @@ def apply_files(
     rebuild: bool = False,
     max_files: int | None = None,
     before_complete: Callable[[], None] | None = None,
+    checkpoint_read: CheckpointRead | None = None,
 ) -> ApplyResult:
     """Apply ``files`` (those not applied yet) to the table at ``target`` in one commit.
 
     ``reload`` None detects a new full-load generation (``LOAD00000001`` with new content);
     True/False forces it. ``rebuild`` replaces the table with every file given (an operator's
-    reload). Files re-uploaded with other content are refused (``ApplyResult.refused``), never
-    applied. Raises :class:`~tributary.errors.CdcFileError` for a bad file (nothing written),
-    :class:`~tributary.errors.TableConfigMismatchError` when ``options`` disagree with the
-    existing table. Writes no commit when nothing is pending.
-    """
+    reload). Re-uploads with other content are refused (``ApplyResult.refused``). Raises
+    CdcFileError for a bad file (nothing written), TableConfigMismatchError when ``options``
+    disagree with the table. No commit when nothing is pending. ``checkpoint_read``: the
+    checkpoint as the caller read it already (under its lease); None: read here."""
     table = _open(target, options)
-    seen = table.latest_extra_metadata() if table is not None else {}
-    checkpoint = read_checkpoint(table, seen)
+    known = checkpoint_read if checkpoint_read is not None else read_checkpoint_at(table)
+    seen, checkpoint = known.latest, known.checkpoint
     sorting = sort_out(checkpoint, sort_files(list(files)), rebuild=rebuild)
     pending = sorting.pending[:max_files] if max_files is not None else sorting.pending
     if not pending:
@@ -161,9 +200,7 @@ def apply_files(
         return ApplyResult(options.table_name, skipped=sorting.skipped, refused=refusals)
     pending = [f for f, _ in batches]
     is_reload = rebuild or (any(f.path in sorting.reloads for f in pending) if reload is None else reload)
-    key_options = table.options if table is not None else table_options(options)
-    for f, batch in batches:
-        check_keys(f, batch, key_options)
+    _check_all_keys(batches, table.options if table is not None else table_options(options))
     floor = None if rebuild else generation_floor(batches, options, checkpoint)
     overwrite = rebuild or is_reload or (floor is not None and table is not None and _has_loads(checkpoint))
     arbiter = _arbiter(table, checkpoint, options, batches, floor, overwrite=overwrite, rebuild=rebuild)
@@ -176,23 +213,35 @@ def apply_files(
     extra = advanced.to_metadata(pending, reload=overwrite, mode=options.mode.value)
     operation, result = _commit(table, target, options, write_plan, extra, seen, before_complete)
     forget(target, {*checkpoint.segments, checkpoint.markers} - {*advanced.segments, advanced.markers, ""})
-    applied = ApplyResult(
-        table=options.table_name,
-        files=tuple(f.path for f in pending),
+    applied = replace(
+        _committed(options.table_name, pending, result),
         skipped=sorting.skipped,
         refused=refusals,
-        inserted=result.inserted,
-        updated=result.updated,
-        deleted=result.deleted,
         changes=write_plan.changes,
-        instant=result.instant,
         operation=operation.value,
         reload=overwrite,
         extra=extra,
-        digests={f.path: f.digest for f in pending},
     )
     log.info("applied %s", applied.summary())
     return applied
+
+
+def _check_all_keys(batches: Sequence[tuple[CdcFile, pa.Table]], key_options: TableOptions) -> None:
+    for f, batch in batches:
+        check_keys(f, batch, key_options)
+
+
+def _committed(table_name: str, pending: Sequence[CdcFile], result: CommitResult) -> ApplyResult:
+    """The files a commit applied, with its counts."""
+    return ApplyResult(
+        table_name,
+        tuple(f.path for f in pending),
+        inserted=result.inserted,
+        updated=result.updated,
+        deleted=result.deleted,
+        instant=result.instant,
+        digests={f.path: f.digest for f in pending},
+    )
 
 
 def read_batches(

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from tributary.processing.outcome import OutcomeStatus
+
 files_app = typer.Typer(no_args_is_help=True)
 runs_app = typer.Typer(no_args_is_help=True)
 locks_app = typer.Typer(no_args_is_help=True)
 console = Console()
+#: the status column's colour per outcome status
+_STYLES = {
+    OutcomeStatus.COMPLETED: "green",
+    OutcomeStatus.FAILED: "red",
+    OutcomeStatus.BLOCKED: "yellow",
+    OutcomeStatus.BUSY: "yellow",
+}
 
 
 def _ts(value: datetime | None) -> str:
@@ -25,7 +33,7 @@ def _ts(value: datetime | None) -> str:
 def register_files(paths: list[str] = typer.Argument(..., help="Files or folders, local or s3://")) -> None:
     """Register landed CDC files (idempotent); each goes to its table by staging prefix."""
     from tributary.config.service import load_db_config
-    from tributary.files.registry import discover, register
+    from tributary.files.registry import RegistrationStatus, discover, register
     from tributary.metadata.db import session_scope
 
     config = load_db_config()
@@ -35,7 +43,7 @@ def register_files(paths: list[str] = typer.Argument(..., help="Files or folders
     counts: dict[str, int] = {}
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
-        if r.status == "unmatched":
+        if r.status == RegistrationStatus.UNMATCHED:
             console.print(f"[yellow]unmatched[/] {escape(r.uri)}: {escape(r.reason or '')}", soft_wrap=True)
     console.print(
         f"files: {counts.get('registered', 0)} registered, {counts.get('duplicate', 0)} already known, "
@@ -127,17 +135,15 @@ def process(
     else:
         result = process_cadence(cadence, batch=batch, run_context=RunContext.cli())  # type: ignore[arg-type]
     if as_json:
-        doc: dict[str, Any] = {t: o.__dict__ for t, o in result.tables.items()}
-        console.print_json(json.dumps({"tables": doc, "failed": result.failed, "seconds": result.seconds}))
+        console.print_json(json.dumps(result.to_dict(full=True)))
     else:
         out = Table(title=f"processed {len(result.tables)} table(s) in {result.seconds:.1f}s")
         for col in ("table", "status", "files", "inserted", "updated", "deleted", "instant", "error"):
             out.add_column(col, overflow="fold")
-        styles = {"completed": "green", "failed": "red", "blocked": "yellow", "busy": "yellow"}
         for t, o in sorted(result.tables.items()):
             out.add_row(
                 t,
-                f"[{styles.get(o.status, 'white')}]{o.status}[/]",
+                f"[{_STYLES.get(o.status, 'white')}]{o.status}[/]",
                 str(len(o.files)),
                 str(o.inserted),
                 str(o.updated),

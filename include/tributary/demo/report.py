@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from tributary.config.locations import resolve_location
 from tributary.config.validation import ConfigSet
 from tributary.metadata.db import session_scope
-from tributary.metadata.models import CdcFileRow
+from tributary.metadata.models import CdcFileRow, FileStatus
 
 
 @dataclass
@@ -69,14 +69,15 @@ def check_tables(config: ConfigSet, expected_path: Path) -> list[TableCheck]:
                 s.scalar(
                     select(func.count())
                     .select_from(CdcFileRow)
-                    .where(CdcFileRow.table_id == table_id, CdcFileRow.status == "processed")
+                    .where(CdcFileRow.table_id == table_id, CdcFileRow.status == FileStatus.PROCESSED)
                 )
                 or 0
             )
             last = s.scalar(select(func.max(CdcFileRow.processed_at)).where(CdcFileRow.table_id == table_id))
             oldest_pending = s.scalar(
                 select(func.min(CdcFileRow.landed_at)).where(
-                    CdcFileRow.table_id == table_id, CdcFileRow.status.in_(("pending", "failed", "quarantined"))
+                    CdcFileRow.table_id == table_id,
+                    CdcFileRow.status.in_((FileStatus.PENDING, FileStatus.FAILED, FileStatus.QUARANTINED)),
                 )
             )
         lag = None

@@ -21,7 +21,7 @@ from tributary.config.locations import resolve_location
 from tributary.config.validation import ConfigSet
 from tributary.errors import DemoError
 from tributary.metadata.db import session_scope
-from tributary.metadata.models import CatalogSyncRow, CdcFileRow
+from tributary.metadata.models import CatalogSyncRow, CdcFileRow, FileStatus
 from tributary.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -160,20 +160,20 @@ def progress(tables: list[str]) -> Progress:
         )
         bad = s.execute(
             select(CdcFileRow.table_id, CdcFileRow.relative_path, CdcFileRow.reason).where(
-                CdcFileRow.table_id.in_(tables), CdcFileRow.status == "quarantined"
+                CdcFileRow.table_id.in_(tables), CdcFileRow.status == FileStatus.QUARANTINED
             )
         ).all()
         latency: dict[str, float] = {}
         for table_id, landed, done in s.execute(
             select(CdcFileRow.table_id, CdcFileRow.landed_at, CdcFileRow.processed_at).where(
-                CdcFileRow.table_id.in_(tables), CdcFileRow.status == "processed"
+                CdcFileRow.table_id.in_(tables), CdcFileRow.status == FileStatus.PROCESSED
             )
         ):
             if table_id is not None and landed is not None and done is not None:
                 seconds = (done.replace(tzinfo=None) - landed.replace(tzinfo=None)).total_seconds()
                 latency[table_id] = max(latency.get(table_id, 0.0), seconds)
     return Progress(
-        processed=int(by_status.get("processed", 0)),
+        processed=int(by_status.get(FileStatus.PROCESSED, 0)),
         registered=int(sum(by_status.values())),
         quarantined=[(t or "", p or "", r or "") for t, p, r in bad],
         latency_s=latency,

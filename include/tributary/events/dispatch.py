@@ -26,12 +26,13 @@ from tributary.errors import AirflowApiError
 from tributary.events.airflow_api import AirflowClient
 from tributary.events.matching import flows_for_object
 from tributary.events.parsing import ObjectEvent
-from tributary.files.registry import LandedFile, Registration, register
+from tributary.files.registry import LandedFile, Registration, RegistrationStatus, register
+from tributary.metadata.models import FileStatus
 
 log = logging.getLogger(__name__)
 
 CONF_MAX_FILES = 200
-NEEDS_RUN = ("pending", "failed")
+NEEDS_RUN = (FileStatus.PENDING, FileStatus.FAILED)
 
 
 @dataclass
@@ -157,7 +158,7 @@ def dispatch(
     report = DispatchReport(
         registered=sum(r.status == "registered" for r in regs),
         duplicates=sum(r.status == "duplicate" for r in regs),
-        unmatched=sum(r.status == "unmatched" for r in regs),
+        unmatched=sum(r.status == RegistrationStatus.UNMATCHED for r in regs),
     )
     table_of = {r.uri: r.table_id for r in regs}
     by_flow: dict[str, tuple[Flow, list[ObjectEvent]]] = {}

@@ -59,11 +59,13 @@ class SweepReport:
 
 
 def _stale_pending(session: Any, older_than: datetime) -> dict[str, list[str]]:
-    from tributary.metadata.models import CdcFileRow
+    from tributary.metadata.models import CdcFileRow, FileStatus
 
     rows = session.execute(
         select(CdcFileRow.table_id, CdcFileRow.uri).where(
-            CdcFileRow.status == "pending", CdcFileRow.registered_at < older_than, CdcFileRow.table_id.is_not(None)
+            CdcFileRow.status == FileStatus.PENDING,
+            CdcFileRow.registered_at < older_than,
+            CdcFileRow.table_id.is_not(None),
         )
     )
     out: dict[str, list[str]] = {}

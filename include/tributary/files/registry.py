@@ -17,6 +17,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -27,7 +28,7 @@ from tributary.cdc.files import CdcFile, FileKind, classify, content_digest, lis
 from tributary.config.locations import canonical_uri, resolve_location
 from tributary.config.models import RawTable
 from tributary.errors import NotFoundError, StorageError
-from tributary.metadata.models import CdcFileHistoryRow, CdcFileRow, ConfigChangeRow
+from tributary.metadata.models import CdcFileHistoryRow, CdcFileRow, ConfigChangeRow, FileStatus
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +43,21 @@ class LandedFile:
     landed_at: datetime | None = None
 
 
+class RegistrationStatus(StrEnum):
+    """What registering one landed file did."""
+
+    REGISTERED = "registered"
+    DUPLICATE = "duplicate"
+    """Known already (same content), or an unmatched file seen before."""
+    UNMATCHED = "unmatched"
+    """Under no configured table's staging prefix."""
+
+
 @dataclass(frozen=True)
 class Registration:
     uri: str
     table_id: str | None
-    status: str  # "registered" | "duplicate" | "unmatched"
+    status: RegistrationStatus
     reason: str | None = None
 
 
@@ -126,9 +137,9 @@ def _new_version(landed: LandedFile, row: CdcFileRow) -> str | None:
 
 def _supersede(session: Session, row: CdcFileRow, landed: LandedFile, digest: str) -> dict[str, object]:
     """Columns of the new version's row; an unapplied older version is skipped (its bytes are gone)."""
-    if row.status in ("pending", "failed"):
+    if row.status in (FileStatus.PENDING, FileStatus.FAILED):
         row.reason = f"replaced by a new upload ({landed.size} bytes, {digest[:19]}) before it was applied"
-        set_status(session, row, "skipped", row.reason)
+        set_status(session, row, FileStatus.SKIPPED, row.reason)
     log.warning("%s: new content (%s bytes) under a registered name", landed.uri, landed.size)
     return {"version_key": digest, "content_hash": digest}
 
@@ -164,8 +175,10 @@ def register(session: Session, files: Iterable[LandedFile], tables: Iterable[Raw
         if match is None or kind_fmt is None:
             reason = _unmatched_reason(match, name)
             values = {**base, "version_key": f"{landed.size}:{landed.mtime_ns}", "table_id": None}
-            added = _insert(session, {**values, "status": "unmatched", "reason": reason, "order_key": ""})
-            out.append(Registration(uri, None, "unmatched" if added else "duplicate", reason))
+            added = _insert(session, {**values, "status": FileStatus.UNMATCHED, "reason": reason, "order_key": ""})
+            out.append(
+                Registration(uri, None, RegistrationStatus.UNMATCHED if added else RegistrationStatus.DUPLICATE, reason)
+            )
             if added:
                 log.warning("unmatched file %s: %s", uri, reason)
             continue
@@ -173,7 +186,7 @@ def register(session: Session, files: Iterable[LandedFile], tables: Iterable[Raw
         if previous is not None:
             digest = _new_version(landed, previous)
             if digest is None:
-                out.append(Registration(uri, previous.table_id, "duplicate"))
+                out.append(Registration(uri, previous.table_id, RegistrationStatus.DUPLICATE))
                 continue
             base.update(_supersede(session, previous, landed, digest))
         table_id, rel = match
@@ -184,14 +197,16 @@ def register(session: Session, files: Iterable[LandedFile], tables: Iterable[Raw
             {
                 **base,
                 "table_id": table_id,
-                "status": "pending",
+                "status": FileStatus.PENDING,
                 "relative_path": rel,
                 "file_kind": kind.value,
                 "file_format": fmt,
                 "order_key": cdc_file.order_key,
             },
         )
-        out.append(Registration(uri, table_id, "registered" if added else "duplicate"))
+        out.append(
+            Registration(uri, table_id, RegistrationStatus.REGISTERED if added else RegistrationStatus.DUPLICATE)
+        )
     return out
 
 
@@ -288,7 +303,10 @@ def operator_action(session: Session, file_id: int, action: str, actor: str) -> 
     row = session.get(CdcFileRow, file_id, with_for_update=True)
     if row is None:
         raise NotFoundError(f"file {file_id}: not tracked; see `tributary files list`")
-    allowed = {"retry": ("failed", "quarantined", "skipped"), "skip": ("pending", "failed", "quarantined")}
+    allowed = {
+        "retry": (FileStatus.FAILED, FileStatus.QUARANTINED, FileStatus.SKIPPED),
+        "skip": (FileStatus.PENDING, FileStatus.FAILED, FileStatus.QUARANTINED),
+    }
     if row.status not in allowed[action]:
         raise NotFoundError(
             f"file {file_id} ({row.uri}) is {row.status}; {action} applies to files that are "
@@ -298,9 +316,9 @@ def operator_action(session: Session, file_id: int, action: str, actor: str) -> 
     if action == "retry":
         row.attempts = 0
         row.reason = None
-        set_status(session, row, "pending", f"retried by {actor}")
+        set_status(session, row, FileStatus.PENDING, f"retried by {actor}")
     else:
-        set_status(session, row, "skipped", f"skipped by {actor}")
+        set_status(session, row, FileStatus.SKIPPED, f"skipped by {actor}")
     session.add(
         ConfigChangeRow(
             batch_id=f"file-{file_id}",

@@ -179,12 +179,25 @@ class LeaseKeeper:
         self._lock = threading.Lock()
 
     def __enter__(self) -> LeaseKeeper:
-        self._thread.start()
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def start(self) -> None:
+        """Start heartbeating (once)."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop heartbeating (a keeper never started stops at once)."""
         self._stop.set()
-        self._thread.join(timeout=self.ttl.total_seconds())
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.ttl.total_seconds())
 
     def _run(self) -> None:
         interval = max(self.ttl.total_seconds() / 3, 0.05)

@@ -8,6 +8,7 @@ meets the same constraints. Config rows also pass the pydantic models when read 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -208,8 +209,40 @@ class ConfigChangeRow(Base):
 
 # --- run-time state ----------------------------------------------------------------------------
 
-FILE_STATUSES = ("pending", "processing", "processed", "failed", "quarantined", "skipped", "unmatched")
-RUN_STATUSES = ("running", "completed", "failed")
+
+class FileStatus(StrEnum):
+    """A tracked CDC file's state (``cdc_files.status``; the DB stores the values)."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    PROCESSED = "processed"
+    FAILED = "failed"
+    QUARANTINED = "quarantined"
+    SKIPPED = "skipped"
+    UNMATCHED = "unmatched"
+
+
+class RunStatus(StrEnum):
+    """A processing run's state (``processing_runs.status`` and its history)."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+FILE_STATUSES = tuple(s.value for s in FileStatus)
+RUN_STATUSES = tuple(s.value for s in RunStatus)
+
+
+class AlertStatus(StrEnum):
+    """An outbox alert's delivery state (``alert_outbox.status``)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+ALERT_STATUSES = tuple(s.value for s in AlertStatus)
 APPLIED = "status = 'completed' AND commit_instant IS NOT NULL"
 """A run that applied changes: the ops views' freshness reads these through a partial index."""
 
@@ -245,7 +278,7 @@ class CdcFileRow(Base):
     mtime_ns: Mapped[int | None] = mapped_column(BigInteger)
     file_kind: Mapped[str | None] = mapped_column(String(8))
     file_format: Mapped[str | None] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=FileStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str | None] = mapped_column(Text)
     commit_instant: Mapped[str | None] = mapped_column(String(32))
@@ -312,7 +345,7 @@ class ProcessingRunRow(Base):
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
     table_id: Mapped[str] = mapped_column(String(257))
-    status: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.RUNNING.value)
     holder: Mapped[str | None] = mapped_column(String(256))
     lock_token: Mapped[int | None] = mapped_column(BigInteger)
     dag_id: Mapped[str | None] = mapped_column(String(200))
@@ -345,7 +378,7 @@ class AlertOutboxRow(Base):
 
     __tablename__ = "alert_outbox"
     __table_args__ = (
-        CheckConstraint(_in("status", ("pending", "sent", "dead")), name="status"),
+        CheckConstraint(_in("status", ALERT_STATUSES), name="status"),
         CheckConstraint("length(subject) <= 100", name="subject_length"),
         CheckConstraint("attempts >= 0 AND occurrences >= 1", name="counts"),
         Index("ix_alert_outbox_status_next", "status", "next_attempt_at"),
@@ -361,7 +394,7 @@ class AlertOutboxRow(Base):
     message: Mapped[dict[str, Any]] = mapped_column(JSON)
     dedupe_key: Mapped[str] = mapped_column(String(256))
     occurrences: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=AlertStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tributary.errors import OpsNotFoundError, TributaryError
-from tributary.metadata.models import CdcFileRow, ProcessingRunRow, RawTableRow
+from tributary.metadata.models import CdcFileRow, FileStatus, ProcessingRunRow, RawTableRow, RunStatus
 from tributary.ops import queries as q
 from tributary.ops.params import check_name
 
@@ -160,7 +160,7 @@ def table_detail(session: Session, table_id: str, now: datetime) -> dict[str, An
         ).all()
     )
     quarantined = session.scalars(
-        select(CdcFileRow).where(CdcFileRow.table_id == table_id, CdcFileRow.status == "quarantined")
+        select(CdcFileRow).where(CdcFileRow.table_id == table_id, CdcFileRow.status == FileStatus.QUARANTINED)
     )
     return {
         "table": q.row_dict(facts, now),
@@ -174,7 +174,7 @@ def table_detail(session: Session, table_id: str, now: datetime) -> dict[str, An
             "table_version": row.table_version,
             "file_format": row.file_format,
         },
-        "commits": [r for r in run_docs if r["status"] == "completed" and r["commit_instant"]],
+        "commits": [r for r in run_docs if r["status"] == RunStatus.COMPLETED and r["commit_instant"]],
         "runs": run_docs,
         "file_counts": {str(k): int(v) for k, v in counts.items()},
         "files": [_file_dict(f) for f in files],

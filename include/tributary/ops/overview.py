@@ -20,6 +20,7 @@ from tributary.metadata.models import (
     ProcessingRunRow,
     RawTableRow,
     RefreshCadenceRow,
+    RunStatus,
 )
 from tributary.ops import queries as q
 
@@ -128,7 +129,7 @@ def throughput(session: Session, now: datetime) -> list[dict[str, Any]]:
     """Rows inserted, updated and deleted per hour (completed runs, by the hour they finished)."""
     r = ProcessingRunRow
     values = [func.sum(r.inserted), func.sum(r.updated), func.sum(r.deleted), func.count()]
-    counts = _per_hour(session, r.finished_at, [r.status == "completed"], values, now)
+    counts = _per_hour(session, r.finished_at, [r.status == RunStatus.COMPLETED], values, now)
     return [
         {"hour": q.iso(h), "inserted": c[0], "updated": c[1], "deleted": c[2], "runs": c[3]}
         for h, c in zip(hour_labels(now), counts, strict=True)
@@ -139,7 +140,7 @@ def failures(session: Session, now: datetime) -> list[dict[str, Any]]:
     """Failed runs and the tables they touched, per hour they started."""
     r = ProcessingRunRow
     values = [func.count(), func.count(func.distinct(r.table_id))]
-    counts = _per_hour(session, r.started_at, [r.status == "failed"], values, now)
+    counts = _per_hour(session, r.started_at, [r.status == RunStatus.FAILED], values, now)
     return [
         {"hour": q.iso(h), "failed_runs": c[0], "tables": c[1]} for h, c in zip(hour_labels(now), counts, strict=True)
     ]

@@ -14,10 +14,18 @@ from sqlalchemy import Select, and_, case, false, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from tributary.metadata.models import CdcFileRow, FlowTaskRow, ProcessingRunRow, RawTableRow, TableLockRow
+from tributary.metadata.models import (
+    CdcFileRow,
+    FileStatus,
+    FlowTaskRow,
+    ProcessingRunRow,
+    RawTableRow,
+    RunStatus,
+    TableLockRow,
+)
 from tributary.ops.params import SortKey, SortOrder, TableQuery, TableState
 
-BACKLOG_STATUSES = ("pending", "failed", "quarantined", "processing")
+BACKLOG_STATUSES = (FileStatus.PENDING, FileStatus.FAILED, FileStatus.QUARANTINED, FileStatus.PROCESSING)
 
 
 def _count(status: str) -> ColumnElement[Any]:
@@ -29,10 +37,10 @@ def file_facts() -> Any:
     return (
         select(
             CdcFileRow.table_id.label("table_id"),
-            _count("pending").label("pending"),
-            _count("failed").label("failed"),
-            _count("quarantined").label("quarantined"),
-            _count("processing").label("processing"),
+            _count(FileStatus.PENDING).label("pending"),
+            _count(FileStatus.FAILED).label("failed"),
+            _count(FileStatus.QUARANTINED).label("quarantined"),
+            _count(FileStatus.PROCESSING).label("processing"),
             func.sum(func.coalesce(CdcFileRow.size_bytes, 0)).label("pending_bytes"),
             func.min(func.coalesce(CdcFileRow.landed_at, CdcFileRow.registered_at)).label("oldest_pending"),
         )
@@ -48,7 +56,7 @@ def _applied(column: Any) -> Any:
     r = ProcessingRunRow
     return (
         select(column)
-        .where(r.table_id == RawTableRow.table_id, r.status == "completed", r.commit_instant.is_not(None))
+        .where(r.table_id == RawTableRow.table_id, r.status == RunStatus.COMPLETED, r.commit_instant.is_not(None))
         .order_by(r.finished_at.desc())
         .limit(1)
         .scalar_subquery()
@@ -75,7 +83,7 @@ def table_rows() -> Any:
     state = case(
         (RawTableRow.active == false(), literal(TableState.INACTIVE.value)),
         (quarantined > 0, literal(TableState.BLOCKED.value)),
-        (last.status == "failed", literal(TableState.FAILING.value)),
+        (last.status == RunStatus.FAILED, literal(TableState.FAILING.value)),
         (pending + failed + processing > 0, literal(TableState.BACKLOG.value)),
         else_=literal(TableState.OK.value),
     )
@@ -227,7 +235,7 @@ def backlog_now(session: Session) -> dict[str, int]:
             CdcFileRow.status.in_(BACKLOG_STATUSES), CdcFileRow.table_id.is_not(None)
         )
     ).one()
-    return {"files": int(files), "bytes": int(size)}
+    return {"files": int(files), "bytes": int(size or 0)}
 
 
 def stale_condition(t: Any, before: datetime) -> ColumnElement[bool]:

@@ -7,24 +7,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from tributary.metadata.models import (
+    Base,
     CdcFileRow,
+    FileStatus,
     FlowRow,
     FlowTaskRow,
     ProcessingRunRow,
     RawTableRow,
     RefreshCadenceRow,
+    RunStatus,
     TableLockRow,
     TemplateRow,
 )
+from tributary.ops.params import TableState
 
 CADENCES = {"synth_q30": ("*/30 * * * *", 30), "synth_hourly": ("0 * * * *", 60), "synth_daily": ("0 3 * * *", 1440)}
 QUARANTINE_REASON = "corrupt parquet footer (synthetic)"
+
+
+def _table(model: type[Base]) -> Table:
+    """The Core table behind a model (a bulk insert of plain dicts, without the ORM)."""
+    return cast(Table, model.__table__)
 
 
 def table_id(i: int) -> str:
@@ -82,7 +91,7 @@ def _config_rows(session: Session, n: int) -> None:
             )
         )
     session.execute(
-        insert(RawTableRow.__table__),
+        insert(_table(RawTableRow)),
         [
             {
                 "table_id": table_id(i),
@@ -116,9 +125,9 @@ def _table_runs(i: int, now: datetime, exp: Expected) -> tuple[list[dict[str, An
             continue
         failed = (i % 100 == 13 and k == len(fires) - 1) or (i % 50 == 1 and k % 8 == 0)
         dag_run = f"scheduled__{fire.isoformat()}"
-        run = {
+        run: dict[str, Any] = {
             "table_id": tid,
-            "status": "failed" if failed else "completed",
+            "status": RunStatus.FAILED if failed else RunStatus.COMPLETED,
             "dag_id": f"tributary__{cad}",
             "dag_run_id": dag_run,
             "task_id": "process_batch",
@@ -144,13 +153,24 @@ def _table_runs(i: int, now: datetime, exp: Expected) -> tuple[list[dict[str, An
                 counts[j] += run[col]
             applied, commits = end, commits + 1
         last_status = run["status"]
-        files.append(_file(tid, k, fire - timedelta(seconds=60), 1000 + i, "failed" if failed else "processed", end))
+        files.append(
+            _file(
+                tid,
+                k,
+                fire - timedelta(seconds=60),
+                1000 + i,
+                FileStatus.FAILED if failed else FileStatus.PROCESSED,
+                end,
+            )
+        )
     if i % 100 == 7:
-        files.append(_file(tid, 90000, now - timedelta(minutes=50), 777, "quarantined", None, QUARANTINE_REASON))
+        files.append(
+            _file(tid, 90000, now - timedelta(minutes=50), 777, FileStatus.QUARANTINED, None, QUARANTINE_REASON)
+        )
     if i % 10 == 3 or i % 250 == 99:
         for m in (20, 5):
-            files.append(_file(tid, 90000 + m, now - timedelta(minutes=m), 5000, "pending", None))
-    waiting = [f for f in files if f["status"] in ("pending", "failed", "quarantined")]
+            files.append(_file(tid, 90000 + m, now - timedelta(minutes=m), 5000, FileStatus.PENDING, None))
+    waiting = [f for f in files if f["status"] in (FileStatus.PENDING, FileStatus.FAILED, FileStatus.QUARANTINED)]
     exp.pending_files += len(waiting)
     exp.pending_bytes += sum(f["size_bytes"] for f in waiting)
     exp.states[tid] = _state(i, files, last_status)
@@ -158,14 +178,15 @@ def _table_runs(i: int, now: datetime, exp: Expected) -> tuple[list[dict[str, An
     return runs, files
 
 
-def _state(i: int, files: list[dict[str, Any]], last_status: str | None) -> str:
+def _state(i: int, files: list[dict[str, Any]], last_status: str | None) -> TableState:
     if i % 500 == 42:
-        return "inactive"
-    if any(f["status"] == "quarantined" for f in files):
-        return "blocked"
-    if last_status == "failed":
-        return "failing"
-    return "backlog" if any(f["status"] in ("pending", "failed") for f in files) else "ok"
+        return TableState.INACTIVE
+    if any(f["status"] == FileStatus.QUARANTINED for f in files):
+        return TableState.BLOCKED
+    if last_status == RunStatus.FAILED:
+        return TableState.FAILING
+    waiting = any(f["status"] in (FileStatus.PENDING, FileStatus.FAILED) for f in files)
+    return TableState.BACKLOG if waiting else TableState.OK
 
 
 def _file(
@@ -184,9 +205,9 @@ def _file(
         "file_kind": "cdc",
         "file_format": "parquet",
         "status": status,
-        "attempts": 1 if status in ("failed", "quarantined") else 0,
-        "reason": reason or (f"synthetic failure in {tid}" if status == "failed" else None),
-        "processed_at": done if status == "processed" else None,
+        "attempts": 1 if status in (FileStatus.FAILED, FileStatus.QUARANTINED) else 0,
+        "reason": reason or (f"synthetic failure in {tid}" if status == FileStatus.FAILED else None),
+        "processed_at": done if status == FileStatus.PROCESSED else None,
     }
 
 
@@ -203,12 +224,12 @@ def generate(session: Session, tables: int, now: datetime) -> Expected:
         runs += r
         files += f
         if len(runs) > 20000:
-            session.execute(insert(ProcessingRunRow.__table__), runs)
+            session.execute(insert(_table(ProcessingRunRow)), runs)
             runs = []
     if runs:
-        session.execute(insert(ProcessingRunRow.__table__), runs)
+        session.execute(insert(_table(ProcessingRunRow)), runs)
     for start in range(0, len(files), 20000):
-        session.execute(insert(CdcFileRow.__table__), files[start : start + 20000])
+        session.execute(insert(_table(CdcFileRow)), files[start : start + 20000])
     leases = [
         {
             "table_id": table_id(i),
@@ -221,5 +242,5 @@ def generate(session: Session, tables: int, now: datetime) -> Expected:
         if i % 100 == 5
     ]
     if leases:
-        session.execute(insert(TableLockRow.__table__), leases)
+        session.execute(insert(_table(TableLockRow)), leases)
     return exp

@@ -5,6 +5,8 @@ from __future__ import annotations
 from html import escape as e
 from typing import Any
 
+from tributary.metadata.models import RunStatus
+
 
 def state_badge(state: str) -> str:
     return f'<span class="state s-{e(state)}">{e(state)}</span>'
@@ -27,5 +29,5 @@ def fmt_bytes(n: int | None) -> str:
 
 
 def run_badge(status: str) -> str:
-    cls = {"completed": "ok", "failed": "failing"}.get(status, "backlog")
+    cls = {RunStatus.COMPLETED.value: "ok", RunStatus.FAILED.value: "failing"}.get(status, "backlog")
     return f'<span class="state s-{cls}">{e(status)}</span>'

@@ -8,6 +8,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from tributary.config.models import RawTable
 from tributary.config.service import load_db_config
@@ -15,7 +16,8 @@ from tributary.config.validation import ConfigSet
 from tributary.errors import MetadataError, NotFoundError
 from tributary.locks.lease import default_holder
 from tributary.processing.context import RunContext, queue_table_alert
-from tributary.processing.processor import DEFAULT_MAX_FILES, TableOutcome, process_table
+from tributary.processing.outcome import OutcomeStatus, TableOutcome, batch_dict
+from tributary.processing.processor import DEFAULT_MAX_FILES, process_table
 from tributary.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,12 @@ class BatchResult:
 
     @property
     def blocked(self) -> list[str]:
-        return sorted(t for t, o in self.tables.items() if o.status == "blocked")
+        return sorted(t for t, o in self.tables.items() if o.status == OutcomeStatus.BLOCKED)
+
+    def to_dict(self, *, full: bool = False) -> dict[str, Any]:
+        """The batch's serialized result (see :meth:`TableOutcome.to_dict` for ``full``)."""
+        doc = batch_dict({t: o.to_dict(full=full) for t, o in self.tables.items()})
+        return {**doc, "seconds": self.seconds} if full else doc
 
     def merge(self, other: BatchResult) -> None:
         self.tables.update(other.tables)
@@ -75,7 +82,7 @@ def process_batch(
         table = config.tables.get(table_id)
         if table is None:
             reason = disabled.get(table_id, "not configured")
-            result.tables[table_id] = _config_failure(table_id, reason, run_context)
+            result.tables[table_id] = config_failure(table_id, reason, run_context)
             continue
         outcome = _process_one(table, holder, run_context, max_files, ttl)
         result.tables[table_id] = outcome
@@ -98,10 +105,10 @@ def _process_one(table: RawTable, holder: str, ctx: RunContext | None, max_files
     except Exception as exc:  # e.g. the metadata DB was unreachable for this table
         if not isinstance(exc, MetadataError):
             log.exception("%s: processing failed outside the engine", table.table_id)
-        return TableOutcome(table.table_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        return TableOutcome(table.table_id, OutcomeStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
 
 
-def _config_failure(table_id: str, reason: str, ctx: RunContext | None) -> TableOutcome:
+def config_failure(table_id: str, reason: str, ctx: RunContext | None) -> TableOutcome:
     """A table whose config row is broken fails alone, with an alert naming the reason."""
     from tributary.metadata.db import session_scope
 
@@ -111,7 +118,7 @@ def _config_failure(table_id: str, reason: str, ctx: RunContext | None) -> Table
             queue_table_alert(s, ctx, table_id, message)
     except Exception as exc:
         log.error("could not queue the alert for %s: %s", table_id, exc)
-    return TableOutcome(table_id, "failed", error=message)
+    return TableOutcome(table_id, OutcomeStatus.FAILED, error=message)
 
 
 def process_cadence(

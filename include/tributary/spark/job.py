@@ -39,6 +39,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -57,6 +58,15 @@ RESULT_ARG = "--result-uri"
 SYNC_ARG = "--tributary-sync"
 PLAN_ONLY_ARG = "--tributary-plan-only"
 BATCH_VERSION = 1
+
+
+class ResultStatus(StrEnum):
+    """A table's status in the job's result."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    PLANNED = "planned"
+    """A dry run (``--tributary-plan-only``): planned and counted, nothing written."""
 
 
 class BatchError(ValueError):
@@ -210,31 +220,23 @@ class Heartbeat:
             self._engine.dispose()
 
     def beat(self, only: str | None = None) -> None:
-        """Extend every lease (or ``only`` one) that is still held; a lease not held is lost."""
-        import sqlalchemy
+        """Extend every lease (or ``only`` one) that is still held; a lease not held is lost.
+        The same fenced renewal as the Airflow side's (:func:`tributary.locks.lease.check_and_extend`)."""
+        from sqlalchemy.orm import Session
 
-        stamp = sqlalchemy.DateTime(timezone=True)  # typed: each dialect stores times as the ORM does
-        stmt = sqlalchemy.text(
-            "UPDATE table_locks SET heartbeat_at = :now, expires_at = :expires "
-            "WHERE table_id = :table_id AND token = :token AND holder = :holder AND expires_at >= :now"
-        ).bindparams(sqlalchemy.bindparam("now", type_=stamp), sqlalchemy.bindparam("expires", type_=stamp))
-        with self._lock, self._engine.begin() as conn:
-            now = datetime.now(UTC)
-            for table_id, lease in self.leases.items():
+        from tributary.errors import LeaseLostError
+        from tributary.locks.lease import Lease, check_and_extend
+
+        with self._lock, Session(self._engine) as session, session.begin():
+            for table_id, entry in self.leases.items():
                 if table_id in self.lost or (only is not None and table_id != only):
                     continue
-                params = {
-                    "now": now,
-                    "expires": now + self.ttl,
-                    "table_id": table_id,
-                    "token": int(lease["token"]),
-                    "holder": str(lease["holder"]),
-                }
-                if conn.execute(stmt, params).rowcount != 1:
-                    log.error("table %s: lease token %s was lost", table_id, lease["token"])
+                lease = Lease(table_id, str(entry["holder"]), int(entry["token"]), datetime.now(UTC))
+                try:
+                    self.expires[table_id] = check_and_extend(lease, self.ttl, session).expires_at
+                except LeaseLostError:
+                    log.error("table %s: lease token %s was lost", table_id, entry["token"])
                     self.lost.add(table_id)
-                else:
-                    self.expires[table_id] = now + self.ttl
 
     def _expired(self, table_id: str) -> bool:
         expires = self.expires.get(table_id)
@@ -362,7 +364,7 @@ def run_table(
         log.exception("%s: the Spark job failed", table_id)
         return {
             "table_id": table_id,
-            "status": "failed",
+            "status": ResultStatus.FAILED.value,
             "files": paths,
             "error": str(exc) if isinstance(exc, CdcFileError) else f"{type(exc).__name__}: {exc}",
             "error_file": exc.path if isinstance(exc, CdcFileError) else None,
@@ -395,7 +397,7 @@ def _write_table(
     write = write_rows(plan.rows, existing, hudi_record_key_fields(table), plan.operation == "upsert")
     result: dict[str, Any] = {
         "table_id": table_id,
-        "status": "planned" if plan_only else "completed",
+        "status": (ResultStatus.PLANNED if plan_only else ResultStatus.COMPLETED).value,
         "inserted": write.inserted,
         "updated": write.updated,
         "deleted": write.deleted,
@@ -438,7 +440,11 @@ def run_batch(
         for entry in batch["tables"]:
             table_id = entry["table_id"]
             if table_id in heartbeat.lost:
-                result = {"table_id": table_id, "status": "failed", "error": "the table's lease was lost"}
+                result = {
+                    "table_id": table_id,
+                    "status": ResultStatus.FAILED.value,
+                    "error": "the table's lease was lost",
+                }
             else:
                 fence = (lambda t=table_id: heartbeat.check(t)) if table_id in leases else None
                 result = run_table(spark, entry, sync=sync, plan_only=plan_only, fence=fence, save=save)
@@ -458,7 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan_only = args.get(PLAN_ONLY_ARG, "false").lower() == "true"
     spark = hudi_session()
     results = run_batch(spark, batch, args.get(RESULT_ARG), sync=sync, plan_only=plan_only)
-    failed = sorted(t for t, r in results.items() if r["status"] == "failed")
+    failed = sorted(t for t, r in results.items() if r["status"] == ResultStatus.FAILED)
     log.info("batch done: %d table(s), failed: %s", len(results), ", ".join(failed) or "none")
     return 1 if failed else 0
 

@@ -10,7 +10,7 @@ checkpoint reader is used unchanged. Never shipped to the cluster.
 
 from __future__ import annotations
 
-from tributary.cdc.checkpoint import applied_files
+from tributary.cdc.apply import applied_by
 from tributary.hudi.options import parse_properties
 from tributary.hudi.table import PROPERTIES, CommitInfo, commit_infos, extra_metadata
 from tributary.hudi.timeline import Timeline
@@ -54,11 +54,7 @@ class TableTimeline:
 
     def applied_by(self) -> dict[str, str]:
         """File path → the instant of the newest commit whose checkpoint says it applied the file."""
-        by_path: dict[str, str] = {}
-        for commit in reversed(self.completed_commits()):
-            for path in applied_files(commit.extra_metadata):
-                by_path.setdefault(path, commit.instant)
-        return by_path
+        return applied_by(self)
 
     def __repr__(self) -> str:
         return f"TableTimeline({self.uri!r})"

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from tributary.errors import ProcessingError
+from tributary.processing.outcome import OutcomeStatus
 
 if TYPE_CHECKING:
     from tributary.config.validation import ConfigSet
@@ -27,18 +28,6 @@ def plan(cadence_id: str, config: ConfigSet | None = None) -> list[list[str]]:
     return batches
 
 
-def outcome_dict(outcome: Any) -> dict[str, Any]:
-    return {
-        "status": outcome.status,
-        "inserted": getattr(outcome, "inserted", 0),
-        "updated": getattr(outcome, "updated", 0),
-        "deleted": getattr(outcome, "deleted", 0),
-        "files": list(getattr(outcome, "files", []) or [])[:100],
-        "instant": getattr(outcome, "instant", None),
-        "error": (getattr(outcome, "error", None) or None) and str(outcome.error)[:1000],
-    }
-
-
 def process(table_ids: list[str], *, holder: str, run_context: Any, max_files: int | None = None) -> dict[str, Any]:
     """Run the file processor on one batch with the local engine; one dict per table."""
     from tributary.processing.batches import process_batch
@@ -46,8 +35,8 @@ def process(table_ids: list[str], *, holder: str, run_context: Any, max_files: i
     kwargs: dict[str, Any] = {"holder": holder, "run_context": run_context}
     if max_files:
         kwargs["max_files"] = max_files
-    result = process_batch(list(table_ids), **kwargs)
-    tables = {t: outcome_dict(o) for t, o in sorted(result.tables.items())}
+    result = process_batch(list(table_ids), **kwargs).to_dict()
+    tables = result["tables"]
     for table_id, out in tables.items():
         log.info(
             "%s: %s (+%s ~%s -%s) %s",
@@ -58,7 +47,7 @@ def process(table_ids: list[str], *, holder: str, run_context: Any, max_files: i
             out["deleted"],
             out["error"] or "",
         )
-    return {"tables": tables, "failed": list(result.failed)}
+    return result
 
 
 def summarise(planned: list[list[str]] | None, results: Iterable[dict[str, Any] | None]) -> dict[str, Any]:
@@ -70,7 +59,7 @@ def summarise(planned: list[list[str]] | None, results: Iterable[dict[str, Any] 
         tables.update(result.get("tables", {}))
     expected = {t for batch in planned for t in batch}
     missing = sorted(expected - set(tables))
-    failed = sorted(t for t, o in tables.items() if o.get("status") == "failed")
+    failed = sorted(t for t, o in tables.items() if o.get("status") == OutcomeStatus.FAILED)
     totals = {k: sum(int(o.get(k) or 0) for o in tables.values()) for k in ("inserted", "updated", "deleted")}
     statuses: dict[str, int] = {}
     for out in tables.values():

@@ -14,6 +14,8 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
+from tributary.processing.outcome import OutcomeStatus
+
 log = logging.getLogger(__name__)
 
 
@@ -234,7 +236,7 @@ class CdcBatchOperator(_TemplateOperator):
         if not prepared.pending:  # nothing to hand to Spark (idle, busy, blocked or invalid tables)
             result = {
                 "tables": prepared.outcomes,
-                "failed": sorted(t for t, o in prepared.outcomes.items() if o["status"] == "failed"),
+                "failed": sorted(t for t, o in prepared.outcomes.items() if o["status"] == OutcomeStatus.FAILED),
             }
             if result["failed"]:
                 _deliver_alerts_now()
