@@ -383,7 +383,9 @@ def check_keys(file: CdcFile, batch: pa.Table, key_options: TableOptions) -> Non
     try:
         record_keys(batch, key_options, file.path)
         if OP_COLUMN in batch.column_names:
-            batch = batch.filter(pc.not_equal(pc.fill_null(batch.column(OP_COLUMN), ""), "D"))
+            kept = pc.not_equal(pc.fill_null(batch.column(OP_COLUMN), ""), "D")
+            if not pc.all(kept).as_py():  # a load or inserts/updates only: no copy of the rows
+                batch = batch.filter(kept)
         partition_paths(batch, key_options, file.path)
     except HudiError as exc:
         raise CdcFileError(file.path, str(exc).removeprefix(f"{file.path}: ")) from exc

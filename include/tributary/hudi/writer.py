@@ -38,6 +38,7 @@ from tributary.hudi.keys import partition_paths, record_keys
 from tributary.hudi.markers import IOType
 from tributary.hudi.options import META_COLUMNS, TableOptions, WriteOperation
 from tributary.hudi.timeline import Timeline
+from tributary.hudi.uniqueness import record_keys_distinct
 
 logger = logging.getLogger(__name__)
 
@@ -139,13 +140,14 @@ class CommitWriter:
             dels = pa.table({KEY: pc.unique(dels.column(KEY).combine_chunks())})
         if ups is not None:
             ups = ups.append_column(PART, partition_paths(ups, self.opts, "upserts"))
-            if operation != WriteOperation.INSERT:
-                n_unique = pc.count_distinct(ups.column(KEY)).as_py()
-                if n_unique != ups.num_rows:
-                    raise HudiError(
-                        f"upserts for table {self.opts.table_name!r} contain {ups.num_rows - n_unique} duplicate "
-                        "record key(s); deduplicate by key (keep the latest by the precombine field) before writing"
-                    )
+            if operation != WriteOperation.INSERT and not record_keys_distinct(
+                ups, ups.column(KEY), self.opts.record_key_fields
+            ):
+                n_unique = len(pc.unique(ups.column(KEY)))
+                raise HudiError(
+                    f"upserts for table {self.opts.table_name!r} contain {ups.num_rows - n_unique} duplicate "
+                    "record key(s); deduplicate by key (keep the latest by the precombine field) before writing"
+                )
             if dels is not None and dels.num_rows:
                 both = pc.sum(pc.cast(pc.is_in(ups.column(KEY), value_set=dels.column(KEY)), pa.int64())).as_py()
                 if both:
