@@ -18,8 +18,8 @@ import pytest
 from tests.conformance.conftest import Version
 from tests.conformance.spark_peer import SparkPeer
 from tributary.hudi import HudiTable, TableOptions, WriteOperation
-from tributary.hudi import maintenance as maint
-from tributary.hudi import writer as writer_mod
+from tributary.hudi import file_writer as writer_mod
+from tributary.hudi import instants as instants_mod
 from tributary.storage import Storage
 
 SCHEMA = pa.schema([("id", pa.int64()), ("p", pa.string()), ("v", pa.string()), ("ts", pa.int64())])
@@ -83,7 +83,7 @@ def test_spark_rolls_back_our_killed_write_by_its_markers(
         return real(storage, path, *a, **k)  # type: ignore[arg-type]
 
     monkeypatch.setattr(writer_mod, "write_base_file", killed)
-    monkeypatch.setattr(maint, "rollback_pending", lambda *a, **k: [])  # a hard kill cleans nothing up
+    monkeypatch.setattr(instants_mod, "rollback_pending", lambda *a, **k: [])  # a hard kill cleans nothing up
     with pytest.raises(SystemExit):
         HudiTable.open(uri).write(rows([0, 1, 4, 5], "crash", 9))
     monkeypatch.undo()

@@ -17,14 +17,12 @@ if TYPE_CHECKING:
 
 def stored_rows(table: HudiTable, keys: pa.Table, key_fields: Sequence[str], precombine: str) -> pa.Table:
     """Rows of ``keys`` as the table holds them: ``key_fields`` + ``precombine`` columns."""
-    from tributary.hudi.file_index import FileIndex
-
     table.timeline.reload()
     columns = [*key_fields, precombine]
     wanted = keys.group_by(list(key_fields), use_threads=False).aggregate([])
     wanted = pa.Table.from_arrays([wanted.column(k) for k in key_fields], names=list(key_fields))
     parts: list[pa.Table] = []
-    for base in FileIndex(table.storage, table.timeline).latest_files():
+    for base in table.file_index().latest_files():
         try:
             with table.storage.open_input(base.path) as stream:
                 data = pq.read_table(stream, columns=columns)
@@ -46,11 +44,9 @@ def stored_since(table: HudiTable, precombine: str, floor: pa.Scalar) -> pa.Tabl
     """Every stored row (data columns) whose ``precombine`` value is not below ``floor``."""
     import pyarrow.compute as pc
 
-    from tributary.hudi.file_index import FileIndex
-
     table.timeline.reload()
     parts: list[pa.Table] = []
-    for base in FileIndex(table.storage, table.timeline).latest_files():
+    for base in table.file_index().latest_files():
         try:
             with table.storage.open_input(base.path) as stream:
                 data = pq.read_table(stream)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tributary.hudi.base_file import BaseFile, parse_base_file
-from tributary.hudi.timeline import COMMIT_ACTIONS, Timeline
+from tributary.hudi.timeline import COMMIT_ACTIONS, Instant, Timeline
 from tributary.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -23,18 +24,40 @@ class FileGroup:
         return self.slices[-1]
 
 
-class FileIndex:
-    """File groups of committed base files; replaced groups listed apart."""
+def list_base_files(storage: Storage) -> list[BaseFile]:
+    """Every base file under the table root (one recursive listing; ``.hoodie`` and hidden skipped)."""
+    found = []
+    for entry in storage.list_files("", recursive=True):
+        if entry.path.startswith(".hoodie/") or "/." in f"/{entry.path}":
+            continue
+        bf = parse_base_file(entry.path, entry.size)
+        if bf is not None:
+            found.append(bf)
+    return found
 
-    def __init__(self, storage: Storage, timeline: Timeline) -> None:
+
+class FileIndex:
+    """File groups of committed base files; replaced groups listed apart.
+
+    ``files`` is a listing of the table's base files (:func:`list_base_files`), taken now when not
+    given; the index sorts it by the timeline as loaded.
+    """
+
+    def __init__(self, storage: Storage, timeline: Timeline, files: Sequence[BaseFile] | None = None) -> None:
         self.storage = storage
         self.timeline = timeline
+        self.files: list[BaseFile] = list(files) if files is not None else list_base_files(storage)
         self.groups: dict[tuple[str, str], FileGroup] = {}
         self.replaced: dict[tuple[str, str], str] = {}  # group -> replacing instant
         self.uncommitted: list[BaseFile] = []
-        self.load()
+        self._classify()
 
     def load(self) -> None:
+        """List the table's files again and sort them by the timeline."""
+        self.files = list_base_files(self.storage)
+        self._classify()
+
+    def _classify(self) -> None:
         completed = self.timeline.completed_commits()
         committed = {i.timestamp for i in completed}
         # files of archived commits are those before the first commit on the active timeline (as
@@ -46,17 +69,10 @@ class FileIndex:
         pending = {i.timestamp for i in self.timeline.pending()}
         groups: dict[tuple[str, str], FileGroup] = {}
         uncommitted = []
-        for entry in self.storage.list_files("", recursive=True):
-            if entry.path.startswith(".hoodie/") or "/." in f"/{entry.path}":
-                continue
-            bf = parse_base_file(entry.path, entry.size)
-            if bf is None:
-                continue
+        for bf in self.files:
             ok = bf.instant in committed or (
                 active_start is not None and bf.instant < active_start and bf.instant not in pending
             )
-            if not ok and active_start is None:
-                ok = False
             if not ok:
                 uncommitted.append(bf)
                 continue
@@ -64,6 +80,11 @@ class FileIndex:
             g.slices.append(bf)
         for g in groups.values():
             g.slices.sort(key=lambda b: b.instant)
+        self.groups = groups
+        self.replaced = self._replaced(completed)
+        self.uncommitted = uncommitted
+
+    def _replaced(self, completed: list[Instant]) -> dict[tuple[str, str], str]:
         replaced: dict[tuple[str, str], str] = {}
         for inst in completed:
             if inst.action != "replacecommit":
@@ -72,9 +93,7 @@ class FileIndex:
             for part, ids in (meta.get("partitionToReplaceFileIds") or {}).items():
                 for fid in ids or []:
                     replaced[(part, fid)] = inst.timestamp
-        self.groups = groups
-        self.replaced = replaced
-        self.uncommitted = uncommitted
+        return replaced
 
     def live_groups(self) -> list[FileGroup]:
         """File groups in the current snapshot (not replaced), sorted by partition and id."""

@@ -1,4 +1,4 @@
-"""Table services run by the writer: rollback of failed writes, cleaning, archiving."""
+"""Cleaning: delete the file slices no query of the retained commits needs (rollback: ``instants``)."""
 
 from __future__ import annotations
 
@@ -6,118 +6,29 @@ import logging
 import time
 from collections import defaultdict
 
-from tributary.hudi import avro, avro_schemas, markers
+from tributary.hudi import avro, avro_schemas
 from tributary.hudi.file_index import FileIndex
-from tributary.hudi.timeline import COMMIT_ACTIONS, COMPLETED, Instant, Timeline
+from tributary.hudi.instants import java_uri
+from tributary.hudi.timeline import COMPLETED, Instant, Timeline
 from tributary.storage import Storage
 
 logger = logging.getLogger(__name__)
 
 
-def rollback_pending(storage: Storage, timeline: Timeline) -> list[str]:
-    """Roll back every pending instant: delete its files, write a rollback instant.
-
-    Pending rollbacks and cleans are finished by removing their pending files (their work is
-    idempotent and redone here). Returns the rolled-back instant times.
-    """
-    rolled: list[str] = []
-    for inst in timeline.pending():
-        if inst.action in ("rollback", "clean") and not _has_completed(timeline, inst):
-            timeline.delete_instant_files(inst.timestamp)
-    for inst in timeline.pending():
-        if inst.action not in (*COMMIT_ACTIONS, "deltacommit"):
-            continue
-        _rollback(storage, timeline, inst)
-        rolled.append(inst.timestamp)
-    return rolled
-
-
-def _files_of_pending(storage: Storage, inst: Instant) -> list[str]:
-    """Data files of a pending write: its markers, or (written before markers) a table scan."""
-    named = markers.data_files(storage, inst.timestamp)
-    if named:
-        return named
-    found = []
-    for entry in storage.list_files("", recursive=True):
-        if entry.path.startswith(".hoodie/"):
-            continue
-        name = entry.path.rsplit("/", 1)[-1]
-        if name.endswith(f"_{inst.timestamp}.parquet") or (
-            f"_{inst.timestamp}." in name and name.startswith(".") and ".log." in name
-        ):
-            found.append(entry.path)
-    return found
-
-
-def _rollback(storage: Storage, timeline: Timeline, inst: Instant) -> None:
-    """Hudi's rollback of one pending write: plan (requested), inflight, delete, metadata."""
-    start = time.monotonic()
-    files = _files_of_pending(storage, inst)
-    by_part: dict[str, list[str]] = defaultdict(list)
-    for path in files:
-        by_part[path.rpartition("/")[0]].append(path)
-    rb_time = timeline.new_time()
-    requests = [
-        {
-            "partitionPath": part,
-            "fileId": None,
-            "latestBaseInstant": None,
-            "filesToBeDeleted": [java_uri(storage, p) for p in paths],
-            "logBlocksToBeDeleted": {},
-        }
-        for part, paths in sorted(by_part.items())
-    ]
-    plan = {"instantToRollback": {"commitTime": inst.timestamp, "action": inst.action}, "RollbackRequests": requests}
-    plan["version"] = 1
-    timeline.write_requested(rb_time, "rollback", avro.write_container(avro_schemas.ROLLBACK_PLAN, [plan]))
-    timeline.write_inflight(rb_time, "rollback", b"")
-    deleted: dict[str, list[str]] = defaultdict(list)
-    for part, paths in by_part.items():
-        for path in paths:
-            if storage.is_file(path):
-                storage.delete(path)
-                deleted[part].append(path.rsplit("/", 1)[-1])
-    meta = {
-        "startRollbackTime": rb_time,
-        "timeTakenInMillis": int((time.monotonic() - start) * 1000),
-        "totalFilesDeleted": sum(len(v) for v in deleted.values()),
-        "commitsRollback": [inst.timestamp],
-        "partitionMetadata": {
-            p: {"partitionPath": p, "successDeleteFiles": names, "failedDeleteFiles": []}
-            for p, names in deleted.items()
-        },
-        "version": 1,
-        "instantsRollback": [{"commitTime": inst.timestamp, "action": inst.action}],
-    }
-    timeline.delete_instant_files(inst.timestamp)
-    timeline.write_completed(rb_time, "rollback", avro.write_container(avro_schemas.ROLLBACK_METADATA, [meta]))
-    markers.delete(storage, inst.timestamp)
-    logger.warning(
-        "rolled back pending %s %s of %s: deleted %d file(s)",
-        inst.action,
-        inst.timestamp,
-        storage.uri,
-        meta["totalFilesDeleted"],
-    )
-
-
-def _has_completed(timeline: Timeline, inst: Instant) -> bool:
-    return any(i.timestamp == inst.timestamp and i.is_completed for i in timeline.instants)
-
-
-def clean(storage: Storage, timeline: Timeline, retain_commits: int) -> list[str]:
+def clean(storage: Storage, timeline: Timeline, retain_commits: int, index: FileIndex | None = None) -> list[str]:
     """Delete file slices no query of the last ``retain_commits`` commits needs (KEEP_LATEST_COMMITS).
 
     For each file group, slices at or after the earliest retained commit stay, plus the newest
     slice before it; replaced file groups go entirely once their replacecommit is outside the
     window. Writes a clean instant as Hudi does (``HoodieCleanerPlan`` in requested and inflight,
     ``HoodieCleanMetadata`` completed) when anything is deleted. Returns deleted paths.
+    ``index``: the table's file slices at the timeline's state (listed now when not given).
     """
     commits = timeline.completed_commits()
     if len(commits) <= retain_commits:
         return []
     earliest = commits[-retain_commits]
-    to_delete = _slices_to_clean(FileIndex(storage, timeline), earliest.timestamp)
+    to_delete = _slices_to_clean(index or FileIndex(storage, timeline), earliest.timestamp)
     if not to_delete:
         return []
     start = time.monotonic()
@@ -192,8 +103,3 @@ def _cleaner_plan(storage: Storage, earliest: Instant, last: Instant, by_part: d
         "partitionsToBeDeleted": [],
         "extraMetadata": {},
     }
-
-
-def java_uri(storage: Storage, rel: str) -> str:
-    """``rel`` as Hudi's Java code names files: ``file:/abs/path`` locally, ``s3://…`` on S3."""
-    return f"file:{storage.full_path(rel)}" if storage.is_local else storage.full_uri(rel)

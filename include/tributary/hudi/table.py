@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -11,10 +11,10 @@ from typing import Any
 import pyarrow as pa
 
 from tributary.errors import HudiError, StorageError, UnsupportedTableError
-from tributary.hudi import archive, maintenance
+from tributary.hudi import archive, instants, maintenance
 from tributary.hudi import schema as sch
-from tributary.hudi.base_file import Footer
-from tributary.hudi.file_index import FileIndex
+from tributary.hudi.base_file import BaseFile, Footer, parse_base_file, read_footer
+from tributary.hudi.file_index import FileIndex, list_base_files
 from tributary.hudi.options import KeyGenerator, TableOptions, WriteOperation, format_properties, parse_properties
 from tributary.hudi.timeline import Instant, Timeline
 from tributary.hudi.writer import CommitResult, CommitWriter
@@ -52,6 +52,15 @@ def commit_infos(timeline: Timeline, instants: list[Instant]) -> list[CommitInfo
     return out
 
 
+@dataclass
+class _Listing:
+    """The table's base files as listed, and the timeline state they belong to."""
+
+    state: tuple[str, ...]
+    files: list[BaseFile]
+    index: FileIndex | None = None
+
+
 class HudiTable:
     """A Hudi Copy-on-Write table at ``uri`` (local path or ``s3://``)."""
 
@@ -62,6 +71,7 @@ class HudiTable:
         self.timeline = Timeline(storage, options.table_version, options.table_name)
         self._footer_cache: dict[str, Footer] = {}
         self._partition_md: set[str] = set()
+        self._listing: _Listing | None = None
 
     # --- construction --------------------------------------------------------------------------
 
@@ -116,14 +126,10 @@ class HudiTable:
         Hudi's Avro path and Tributary before 2026-12 wrote ``field:value``. An existing table keeps
         the spelling its newest base file holds (footer min and max key), else upserts would miss
         every stored row and duplicate it."""
-        from tributary.hudi.base_file import read_footer
-
-        latest = FileIndex(self.storage, self.timeline).latest_files()
+        latest = self.file_index().latest_files()
         if not latest:
             return self
-        newest = max(latest, key=lambda b: b.instant)
-        footer = self._footer_cache.get(newest.path) or read_footer(self.storage, newest.path)
-        self._footer_cache[newest.path] = footer
+        footer = self.footer(max(latest, key=lambda b: b.instant))
         prefix = f"{self.options.record_key_fields[0]}:"
         if (
             footer.min_key
@@ -168,20 +174,47 @@ class HudiTable:
         commits = self.timeline.completed_commits()
         return extra_metadata(self.timeline.read_metadata(commits[-1])) if commits else {}
 
+    def footer(self, base: BaseFile) -> Footer:
+        """The footer of a base file (read once: a base file never changes)."""
+        footer = self._footer_cache.get(base.path)
+        if footer is None:
+            footer = read_footer(self.storage, base.path)
+            self._footer_cache[base.path] = footer
+        return footer
+
+    def file_index(self) -> FileIndex:
+        """The committed file slices at the timeline's loaded state (``timeline.reload()`` first to
+        see others' commits).
+
+        The table's files are listed once and then followed through this table's own commits,
+        cleans and archiving; any other change of the timeline lists them again.
+        """
+        state = self.timeline.state()
+        if self._listing is None or self._listing.state != state:
+            self._listing = _Listing(state, list_base_files(self.storage))
+        if self._listing.index is None:
+            self._listing.index = FileIndex(self.storage, self.timeline, self._listing.files)
+        return self._listing.index
+
+    def _follow(self, added: Sequence[BaseFile] = (), removed: Sequence[str] = ()) -> None:
+        """Carry the listing over this table's own change of files (timeline reloaded after it)."""
+        if self._listing is None:
+            return
+        gone = set(removed)
+        files = [f for f in self._listing.files if f.path not in gone] + list(added)
+        self._listing = _Listing(self.timeline.state(), files)
+
     @property
     def schema(self) -> pa.Schema | None:
         """Data columns of the table (no meta columns), or None before the first data commit."""
         self.timeline.reload()
-        index = FileIndex(self.storage, self.timeline)
+        return self.schema_of(self.file_index())
+
+    def schema_of(self, index: FileIndex) -> pa.Schema | None:
+        """The table's data columns when its file slices are ``index``."""
         latest = index.latest_files()
         if latest:
-            newest = max(latest, key=lambda b: b.instant)
-            footer = self._footer_cache.get(newest.path)
-            if footer is None:
-                from tributary.hudi.base_file import read_footer
-
-                footer = read_footer(self.storage, newest.path)
-                self._footer_cache[newest.path] = footer
+            footer = self.footer(max(latest, key=lambda b: b.instant))
             # nested fields nullable: rows written later may hold nulls where a Spark file's
             # 2-level lists have required elements
             return sch.data_schema(
@@ -206,33 +239,44 @@ class HudiTable:
     ) -> CommitResult:
         """Write one commit; see the package docs for the semantics of each argument."""
         self.timeline.reload()
-        maintenance.rollback_pending(self.storage, self.timeline)
-        result = CommitWriter(self).run(upserts, deletes, operation, extra_metadata, before_complete, allow_empty)
+        instants.rollback_pending(self.storage, self.timeline)
+        index = self.file_index()
+        result = CommitWriter(self, index).run(
+            upserts, deletes, operation, extra_metadata, before_complete, allow_empty
+        )
         if result.instant is not None:
+            self.timeline.reload()
+            written = [parse_base_file(s.path, s.size_bytes) for s in result.write_stats]
+            self._follow(added=[b for b in written if b is not None])
             self._table_services()
         return result
 
     def rollback_pending(self) -> list[str]:
         """Roll back instants left pending by a crashed writer; returns their times."""
         self.timeline.reload()
-        return maintenance.rollback_pending(self.storage, self.timeline)
+        return instants.rollback_pending(self.storage, self.timeline)
 
     def _table_services(self) -> None:
         """Clean and archive after a commit; failures are logged, the commit stands."""
         try:
             self.timeline.reload()
-            maintenance.clean(self.storage, self.timeline, self.options.clean_retain_commits)
+            index = self.file_index()
+            deleted = maintenance.clean(self.storage, self.timeline, self.options.clean_retain_commits, index)
             self.timeline.reload()
+            self._follow(removed=deleted)
             archive.archive(
                 self.timeline,
                 self.options.archive_min_instants,
                 self.options.archive_max_instants,
                 self.options.clean_retain_commits,
             )
+            self.timeline.reload()
+            self._follow()
         except Exception:
             logger.exception("cleaning/archiving %s failed; the commit stands, the next write retries", self.uri)
 
-    def _ensure_partition_metadata(self, partition: str, instant: str) -> None:
+    def ensure_partition_metadata(self, partition: str, instant: str) -> None:
+        """Write ``<partition>/.hoodie_partition_metadata`` unless it exists (first write there)."""
         if partition in self._partition_md:
             return
         rel = f"{partition}/.hoodie_partition_metadata" if partition else ".hoodie_partition_metadata"
@@ -246,7 +290,10 @@ class HudiTable:
 
     def with_options(self, **changes: object) -> HudiTable:
         """This table with maintenance options changed (not persisted)."""
-        return HudiTable(self.uri, replace(self.options, **changes), self.storage)  # type: ignore[arg-type]
+        table = HudiTable(self.uri, replace(self.options, **changes), self.storage)  # type: ignore[arg-type]
+        table._footer_cache = self._footer_cache  # same files: what was read of them holds
+        table._listing = self._listing
+        return table
 
     def __repr__(self) -> str:
         return f"HudiTable({self.uri!r}, {self.options.table_name!r}, v{self.options.table_version})"

@@ -98,6 +98,10 @@ class Timeline:
             self._instants = found
         return self._instants
 
+    def state(self) -> tuple[str, ...]:
+        """The names of the instant files: equal states mean nobody wrote to the timeline between."""
+        return tuple(i.file_name for i in self.instants)
+
     def completed(self, actions: tuple[str, ...] | None = None) -> list[Instant]:
         out = [i for i in self.instants if i.is_completed and (actions is None or i.action in actions)]
         if self.version == 8:

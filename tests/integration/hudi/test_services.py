@@ -9,6 +9,7 @@ import pytest
 
 from tests.integration.hudi import helpers as rs
 from tributary.hudi import HudiTable, TableOptions, WriteOperation
+from tributary.hudi import instants as instants_mod
 from tributary.hudi.timeline import Timeline
 from tributary.storage import Storage
 
@@ -50,8 +51,6 @@ def test_before_complete_failure_rolls_back(tmp_path: Path, version: int) -> Non
 def test_crashed_writer_rolled_back_before_next_write(
     tmp_path: Path, version: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tributary.hudi.maintenance as maint
-
     uri, t = make(tmp_path, version)
     t.write(batch(range(4)))
 
@@ -59,7 +58,7 @@ def test_crashed_writer_rolled_back_before_next_write(
         raise SystemExit("kill -9")
 
     # a hard kill runs no cleanup: disable the in-process rollback for this write
-    monkeypatch.setattr(maint, "rollback_pending", lambda *a, **k: [])
+    monkeypatch.setattr(instants_mod, "rollback_pending", lambda *a, **k: [])
     with pytest.raises(SystemExit):
         HudiTable.open(uri).write(batch([1, 9], "b"), before_complete=killed)
     monkeypatch.undo()

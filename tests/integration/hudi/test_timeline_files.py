@@ -14,7 +14,8 @@ import pytest
 
 from tests.integration.hudi import helpers as rs
 from tributary.hudi import HudiTable, TableOptions, avro, avro_schemas
-from tributary.hudi import writer as writer_mod
+from tributary.hudi import file_writer as writer_mod
+from tributary.hudi import instants as instants_mod
 from tributary.storage import Storage
 
 
@@ -85,8 +86,6 @@ def _deleted(clean_file: Path) -> dict[str, list[str]]:
 def test_markers_name_every_file_of_a_write_and_go_with_the_commit(
     tmp_path: Path, version: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tributary.hudi.maintenance as maint
-
     uri, t = make(tmp_path, version)
     done = t.write(batch([0, 1], "a"))
     assert not (tmp_path / "t" / ".hoodie" / ".temp" / done.instant).exists()  # removed after the commit
@@ -101,7 +100,7 @@ def test_markers_name_every_file_of_a_write_and_go_with_the_commit(
         return real(storage, path, *a, **k)  # type: ignore[arg-type]
 
     monkeypatch.setattr(writer_mod, "write_base_file", killed_in_second_file)
-    monkeypatch.setattr(maint, "rollback_pending", lambda *a, **k: [])  # a hard kill runs no cleanup
+    monkeypatch.setattr(instants_mod, "rollback_pending", lambda *a, **k: [])  # a hard kill runs no cleanup
     with pytest.raises(SystemExit):
         HudiTable.open(uri).write(batch([0, 1, 2, 3], "crash"))
     monkeypatch.undo()

@@ -207,15 +207,15 @@ def test_value_types_round_trip(tmp_path: Path) -> None:
 def test_rewrite_drops_located_rows_whichever_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
     """The rewrite reuses what locating the keys read (key column, row mask) or reads and probes
     again; every way gives the same table, moved keys and deletes included."""
-    from tributary.hudi import writer
+    from tributary.hudi import file_writer, locate
 
     if path == "mask only":
-        monkeypatch.setattr(writer, "LOCATED_KEYS_MAX_BYTES", 0)
+        monkeypatch.setattr(locate, "LOCATED_KEYS_MAX_BYTES", 0)
     elif path == "probe again":
         monkeypatch.setattr(
-            writer.CommitWriter,
+            file_writer.FileWriter,
             "_read_base",
-            lambda self, plan: (writer.read_table(self.storage, plan.base.path), None),
+            lambda self, plan: (file_writer.read_table(self.storage, plan.base.path), None),
         )
     uri = str(tmp_path / "t")
     t = HudiTable.create(uri, opts(6, "hive"))
@@ -253,3 +253,38 @@ def test_upsert_of_a_key_held_twice(tmp_path: Path) -> None:
     r = t.write(deletes=rows([1]).select(["id", "sub"]), operation=WriteOperation.DELETE)
     assert r.deleted == 2
     assert [(x["id"], x["value"]) for x in rs.snapshot(uri)] == [(2, "v1-2"), (3, "v2-3")]
+
+
+@pytest.mark.parametrize("version", [6, 8])
+def test_one_listing_of_the_table_files_per_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int
+) -> None:
+    """Schema, key lookup and clean share one listing of the table's files; the listing followed
+    through the commit and clean equals a fresh one."""
+    from tributary.hudi.file_index import FileIndex
+    from tributary.storage import Storage
+
+    uri = str(tmp_path / "t")
+    t = HudiTable.create(uri, opts(version, "hive", clean_retain_commits=2))
+    for i in range(3):
+        t.write(rows([1, 2, 3], f"v{i}"))
+    listings: list[str] = []
+    real = Storage.list_files
+
+    def counted(self: Storage, rel: str = "", recursive: bool = False) -> list:
+        if rel == "" and recursive:
+            listings.append(rel)
+        return real(self, rel, recursive)
+
+    monkeypatch.setattr(Storage, "list_files", counted)
+    t = HudiTable.open(uri, clean_retain_commits=2)
+    assert t.schema is not None
+    r = t.write(rows([2, 3, 4], "v9"), deletes=rows([1]).select(["id", "sub"]))  # cleans old slices too
+    assert (r.updated, r.inserted, r.deleted) == (2, 1, 1)
+    assert len(listings) == 1
+    followed = t.file_index()
+    assert len(listings) == 1
+    fresh = FileIndex(t.storage, t.timeline)
+    assert sorted(f.path for f in followed.files) == sorted(f.path for f in fresh.files)
+    assert [g.slices for g in followed.live_groups()] == [g.slices for g in fresh.live_groups()]
+    assert [(x["id"], x["value"]) for x in rs.snapshot(uri)] == [(2, "v9-2"), (3, "v9-3"), (4, "v9-4")]

@@ -1,0 +1,265 @@
+"""Write the base files of a plan: carry over kept rows, add the incoming ones, one stat per file.
+
+Each file group of a :class:`~tributary.hudi.planner.WritePlan` becomes one new base file (its
+marker first). :meth:`FileWriter.write` handles the files one after another; each file is
+written by :meth:`FileWriter.write_file` alone, so they could be written in parallel.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tributary.errors import HudiError
+from tributary.hudi import schema as sch
+from tributary.hudi.base_file import BLOOM_THREAD_MIN_KEYS, new_bloom, read_table, write_base_file
+from tributary.hudi.bloom import DynamicBloomFilter
+from tributary.hudi.instants import PendingWrite
+from tributary.hudi.locate import KeyLocator
+from tributary.hudi.markers import IOType
+from tributary.hudi.options import META_COLUMNS
+from tributary.hudi.planner import KEY, PART, FilePlan
+
+if TYPE_CHECKING:
+    from tributary.hudi.table import HudiTable
+
+logger = logging.getLogger(__name__)
+
+REWRITTEN_META = ("_hoodie_partition_path", "_hoodie_file_name")
+"""Meta columns a rewrite does not read from the old file: they are set anew."""
+REUSE_BLOOM_MAX_GONE = 0.1
+"""Rebuild a rewritten file's bloom filter when more than this share of its keys left it."""
+
+
+@dataclass(frozen=True)
+class WriteStat:
+    """What writing one base file did (Hudi's ``HoodieWriteStat``)."""
+
+    file_id: str
+    partition: str
+    path: str
+    prev_commit: str | None  # instant of the rewritten slice; None for a new file group
+    rows_written: int
+    rows_inserted: int
+    rows_updated: int
+    rows_deleted: int
+    size_bytes: int
+    elapsed_ms: int
+
+    def to_hudi(self) -> dict[str, Any]:
+        """The stat as commit metadata holds it (``partitionToWriteStats`` items)."""
+        rewrite = self.prev_commit is not None
+        return {
+            "fileId": self.file_id,
+            "path": self.path,
+            "cdcStats": None,
+            "prevCommit": self.prev_commit if rewrite else "null",
+            "numWrites": self.rows_written,
+            "numDeletes": self.rows_deleted,
+            "numUpdateWrites": self.rows_updated,
+            "numInserts": self.rows_inserted,
+            "totalWriteBytes": self.size_bytes,
+            "totalWriteErrors": 0,
+            "tempPath": None,
+            "partitionPath": self.partition,
+            "totalLogRecords": 0,
+            "totalLogFilesCompacted": 0,
+            "totalLogSizeCompacted": 0,
+            "totalUpdatedRecordsCompacted": 0,
+            "totalLogBlocks": 0,
+            "totalCorruptLogBlock": 0,
+            "totalRollbackBlocks": 0,
+            "fileSizeInBytes": self.size_bytes,
+            "minEventTime": None,
+            "maxEventTime": None,
+            "runtimeStats": {
+                "totalScanTime": 0,
+                "totalUpsertTime": self.elapsed_ms if rewrite else 0,
+                "totalCreateTime": 0 if rewrite else self.elapsed_ms,
+            },
+        }
+
+
+def stats_by_partition(stats: list[WriteStat]) -> dict[str, list[dict[str, Any]]]:
+    """``partitionToWriteStats`` of commit metadata."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for s in stats:
+        out.setdefault(s.partition, []).append(s.to_hudi())
+    return out
+
+
+class _Part(NamedTuple):
+    """Rows of a new base file from one source, with their meta columns."""
+
+    data: pa.Table
+    commit_time: pa.Array | pa.ChunkedArray
+    seqno: pa.Array | pa.ChunkedArray
+    keys: pa.Array | pa.ChunkedArray
+
+
+class FileWriter:
+    """Writes the base files of one write instant with the table's new ``schema``."""
+
+    def __init__(self, table: HudiTable, pending: PendingWrite, schema: pa.Schema, locator: KeyLocator) -> None:
+        self.table = table
+        self.storage = table.storage
+        self.pending = pending
+        self.instant = pending.instant
+        self.schema = schema
+        self.locator = locator
+        self.avro_meta = sch.avro_schema_json(schema, table.options.table_name, with_meta=True)
+        self._bloom_pool: ThreadPoolExecutor | None = None
+
+    def write(self, plans: list[FilePlan]) -> list[WriteStat]:
+        """Write every planned file group (task numbers follow the order of ``plans``)."""
+        try:
+            stats = []
+            for task, plan in enumerate(plans):
+                stats.append(self.write_file(task, plan))
+                self.table.ensure_partition_metadata(plan.partition, self.instant)
+            return stats
+        finally:
+            if self._bloom_pool is not None:
+                self._bloom_pool.shutdown(wait=True, cancel_futures=True)
+                self._bloom_pool = None
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._bloom_pool is None:
+            self._bloom_pool = ThreadPoolExecutor(1, thread_name_prefix="bloom")
+        return self._bloom_pool
+
+    def write_file(self, task: int, plan: FilePlan) -> WriteStat:
+        """Write the new base file of one file group: its marker, then the file."""
+        start = time.monotonic()
+        name = f"{plan.file_id}_{task}-1-0_{self.instant}.parquet"
+        path = f"{plan.partition}/{name}" if plan.partition else name
+        parts: list[_Part] = []
+        bloom: DynamicBloomFilter | None = None
+        if plan.base is not None:
+            kept, bloom = self._carry_over(plan)
+            parts.append(kept)
+        incoming = [*plan.updates, *plan.inserts]
+        file_keys = pa.chunked_array(
+            [c for p in parts for c in _chunks(p.keys)] + [c for t in incoming for c in _chunks(t.column(KEY))],
+            pa.string(),
+        )
+        pending: DynamicBloomFilter | Future[DynamicBloomFilter] | None = bloom
+        if bloom is None and len(file_keys) >= BLOOM_THREAD_MIN_KEYS:
+            # hash the keys in a thread while the rest of the file is put together and encoded
+            pending = self._pool().submit(new_bloom, file_keys)
+        parts.extend(self._incoming(task, incoming))
+        data = pa.concat_tables([p.data for p in parts]) if len(parts) > 1 else parts[0].data
+        commit_time = pa.chunked_array([c for p in parts for c in _chunks(p.commit_time)], pa.string())
+        seqnos = pa.chunked_array([c for p in parts for c in _chunks(p.seqno)], pa.string())
+        self.pending.mark(path, IOType.MERGE if plan.base else IOType.CREATE)
+        size = write_base_file(
+            self.storage,
+            path,
+            data,
+            commit_time,
+            seqnos,
+            file_keys,
+            plan.partition,
+            avro_schema_json=self.avro_meta,
+            bloom=pending,
+        )
+        return WriteStat(
+            file_id=plan.file_id,
+            partition=plan.partition,
+            path=path,
+            prev_commit=plan.base.instant if plan.base else None,
+            rows_written=data.num_rows,
+            rows_inserted=plan.num_inserts,
+            rows_updated=plan.num_updates,
+            rows_deleted=plan.num_deletes,
+            size_bytes=size,
+            elapsed_ms=int((time.monotonic() - start) * 1000),
+        )
+
+    def _carry_over(self, plan: FilePlan) -> tuple[_Part, DynamicBloomFilter | None]:
+        """The rows of the base file that stay, and its bloom filter when it can be reused."""
+        assert plan.base is not None
+        old, located_mask = self._read_base(plan)
+        old_rows = old.num_rows
+        if located_mask is None and plan.remove_keys:
+            rm = pa.chunked_array(plan.remove_keys, pa.string()).combine_chunks()
+            located_mask = pc.is_in(old.column("_hoodie_record_key"), value_set=rm)
+        if located_mask is not None:
+            # one plain mask: a chunked one laid out unlike the table takes a slow path
+            old = old.filter(_chunks_combined(pc.invert(located_mask)))
+        # keys gone for good (deleted / moved out); updated-in-place keys come back
+        gone = old_rows - old.num_rows - plan.num_updates
+        footer = self.table.footer(plan.base)
+        bloom: DynamicBloomFilter | None = None
+        if footer.bloom_text and gone <= REUSE_BLOOM_MAX_GONE * max(1, old_rows):
+            # the old filter already holds every carried-over and updated key: add the
+            # inserts only (a bloom filter may hold extra keys; it only answers "maybe")
+            bloom = footer.bloom()
+            if bloom is not None and plan.inserts:
+                bloom.add_keys(pa.chunked_array([i.column(KEY) for i in plan.inserts], pa.string()))
+        meta = [c for c in META_COLUMNS if c in old.column_names]
+        data = sch.conform(old.drop_columns(meta), self.schema, f"{plan.base.path}")
+        kept = _Part(
+            data,
+            old.column("_hoodie_commit_time"),
+            old.column("_hoodie_commit_seqno"),
+            old.column("_hoodie_record_key"),
+        )
+        return kept, bloom
+
+    def _incoming(self, task: int, incoming: list[pa.Table]) -> list[_Part]:
+        """Incoming rows (updates, then inserts) with their commit time and sequence numbers."""
+        parts = []
+        seq = 0
+        for t in incoming:
+            n = t.num_rows
+            data = sch.conform(t.drop_columns([KEY, PART]), self.schema, "incoming rows")
+            seqno = pc.binary_join_element_wise(
+                pa.scalar(f"{self.instant}_{task}_"),
+                pc.cast(pa.array(np.arange(seq, seq + n, dtype=np.int64)), pa.string()),
+                "",
+            )
+            seq += n
+            parts.append(_Part(data, pa.repeat(pa.scalar(self.instant, pa.string()), n), seqno, t.column(KEY)))
+        return parts
+
+    def _read_base(self, plan: FilePlan) -> tuple[pa.Table, pa.Array | pa.ChunkedArray | None]:
+        """The plan's base file, and the mask of its rows to drop when locating already has it.
+
+        The partition path and file name columns are not read: the new file gets its own.
+        """
+        assert plan.base is not None
+        path = plan.base.path
+        names = [f.name for f in self.table.footer(plan.base).schema]
+        columns = [n for n in names if n not in REWRITTEN_META]
+        located = self.locator.take(path)
+        if located is None or not plan.remove_keys:
+            return read_table(self.storage, path, columns), None
+        # every key located in a file is removed from it (deleted, updated or moved), each once:
+        # the masks agree (checked by distinct keys when the counts do not show it)
+        if sum(len(r) for r in plan.remove_keys) != len(located.hits):
+            rm = pa.chunked_array(plan.remove_keys, pa.string())
+            if pc.count_distinct(rm).as_py() != pc.count_distinct(located.hits).as_py():
+                return read_table(self.storage, path, columns), None
+        if located.file_keys is None:
+            return read_table(self.storage, path, columns), located.mask
+        old = read_table(self.storage, path, [n for n in columns if n != "_hoodie_record_key"])
+        if old.num_rows != len(located.file_keys):
+            raise HudiError(f"{self.storage.full_uri(path)} changed while this commit was writing")
+        return old.append_column("_hoodie_record_key", located.file_keys), located.mask
+
+
+def _chunks(col: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    """The chunks of a column (no copy: the Parquet writer takes a row group in many chunks)."""
+    return list(col.chunks) if isinstance(col, pa.ChunkedArray) else [col]
+
+
+def _chunks_combined(col: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
