@@ -37,6 +37,11 @@ PARQUET_OPTIONS: dict = {
     "coerce_timestamps": "us",
     "allow_truncated_timestamps": False,
     "store_schema": False,
+    # a column whose dictionary outgrows 256 KB is mostly distinct: pyarrow falls back to plain
+    # encoding sooner than at its 1 MB default, hashing fewer values for a dictionary that does
+    # not pay (a 111k-row file of the bench table: 28% less time, 12% smaller; at 1M rows in one
+    # file 22% less time, 10% larger)
+    "dictionary_pagesize_limit": 256 * 1024,
 }
 """``pyarrow.parquet.ParquetWriter`` options of every base file (see :func:`parquet_options`)."""
 ROW_GROUP_SIZE = 1024 * 1024

@@ -194,7 +194,11 @@ class CommitWriter:
                 deletes=inp.deletes,
                 slices=slices,
                 located=located,
-                sizing=FileSizing(self.opts.target_file_size_bytes, self.opts.small_file_limit_bytes),
+                sizing=FileSizing(
+                    self.opts.target_file_size_bytes,
+                    self.opts.small_file_limit_bytes,
+                    self.opts.record_size_estimate_bytes,
+                ),
                 stored_record_bytes=lambda: locator.stored_record_bytes(slices),
             )
         )
