@@ -424,15 +424,17 @@ def read_and_plan(
 
 def check_keys(file: CdcFile, batch: pa.Table, key_options: TableOptions) -> None:
     """Raise CdcFileError naming ``file`` when its rows cannot be keyed or placed in the table."""
-    from tributary.hudi.keys import partition_paths, record_keys
+    from tributary.hudi.keys import check_record_keys, partition_paths
 
     if CHANGE_ID_COLUMN in key_options.record_key_fields and CHANGE_ID_COLUMN not in batch.column_names:
         # historical mode: the change id (added by the plan) is unique and never holds ',' or ':'
         batch = batch.append_column(CHANGE_ID_COLUMN, pa.array([str(i) for i in range(batch.num_rows)]))
     try:
-        record_keys(batch, key_options, file.path)
+        check_record_keys(batch, key_options, file.path)
         if OP_COLUMN in batch.column_names:
-            batch = batch.filter(pc.not_equal(pc.fill_null(batch.column(OP_COLUMN), ""), "D"))
+            kept = pc.not_equal(pc.fill_null(batch.column(OP_COLUMN), ""), "D")
+            if not pc.all(kept).as_py():  # a load or inserts/updates only: no copy of the rows
+                batch = batch.filter(kept)
         partition_paths(batch, key_options, file.path)
     except HudiError as exc:
         raise CdcFileError(file.path, str(exc).removeprefix(f"{file.path}: ")) from exc

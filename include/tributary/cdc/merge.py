@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -23,6 +24,7 @@ from tributary.cdc.ledger import ORDER_COLUMN
 from tributary.cdc.options import CHANGE_ID_COLUMN, OP_COLUMN, CdcOptions
 from tributary.cdc.schema import conform, order_like, reconcile
 from tributary.errors import CdcError
+from tributary.hudi.uniqueness import all_distinct
 
 _SEQ = "__tributary_seq"
 _RANK = "__tributary_rank"
@@ -72,7 +74,7 @@ def plan(
     if options.historical:
         return _plan_historical(batches, parts, schema, changes, table_schema)
     parts = [
-        p.append_column(ORDER_COLUMN, pa.array([f.order_key] * p.num_rows, pa.string()))
+        p.append_column(ORDER_COLUMN, pa.repeat(pa.scalar(f.order_key, pa.string()), p.num_rows))
         for (f, _), p in zip(batches, parts, strict=True)
     ]
     combined = (
@@ -92,8 +94,12 @@ def plan(
     keep_op = table_schema is not None and OP_COLUMN in table_schema.names
     if not keep_op:
         winners = winners.drop_columns([OP_COLUMN])
-    upserts = order_like(winners.filter(pc.invert(is_delete)), table_schema)
-    deletes = order_like(winners.filter(is_delete), table_schema)
+    if pc.any(is_delete).as_py():
+        upserts = order_like(winners.filter(pc.invert(is_delete)), table_schema)
+        deletes = order_like(winners.filter(is_delete), table_schema)
+    else:  # a load or inserts/updates only: no copy of the rows
+        upserts = order_like(winners, table_schema)
+        deletes = upserts.slice(0, 0)
     schema = upserts.schema
     if reload:
         return WritePlan(PlanOperation.INSERT_OVERWRITE_TABLE, upserts, deletes.slice(0, 0), schema, changes)
@@ -101,26 +107,33 @@ def plan(
 
 
 def current_winners(combined: pa.Table, options: CdcOptions) -> pa.Table:
-    """One row per record key: greatest precombine, then latest file, then latest row."""
+    """One row per record key: greatest precombine, then latest file, then latest row.
+
+    The winners keep the rows' order. When every key occurs once (a full load) every row wins:
+    the table is returned as it is, without sorting, grouping or copying it."""
     n = combined.num_rows
     if n == 0:
         return combined
-    table = combined.append_column(_SEQ, pa.array(range(n), pa.int64()))
+    fields = list(options.record_key_fields)
     try:
+        if all_distinct([combined.column(f) for f in fields]):
+            return combined
+        # sort and group the key and ordering columns only; the rows are taken once, at the end
+        seq = pa.array(np.arange(n, dtype=np.int64))
+        order: pa.Array = seq
         if options.precombine_field:
-            order = pc.sort_indices(table, sort_keys=[(options.precombine_field, "ascending"), (_SEQ, "ascending")])
-            table = table.take(order)
-        table = table.append_column(_RANK, pa.array(range(n), pa.int64()))
-        best = table.group_by(list(options.record_key_fields), use_threads=False).aggregate([(_RANK, "max")])
+            by = pa.table({"p": combined.column(options.precombine_field), _SEQ: seq})
+            order = pc.sort_indices(by, sort_keys=[("p", "ascending"), (_SEQ, "ascending")])
+        narrow = pa.Table.from_arrays([*(combined.column(f).take(order) for f in fields), seq], names=[*fields, _RANK])
+        best = narrow.group_by(fields, use_threads=False).aggregate([(_RANK, "max")])
     except (pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
-        fields = [*options.record_key_fields, *([options.precombine_field] if options.precombine_field else [])]
-        types = ", ".join(f"{f}: {combined.schema.field(f).type}" for f in fields)
+        keys = [*fields, *([options.precombine_field] if options.precombine_field else [])]
+        types = ", ".join(f"{f}: {combined.schema.field(f).type}" for f in keys)
         raise CdcError(
             f"table {options.table_name}: record key / precombine columns cannot be compared ({types}): {exc}"
         ) from exc
-    winners = table.take(best.column(f"{_RANK}_max"))
-    winners = winners.take(pc.sort_indices(winners, sort_keys=[(_SEQ, "ascending")]))
-    return winners.drop_columns([_SEQ, _RANK])
+    rows = np.sort(np.asarray(order.take(best.column(f"{_RANK}_max"))))
+    return combined.take(pa.array(rows))
 
 
 def _plan_historical(

@@ -83,7 +83,9 @@ class Arbiter:
         values = winners.column(self.precombine)
         self.new_max_order = _max(values, self.max_order)
         if self.reload_floor is not None:
-            winners = winners.filter(pc.greater_equal(values, _cast(self.reload_floor, values.type)))
+            current = pc.greater_equal(values, _cast(self.reload_floor, values.type))
+            if not pc.all(current).as_py():  # a load's rows all pass: no copy of them
+                winners = winners.filter(current)
         nothing_stored = self.stored is None and (self.markers is None or self.markers.num_rows == 0)
         newer = nothing_stored or (
             self.max_order is not None

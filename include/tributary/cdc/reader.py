@@ -170,7 +170,7 @@ def _normalise(file: CdcFile, table: pa.Table, options: CdcOptions) -> pa.Table:
             )
         table = table.drop_columns([OP_COLUMN])
     else:
-        op = pa.chunked_array([pa.array(["I"] * table.num_rows, pa.string())])
+        op = pa.chunked_array([pa.repeat(pa.scalar("I", pa.string()), table.num_rows)])
     table = table.add_column(0, OP_COLUMN, op)
     for col, what in [
         *((k, "record key") for k in options.record_key_fields),

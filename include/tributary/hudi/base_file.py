@@ -7,6 +7,7 @@ first. Its footer holds ``hoodie_min_record_key``, ``hoodie_max_record_key``,
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import uuid
@@ -36,9 +37,42 @@ PARQUET_OPTIONS: dict = {
     "coerce_timestamps": "us",
     "allow_truncated_timestamps": False,
     "store_schema": False,
+    # a column whose dictionary outgrows 256 KB is mostly distinct: pyarrow falls back to plain
+    # encoding sooner than at its 1 MB default, hashing fewer values for a dictionary that does
+    # not pay (a 111k-row file of the bench table: 28% less time, 12% smaller; at 1M rows in one
+    # file 22% less time, 10% larger)
+    "dictionary_pagesize_limit": 256 * 1024,
 }
-"""``pyarrow.parquet.ParquetWriter`` options of every base file (the bench floor uses them too)."""
+"""``pyarrow.parquet.ParquetWriter`` options of every base file (see :func:`parquet_options`)."""
 ROW_GROUP_SIZE = 1024 * 1024
+DELTA_ENCODED = ("_hoodie_commit_seqno", "_hoodie_record_key")
+"""Meta columns with a distinct value per row, sharing long prefixes (``<instant>_<task>_``, keys
+of one table): a dictionary never pays off (pyarrow builds one, then falls back to plain at 1 MB),
+and DELTA_BYTE_ARRAY stores each value as its difference to the one before, a third of the plain
+size. Parquet readers of Hudi's engines read it (parquet-mr, Spark 3.3+ vectorised, arrow-rs)."""
+
+
+def parquet_options(schema: pa.Schema) -> dict:
+    """The ParquetWriter options of a base file of ``schema``: the DELTA_ENCODED columns skip the
+    dictionary and are delta-encoded; every other column keeps pyarrow's dictionary default."""
+    delta = [c for c in schema.names if c in DELTA_ENCODED]
+    if not delta:
+        return dict(PARQUET_OPTIONS)
+    return {
+        **PARQUET_OPTIONS,
+        "use_dictionary": [c for c in _leaf_paths(schema) if c not in DELTA_ENCODED],
+        "column_encoding": dict.fromkeys(delta, "DELTA_BYTE_ARRAY"),
+    }
+
+
+@functools.lru_cache(maxsize=64)
+def _leaf_paths(schema: pa.Schema) -> list[str]:
+    """Parquet leaf column paths of ``schema`` (``l.list.element``, ``s.x``): per-column options
+    name leaves, so the dictionary list must too. Taken from an empty file of the same schema."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(schema.empty_table(), sink, **PARQUET_OPTIONS)
+    parquet_schema = pq.read_metadata(pa.BufferReader(sink.getvalue())).schema
+    return [parquet_schema.column(i).path for i in range(len(parquet_schema))]
 
 
 @dataclass(frozen=True)
@@ -170,7 +204,7 @@ def write_base_file(
             # footer key-values go in directly: no ARROW:schema copy (it would repeat the filter)
             with (
                 storage.open_output(path) as sink,
-                pq.ParquetWriter(sink, table.schema, **PARQUET_OPTIONS) as writer,
+                pq.ParquetWriter(sink, table.schema, **parquet_options(table.schema)) as writer,
             ):
                 writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
                 if pending is not None:

@@ -21,6 +21,8 @@ two rows or leaving the table.
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -34,7 +36,7 @@ EMPTY_KEY = "__empty__"
 DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 _NOT_A_PATH = "partition values are data, never paths"
 
-Column = pa.ChunkedArray | pa.Array
+Column: TypeAlias = pa.ChunkedArray | pa.Array
 
 
 def _chunked(col: Column) -> pa.ChunkedArray:
@@ -105,6 +107,17 @@ def record_keys(table: pa.Table, opts: TableOptions, what: str) -> pa.ChunkedArr
     if len(opts.record_key_fields) == 1 and not opts.single_key_field_named:
         return _simple_key(table, opts.record_key_fields[0], opts, what)
     return _complex_key(table, opts, what)
+
+
+def check_record_keys(table: pa.Table, opts: TableOptions, what: str) -> None:
+    """Raise what :func:`record_keys` raises for ``table``, without building the keys when one
+    integer or date field without nulls is the key (its text is never null or empty)."""
+    fields = opts.record_key_fields
+    if len(fields) == 1 and fields[0] in table.column_names:
+        col = table.column(fields[0])
+        if (pa.types.is_integer(col.type) or pa.types.is_date(col.type)) and col.null_count == 0:
+            return
+    record_keys(table, opts, what)
 
 
 def _simple_part(table: pa.Table, name: str, opts: TableOptions, what: str) -> Column:

@@ -71,6 +71,9 @@ class TableOptions:
     archive_max_instants: int = 30
     target_file_size_bytes: int = 120 * 1024 * 1024
     small_file_limit_bytes: int = 100 * 1024 * 1024
+    record_size_estimate_bytes: int = 1024
+    """Bytes per record assumed until the table holds rows (Hudi's default): sizes the first write's
+    file groups, which are then written in parallel (see ``hudi.file_writer.WRITE_THREADS``)."""
     key_generator: KeyGenerator | None = None
     """The table's key generator; None: inferred from the field counts on construction (new tables)."""
     partition_path_urlencode: bool = False
@@ -115,6 +118,8 @@ class TableOptions:
             problems.append("archive_min_instants must be > clean_retain_commits (Hudi requires it)")
         if self.target_file_size_bytes <= 0 or self.small_file_limit_bytes < 0:
             problems.append("target_file_size_bytes must be > 0 and small_file_limit_bytes >= 0")
+        if self.record_size_estimate_bytes <= 0:
+            problems.append("record_size_estimate_bytes must be > 0")
         if self.key_generator is None:
             object.__setattr__(self, "key_generator", self._inferred_keygen())
         problems += self._keygen_problems()

@@ -54,6 +54,8 @@ class FileSizing:
 
     target_bytes: int
     small_file_bytes: int
+    record_bytes_estimate: float = DEFAULT_RECORD_BYTES
+    """Bytes per record until the table stores rows (Hudi's ``hoodie.copyonwrite.record.size.estimate``)."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,7 @@ class _Planner:
     def pack_inserts(self, rows: pa.Table, slices: Sequence[BaseFile], stored: float | None) -> None:
         """Pack inserts into small files of their partition, then into new file groups."""
         target, small = self.inp.sizing.target_bytes, self.inp.sizing.small_file_bytes
-        rec = record_size(stored, rows)
+        rec = record_size(stored, self.inp.sizing.record_bytes_estimate)
         per_file = max(1, int(target // rec))
         by_part: dict[str, list[BaseFile]] = {}
         for bf in slices:
@@ -211,14 +213,10 @@ def plan_write(inp: PlanInput) -> WritePlan:
     return planner.upsert()
 
 
-def record_size(stored: float | None, sample: pa.Table) -> float:
-    """Bytes per record: as stored, else estimated from the rows to write."""
-    if stored is not None:
-        return stored
-    if sample.num_rows:
-        # Parquet compresses; in-memory bytes per row overestimate, which keeps files under target
-        return max(1.0, sample.nbytes / sample.num_rows / 2)
-    return DEFAULT_RECORD_BYTES
+def record_size(stored: float | None, estimate: float) -> float:
+    """Bytes per record: as stored, else the configured estimate (as Hudi's UpsertPartitioner
+    sizes the first write's file groups: 120 MB / 1024 B = 122,880 records each)."""
+    return stored if stored is not None else max(1.0, estimate)
 
 
 def split_located(ups: pa.Table, loc: pa.Table) -> tuple[pa.Table, pa.Table]:

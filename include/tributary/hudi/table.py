@@ -154,6 +154,7 @@ class HudiTable:
             archive_max_instants=opts.archive_max_instants,
             target_file_size_bytes=opts.target_file_size_bytes,
             small_file_limit_bytes=opts.small_file_limit_bytes,
+            record_size_estimate_bytes=opts.record_size_estimate_bytes,
         )
         opts.check_matches(table.options, uri)
         return table

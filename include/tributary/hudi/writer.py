@@ -27,6 +27,7 @@ from tributary.hudi.keys import partition_paths, record_keys
 from tributary.hudi.locate import KeyLocator
 from tributary.hudi.options import WriteOperation
 from tributary.hudi.planner import KEY, PART, FileSizing, PlanInput, WritePlan, lookup_keys, plan_write
+from tributary.hudi.uniqueness import record_keys_distinct
 
 if TYPE_CHECKING:
     from tributary.hudi.table import HudiTable
@@ -87,13 +88,12 @@ class InputChecker:
             raise HudiError(f"table {self.name!r}: INSERT_OVERWRITE_TABLE takes no `deletes`")
 
     def _check_keys(self, ups: pa.Table, dels: pa.Table | None, op: WriteOperation) -> None:
-        if op != WriteOperation.INSERT:
-            n_unique = pc.count_distinct(ups.column(KEY)).as_py()
-            if n_unique != ups.num_rows:
-                raise HudiError(
-                    f"upserts for table {self.name!r} contain {ups.num_rows - n_unique} duplicate "
-                    "record key(s); deduplicate by key (keep the latest by the precombine field) before writing"
-                )
+        if op != WriteOperation.INSERT and not record_keys_distinct(ups, ups.column(KEY), self.opts.record_key_fields):
+            n_unique = len(pc.unique(ups.column(KEY)))
+            raise HudiError(
+                f"upserts for table {self.name!r} contain {ups.num_rows - n_unique} duplicate "
+                "record key(s); deduplicate by key (keep the latest by the precombine field) before writing"
+            )
         if dels is not None and dels.num_rows:
             both = pc.sum(pc.cast(pc.is_in(ups.column(KEY), value_set=dels.column(KEY)), pa.int64())).as_py()
             if both:
@@ -194,7 +194,11 @@ class CommitWriter:
                 deletes=inp.deletes,
                 slices=slices,
                 located=located,
-                sizing=FileSizing(self.opts.target_file_size_bytes, self.opts.small_file_limit_bytes),
+                sizing=FileSizing(
+                    self.opts.target_file_size_bytes,
+                    self.opts.small_file_limit_bytes,
+                    self.opts.record_size_estimate_bytes,
+                ),
                 stored_record_bytes=lambda: locator.stored_record_bytes(slices),
             )
         )

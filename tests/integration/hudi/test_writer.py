@@ -288,3 +288,28 @@ def test_one_listing_of_the_table_files_per_commit(
     assert sorted(f.path for f in followed.files) == sorted(f.path for f in fresh.files)
     assert [g.slices for g in followed.live_groups()] == [g.slices for g in fresh.live_groups()]
     assert [(x["id"], x["value"]) for x in rs.snapshot(uri)] == [(2, "v9-2"), (3, "v9-3"), (4, "v9-4")]
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_file_groups_written_in_threads_match_one_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
+    """A first write sized by the record estimate (40 rows of 1024 B per 40 KB file) makes several
+    file groups; written by several threads they hold the same rows, the task numbers of the plan
+    order, and an update rewrites each of them."""
+    from tributary.hudi import file_writer
+
+    monkeypatch.setattr(file_writer, "WRITE_THREADS", threads)
+    uri = str(tmp_path / "t")
+    t = HudiTable.create(uri, opts(6, "nonpartitioned", target_file_size_bytes=40 * 1024, small_file_limit_bytes=0))
+    r1 = t.write(rows(list(range(200))))
+    assert r1.files_written == 5 and r1.inserted == 200
+    tokens = sorted(s.path.split("_")[1] for s in r1.write_stats)
+    assert tokens == [f"{i}-1-0" for i in range(5)]
+    r2 = t.write(rows(list(range(0, 200, 10)), "v2"))
+    assert (r2.updated, r2.files_written) == (20, 5)
+    snap = rs.snapshot(uri)
+    assert len(snap) == 200 and len({r["_hoodie_file_name"] for r in snap}) == 5
+    assert sorted((r["id"], r["value"]) for r in snap if r["id"] % 10 == 0) == [
+        (i, f"v2-{i}") for i in range(0, 200, 10)
+    ]

@@ -184,3 +184,14 @@ def test_a_key_held_by_two_files_updates_both() -> None:
 )
 def test_lookup_keys(op: WriteOperation, expected: list[str]) -> None:
     assert lookup_keys(upserts(["u1", "u2"]), deletes(["d1"]), op).to_pylist() == expected
+
+
+def test_first_write_sized_by_the_record_estimate_as_hudi() -> None:
+    """Nothing stored yet: Hudi's 1024-byte estimate (hoodie.copyonwrite.record.size.estimate) sizes
+    the file groups, whatever the rows' in-memory size: target 10,240 B -> 10 records per file."""
+    sizing = FileSizing(target_bytes=10 * 1024, small_file_bytes=0)
+    p = plan(WriteOperation.INSERT_OVERWRITE_TABLE, upserts([f"k{i}" for i in range(25)]), stored=None, sizing=sizing)
+    assert [x.num_inserts for x in p.files] == [10, 10, 5]
+    bigger = FileSizing(target_bytes=10 * 1024, small_file_bytes=0, record_bytes_estimate=2048)
+    p = plan(WriteOperation.UPSERT, upserts([f"k{i}" for i in range(25)]), stored=None, sizing=bigger)
+    assert [x.num_inserts for x in p.files] == [5, 5, 5, 5, 5]
