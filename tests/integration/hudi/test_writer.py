@@ -207,7 +207,7 @@ def test_value_types_round_trip(tmp_path: Path) -> None:
 def test_rewrite_drops_located_rows_whichever_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
     """The rewrite reuses what locating the keys read (key column, row mask) or reads and probes
     again; every way gives the same table, moved keys and deletes included."""
-    from tributary.hudi import file_writer, locate
+    from tributary.hudi import base_file, file_writer, locate
 
     if path == "mask only":
         monkeypatch.setattr(locate, "LOCATED_KEYS_MAX_BYTES", 0)
@@ -215,7 +215,7 @@ def test_rewrite_drops_located_rows_whichever_way(tmp_path: Path, monkeypatch: p
         monkeypatch.setattr(
             file_writer.FileWriter,
             "_read_base",
-            lambda self, plan: (file_writer.read_table(self.storage, plan.base.path), None),
+            lambda self, plan: (base_file.read_table(self.storage, plan.base.path), None),
         )
     uri = str(tmp_path / "t")
     t = HudiTable.create(uri, opts(6, "hive"))
@@ -288,3 +288,39 @@ def test_one_listing_of_the_table_files_per_commit(
     assert sorted(f.path for f in followed.files) == sorted(f.path for f in fresh.files)
     assert [g.slices for g in followed.live_groups()] == [g.slices for g in fresh.live_groups()]
     assert [(x["id"], x["value"]) for x in rs.snapshot(uri)] == [(2, "v9-2"), (3, "v9-3"), (4, "v9-4")]
+
+
+def test_rewrite_carries_dictionary_columns_as_plain_strings(tmp_path: Path) -> None:
+    """A rewrite reads the kept rows' dictionary-encoded strings as dictionaries and writes them
+    back encoded against one dictionary: values, nulls, new values and commit times survive, and
+    readers see plain string columns (no Arrow schema in the footer)."""
+    import pyarrow.parquet as pq
+
+    uri = str(tmp_path / "t")
+    t = HudiTable.create(uri, opts(8, "nonpartitioned"))
+    statuses = ["open", "paid", None]
+    first = rows(list(range(3000))).append_column("status", pa.array([statuses[i % 3] for i in range(3000)]))
+    r1 = t.write(first, operation=WriteOperation.INSERT)
+    update = rows([1, 2, 4, 3001], "v2").append_column("status", pa.array(["returned", None, "open", "new"]))
+    r2 = t.write(update, deletes=rows([5, 6]).select(["id", "sub"]))
+    assert (r2.updated, r2.inserted, r2.deleted) == (3, 1, 2)
+    by_id = {r["id"]: r for r in rs.snapshot(uri)}
+    assert len(by_id) == 2999 and 5 not in by_id and 6 not in by_id
+    assert [by_id[i]["status"] for i in (0, 1, 2, 3, 4, 3001, 2999)] == [
+        "open",
+        "returned",
+        None,
+        "open",
+        "open",
+        "new",
+        None,
+    ]
+    assert {by_id[i]["_hoodie_commit_time"] for i in (0, 3, 2999)} == {r1.instant}
+    assert {by_id[i]["_hoodie_commit_time"] for i in (1, 2, 4, 3001)} == {r2.instant}
+    (newest,) = [p for p in (tmp_path / "t").glob("*.parquet") if r2.instant in p.name]
+    table = pq.read_table(newest)
+    assert table.schema.field("status").type == pa.string()
+    assert table.schema.field("_hoodie_commit_time").type == pa.string()
+    group = pq.read_metadata(newest).row_group(0)
+    status = next(group.column(i) for i in range(group.num_columns) if group.column(i).path_in_schema == "status")
+    assert status.has_dictionary_page and "RLE_DICTIONARY" in status.encodings
