@@ -161,10 +161,11 @@ class FileWriter:
         if bloom is None and len(file_keys) >= BLOOM_THREAD_MIN_KEYS:
             # hash the keys in a thread while the rest of the file is put together and encoded
             pending = self._pool().submit(new_bloom, file_keys)
-        if parts:
-            kept_data, incoming = share_dictionaries(parts[0].data, incoming)
-            parts[0] = parts[0]._replace(data=kept_data)
-        parts.extend(self._incoming(task, incoming, parts[0].data.schema if parts else self.schema))
+        parts.extend(self._incoming(task, incoming))
+        if len(parts) > 1:
+            # the kept rows' dictionary columns: the incoming values join their dictionaries
+            kept_data, new_data = share_dictionaries(parts[0].data, [p.data for p in parts[1:]])
+            parts = [p._replace(data=d) for p, d in zip(parts, [kept_data, *new_data], strict=True)]
         data = pa.concat_tables([p.data for p in parts]) if len(parts) > 1 else parts[0].data
         commit_time = concat_sharing(parts[0].commit_time, [p.commit_time for p in parts[1:]])
         seqnos = pa.chunked_array([c for p in parts for c in _chunks(p.seqno)], pa.string())
@@ -225,14 +226,13 @@ class FileWriter:
         )
         return kept, bloom
 
-    def _incoming(self, task: int, incoming: list[pa.Table], schema: pa.Schema) -> list[_Part]:
-        """Incoming rows (updates, then inserts) with their commit time and sequence numbers, in
-        ``schema`` (the table's, or the carried-over rows' with their dictionary columns)."""
+    def _incoming(self, task: int, incoming: list[pa.Table]) -> list[_Part]:
+        """Incoming rows (updates, then inserts) with their commit time and sequence numbers."""
         parts = []
         seq = 0
         for t in incoming:
             n = t.num_rows
-            data = sch.conform(t.drop_columns([KEY, PART]), schema, "incoming rows")
+            data = sch.conform(t.drop_columns([KEY, PART]), self.schema, "incoming rows")
             seqno = pc.binary_join_element_wise(
                 pa.scalar(f"{self.instant}_{task}_"),
                 pc.cast(pa.array(np.arange(seq, seq + n, dtype=np.int64)), pa.string()),

@@ -324,3 +324,9 @@ def test_rewrite_carries_dictionary_columns_as_plain_strings(tmp_path: Path) -> 
     group = pq.read_metadata(newest).row_group(0)
     status = next(group.column(i) for i in range(group.num_columns) if group.column(i).path_in_schema == "status")
     assert status.has_dictionary_page and "RLE_DICTIONARY" in status.encodings
+    # incoming strings of another type, and incoming rows without the column, meet the dictionary
+    wide = rows([7, 3002], "v3").append_column("status", pa.array(["paid", "wide"], pa.large_string()))
+    t.write(wide)
+    t.write(rows([8, 3003], "v4"))
+    by_id = {r["id"]: r for r in rs.snapshot(uri)}
+    assert [by_id[i]["status"] for i in (7, 3002, 8, 3003, 1, 0)] == ["paid", "wide", None, None, "returned", "open"]
