@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 REWRITTEN_META = ("_hoodie_partition_path", "_hoodie_file_name")
 """Meta columns a rewrite does not read from the old file: they are set anew."""
+PLAIN_META = ("_hoodie_record_key", "_hoodie_commit_seqno")
+"""Meta columns a rewrite reads as plain strings, however the old file encoded them."""
 REUSE_BLOOM_MAX_GONE = 0.1
 """Rebuild a rewritten file's bloom filter when more than this share of its keys left it."""
 
@@ -273,7 +275,9 @@ class FileWriter:
         try:
             with self.storage.open_input(path) as f:
                 metadata = pq.read_metadata(f)
-                as_dictionary = dictionary_columns(metadata, columns)
+                # the key and sequence number columns leave as plain strings (other writers may
+                # have dictionary-encoded them): they join the incoming keys and sequence numbers
+                as_dictionary = dictionary_columns(metadata, [c for c in columns if c not in PLAIN_META])
                 return pq.ParquetFile(f, metadata=metadata, read_dictionary=as_dictionary).read(columns=columns)
         except (OSError, pa.ArrowException) as exc:
             raise HudiError(f"{self.storage.full_uri(path)}: cannot read base file: {exc}") from exc

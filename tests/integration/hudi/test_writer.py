@@ -330,3 +330,26 @@ def test_rewrite_carries_dictionary_columns_as_plain_strings(tmp_path: Path) -> 
     t.write(rows([8, 3003], "v4"))
     by_id = {r["id"]: r for r in rs.snapshot(uri)}
     assert [by_id[i]["status"] for i in (7, 3002, 8, 3003, 1, 0)] == ["paid", "wide", None, None, "returned", "open"]
+
+
+def test_rewrite_of_a_file_with_dictionary_encoded_keys(tmp_path: Path) -> None:
+    """A base file another writer wrote with every column dictionary-encoded (record keys and
+    sequence numbers too) is rewritten: those meta columns are read as plain strings."""
+    import pyarrow.parquet as pq
+
+    uri = str(tmp_path / "t")
+    t = HudiTable.create(uri, opts(6, "nonpartitioned"))
+    t.write(rows(list(range(50))), operation=WriteOperation.INSERT)
+    (path,) = (tmp_path / "t").glob("*.parquet")
+    md = pq.read_metadata(path)
+    table = pq.read_table(path)
+    with pq.ParquetWriter(path, table.schema, use_dictionary=True, store_schema=False) as w:
+        w.write_table(table)
+        w.add_key_value_metadata({k.decode(): v.decode() for k, v in (md.metadata or {}).items()})
+    group = pq.read_metadata(path).row_group(0)
+    assert all(group.column(i).has_dictionary_page for i in range(group.num_columns))
+    r = t.write(rows([1, 2, 60], "v2"), deletes=rows([3]).select(["id", "sub"]))
+    assert (r.updated, r.inserted, r.deleted) == (2, 1, 1)
+    by_id = {x["id"]: x for x in rs.snapshot(uri)}
+    assert len(by_id) == 50 and [by_id[i]["value"] for i in (0, 1, 2, 60)] == ["v1-0", "v2-1", "v2-2", "v2-60"]
+    assert by_id[0]["_hoodie_commit_seqno"] != by_id[1]["_hoodie_commit_seqno"]
