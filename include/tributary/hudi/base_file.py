@@ -177,7 +177,8 @@ def write_base_file(
     name = path.rsplit("/", 1)[-1]
     meta_cols = [commit_time, seqno, record_key, _constant(partition_path, n), _constant(name, n)]
     meta_schema = [
-        *META_SCHEMA[:3],
+        META_SCHEMA[0].with_type(commit_time.type),  # a rewrite keeps the commit times' dictionary
+        *META_SCHEMA[1:3],
         *(pa.field(f.name, pa.dictionary(pa.int32(), pa.string()), True) for f in META_SCHEMA[3:]),
     ]
     table = pa.Table.from_arrays(

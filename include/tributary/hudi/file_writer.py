@@ -17,11 +17,18 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from tributary.errors import HudiError
 from tributary.hudi import schema as sch
-from tributary.hudi.base_file import BLOOM_THREAD_MIN_KEYS, new_bloom, read_table, write_base_file
+from tributary.hudi.base_file import BLOOM_THREAD_MIN_KEYS, new_bloom, write_base_file
 from tributary.hudi.bloom import DynamicBloomFilter
+from tributary.hudi.dictionaries import (
+    concat_sharing,
+    dictionary_columns,
+    keep_dictionaries,
+    share_dictionaries,
+)
 from tributary.hudi.instants import PendingWrite
 from tributary.hudi.locate import KeyLocator
 from tributary.hudi.markers import IOType
@@ -35,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 REWRITTEN_META = ("_hoodie_partition_path", "_hoodie_file_name")
 """Meta columns a rewrite does not read from the old file: they are set anew."""
+PLAIN_META = ("_hoodie_record_key", "_hoodie_commit_seqno")
+"""Meta columns a rewrite reads as plain strings, however the old file encoded them."""
 REUSE_BLOOM_MAX_GONE = 0.1
 """Rebuild a rewritten file's bloom filter when more than this share of its keys left it."""
 WRITE_THREADS = 1
@@ -179,8 +188,12 @@ class FileWriter:
             # hash the keys in a thread while the rest of the file is put together and encoded
             pending = self._pool().submit(new_bloom, file_keys)
         parts.extend(self._incoming(task, incoming))
+        if len(parts) > 1:
+            # the kept rows' dictionary columns: the incoming values join their dictionaries
+            kept_data, new_data = share_dictionaries(parts[0].data, [p.data for p in parts[1:]])
+            parts = [p._replace(data=d) for p, d in zip(parts, [kept_data, *new_data], strict=True)]
         data = pa.concat_tables([p.data for p in parts]) if len(parts) > 1 else parts[0].data
-        commit_time = pa.chunked_array([c for p in parts for c in _chunks(p.commit_time)], pa.string())
+        commit_time = concat_sharing(parts[0].commit_time, [p.commit_time for p in parts[1:]])
         seqnos = pa.chunked_array([c for p in parts for c in _chunks(p.seqno)], pa.string())
         self.pending.mark(path, IOType.MERGE if plan.base else IOType.CREATE)
         size = write_base_file(
@@ -229,7 +242,8 @@ class FileWriter:
             if bloom is not None and plan.inserts:
                 bloom.add_keys(pa.chunked_array([i.column(KEY) for i in plan.inserts], pa.string()))
         meta = [c for c in META_COLUMNS if c in old.column_names]
-        data = sch.conform(old.drop_columns(meta), self.schema, f"{plan.base.path}")
+        kept_data = old.drop_columns(meta)
+        data = sch.conform(kept_data, keep_dictionaries(self.schema, kept_data), f"{plan.base.path}")
         kept = _Part(
             data,
             old.column("_hoodie_commit_time"),
@@ -265,19 +279,32 @@ class FileWriter:
         columns = [n for n in names if n not in REWRITTEN_META]
         located = self.locator.take(path)
         if located is None or not plan.remove_keys:
-            return read_table(self.storage, path, columns), None
+            return self._read_kept(path, columns), None
         # every key located in a file is removed from it (deleted, updated or moved), each once:
         # the masks agree (checked by distinct keys when the counts do not show it)
         if sum(len(r) for r in plan.remove_keys) != len(located.hits):
             rm = pa.chunked_array(plan.remove_keys, pa.string())
             if pc.count_distinct(rm).as_py() != pc.count_distinct(located.hits).as_py():
-                return read_table(self.storage, path, columns), None
+                return self._read_kept(path, columns), None
         if located.file_keys is None:
-            return read_table(self.storage, path, columns), located.mask
-        old = read_table(self.storage, path, [n for n in columns if n != "_hoodie_record_key"])
+            return self._read_kept(path, columns), located.mask
+        old = self._read_kept(path, [n for n in columns if n != "_hoodie_record_key"])
         if old.num_rows != len(located.file_keys):
             raise HudiError(f"{self.storage.full_uri(path)} changed while this commit was writing")
         return old.append_column("_hoodie_record_key", located.file_keys), located.mask
+
+    def _read_kept(self, path: str, columns: list[str]) -> pa.Table:
+        """``columns`` of a base file, its dictionary-encoded string columns as Arrow dictionaries
+        (see :mod:`tributary.hudi.dictionaries`)."""
+        try:
+            with self.storage.open_input(path) as f:
+                metadata = pq.read_metadata(f)
+                # the key and sequence number columns leave as plain strings (other writers may
+                # have dictionary-encoded them): they join the incoming keys and sequence numbers
+                as_dictionary = dictionary_columns(metadata, [c for c in columns if c not in PLAIN_META])
+                return pq.ParquetFile(f, metadata=metadata, read_dictionary=as_dictionary).read(columns=columns)
+        except (OSError, pa.ArrowException) as exc:
+            raise HudiError(f"{self.storage.full_uri(path)}: cannot read base file: {exc}") from exc
 
 
 def _chunks(col: pa.Array | pa.ChunkedArray) -> list[pa.Array]:

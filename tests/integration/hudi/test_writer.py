@@ -207,7 +207,7 @@ def test_value_types_round_trip(tmp_path: Path) -> None:
 def test_rewrite_drops_located_rows_whichever_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
     """The rewrite reuses what locating the keys read (key column, row mask) or reads and probes
     again; every way gives the same table, moved keys and deletes included."""
-    from tributary.hudi import file_writer, locate
+    from tributary.hudi import base_file, file_writer, locate
 
     if path == "mask only":
         monkeypatch.setattr(locate, "LOCATED_KEYS_MAX_BYTES", 0)
@@ -215,7 +215,7 @@ def test_rewrite_drops_located_rows_whichever_way(tmp_path: Path, monkeypatch: p
         monkeypatch.setattr(
             file_writer.FileWriter,
             "_read_base",
-            lambda self, plan: (file_writer.read_table(self.storage, plan.base.path), None),
+            lambda self, plan: (base_file.read_table(self.storage, plan.base.path), None),
         )
     uri = str(tmp_path / "t")
     t = HudiTable.create(uri, opts(6, "hive"))
@@ -313,3 +313,68 @@ def test_file_groups_written_in_threads_match_one_at_a_time(
     assert sorted((r["id"], r["value"]) for r in snap if r["id"] % 10 == 0) == [
         (i, f"v2-{i}") for i in range(0, 200, 10)
     ]
+
+
+def test_rewrite_carries_dictionary_columns_as_plain_strings(tmp_path: Path) -> None:
+    """A rewrite reads the kept rows' dictionary-encoded strings as dictionaries and writes them
+    back encoded against one dictionary: values, nulls, new values and commit times survive, and
+    readers see plain string columns (no Arrow schema in the footer)."""
+    import pyarrow.parquet as pq
+
+    uri = str(tmp_path / "t")
+    t = HudiTable.create(uri, opts(8, "nonpartitioned"))
+    statuses = ["open", "paid", None]
+    first = rows(list(range(3000))).append_column("status", pa.array([statuses[i % 3] for i in range(3000)]))
+    r1 = t.write(first, operation=WriteOperation.INSERT)
+    update = rows([1, 2, 4, 3001], "v2").append_column("status", pa.array(["returned", None, "open", "new"]))
+    r2 = t.write(update, deletes=rows([5, 6]).select(["id", "sub"]))
+    assert (r2.updated, r2.inserted, r2.deleted) == (3, 1, 2)
+    by_id = {r["id"]: r for r in rs.snapshot(uri)}
+    assert len(by_id) == 2999 and 5 not in by_id and 6 not in by_id
+    assert [by_id[i]["status"] for i in (0, 1, 2, 3, 4, 3001, 2999)] == [
+        "open",
+        "returned",
+        None,
+        "open",
+        "open",
+        "new",
+        None,
+    ]
+    assert {by_id[i]["_hoodie_commit_time"] for i in (0, 3, 2999)} == {r1.instant}
+    assert {by_id[i]["_hoodie_commit_time"] for i in (1, 2, 4, 3001)} == {r2.instant}
+    (newest,) = [p for p in (tmp_path / "t").glob("*.parquet") if r2.instant in p.name]
+    table = pq.read_table(newest)
+    assert table.schema.field("status").type == pa.string()
+    assert table.schema.field("_hoodie_commit_time").type == pa.string()
+    group = pq.read_metadata(newest).row_group(0)
+    status = next(group.column(i) for i in range(group.num_columns) if group.column(i).path_in_schema == "status")
+    assert status.has_dictionary_page and "RLE_DICTIONARY" in status.encodings
+    # incoming strings of another type, and incoming rows without the column, meet the dictionary
+    wide = rows([7, 3002], "v3").append_column("status", pa.array(["paid", "wide"], pa.large_string()))
+    t.write(wide)
+    t.write(rows([8, 3003], "v4"))
+    by_id = {r["id"]: r for r in rs.snapshot(uri)}
+    assert [by_id[i]["status"] for i in (7, 3002, 8, 3003, 1, 0)] == ["paid", "wide", None, None, "returned", "open"]
+
+
+def test_rewrite_of_a_file_with_dictionary_encoded_keys(tmp_path: Path) -> None:
+    """A base file another writer wrote with every column dictionary-encoded (record keys and
+    sequence numbers too) is rewritten: those meta columns are read as plain strings."""
+    import pyarrow.parquet as pq
+
+    uri = str(tmp_path / "t")
+    t = HudiTable.create(uri, opts(6, "nonpartitioned"))
+    t.write(rows(list(range(50))), operation=WriteOperation.INSERT)
+    (path,) = (tmp_path / "t").glob("*.parquet")
+    md = pq.read_metadata(path)
+    table = pq.read_table(path)
+    with pq.ParquetWriter(path, table.schema, use_dictionary=True, store_schema=False) as w:
+        w.write_table(table)
+        w.add_key_value_metadata({k.decode(): v.decode() for k, v in (md.metadata or {}).items()})
+    group = pq.read_metadata(path).row_group(0)
+    assert all(group.column(i).has_dictionary_page for i in range(group.num_columns))
+    r = t.write(rows([1, 2, 60], "v2"), deletes=rows([3]).select(["id", "sub"]))
+    assert (r.updated, r.inserted, r.deleted) == (2, 1, 1)
+    by_id = {x["id"]: x for x in rs.snapshot(uri)}
+    assert len(by_id) == 50 and [by_id[i]["value"] for i in (0, 1, 2, 60)] == ["v1-0", "v2-1", "v2-2", "v2-60"]
+    assert by_id[0]["_hoodie_commit_seqno"] != by_id[1]["_hoodie_commit_seqno"]

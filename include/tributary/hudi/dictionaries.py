@@ -1,0 +1,108 @@
+"""Carry dictionary-encoded string columns through a rewrite without decoding them.
+
+A rewrite reads a base file and writes its kept rows again. Its low-cardinality string columns
+are stored as a dictionary page plus indices: read as Arrow dictionaries (``read_dictionary``)
+they are not expanded into one string per row, filtering moves integer indices, and the Parquet
+writer puts a dictionary array's indices into the new file directly instead of hashing every
+string again. The file written is the same Parquet (a dictionary-encoded UTF8/BINARY column; no
+Arrow schema is stored, so every reader sees plain strings).
+
+All chunks of a column written share one dictionary: the writer falls back to plain encoding for
+the rest of a row group when the dictionary changes between chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+DICTIONARY_DECODABLE = frozenset({"PLAIN", "PLAIN_DICTIONARY", "RLE_DICTIONARY", "RLE", "BIT_PACKED"})
+"""Encodings pyarrow decodes straight into a dictionary (not DELTA_BYTE_ARRAY, for one)."""
+
+
+def dictionary_columns(metadata: pq.FileMetaData, names: Iterable[str]) -> list[str]:
+    """Of ``names``, the top-level string/binary columns with a dictionary page in every row
+    group and only encodings that decode into a dictionary."""
+    wanted = set(names)
+    schema = metadata.schema.to_arrow_schema()
+    candidates = {
+        f.name for f in schema if f.name in wanted and (pa.types.is_string(f.type) or pa.types.is_binary(f.type))
+    }
+    for r in range(metadata.num_row_groups):
+        group = metadata.row_group(r)
+        for i in range(group.num_columns):
+            col = group.column(i)
+            name = col.path_in_schema
+            if name in candidates and (not col.has_dictionary_page or not set(col.encodings) <= DICTIONARY_DECODABLE):
+                candidates.discard(name)
+    return [n for n in schema.names if n in candidates]
+
+
+def keep_dictionaries(schema: pa.Schema, table: pa.Table) -> pa.Schema:
+    """``schema`` with each field ``table`` holds as a dictionary of that field's type switched to
+    the dictionary type (conforming to it then keeps the column encoded)."""
+    fields = []
+    for f in schema:
+        have = table.schema.field(f.name).type if f.name in table.column_names else None
+        if have is not None and pa.types.is_dictionary(have) and have.value_type.equals(f.type):
+            f = f.with_type(have)
+        fields.append(f)
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+def share_dictionaries(kept: pa.Table, incoming: list[pa.Table]) -> tuple[pa.Table, list[pa.Table]]:
+    """``kept`` and the ``incoming`` tables (same column names, plain strings where ``kept`` has
+    dictionaries) with every dictionary column encoded against one dictionary: ``kept``'s values
+    first (its indices are reused as they are), then the new values of the incoming rows."""
+    for name in kept.column_names:
+        column = kept.column(name)
+        if not pa.types.is_dictionary(column.type):
+            continue
+        if not _one_dictionary(column):
+            column = pa.table({name: column}).unify_dictionaries().column(0)
+        first = column.chunks[0] if column.num_chunks else None
+        values = first.dictionary if first is not None else pa.array([], column.type.value_type)
+        plain = [t.column(name) for t in incoming]
+        values = _extended(values, plain)
+        index_type = column.type.index_type
+        chunks = [pa.DictionaryArray.from_arrays(c.indices, values) for c in column.chunks]
+        kept = kept.set_column(kept.column_names.index(name), name, pa.chunked_array(chunks, column.type))
+        incoming = [
+            t.set_column(t.column_names.index(name), name, _encode(p, values, index_type, column.type))
+            for t, p in zip(incoming, plain, strict=True)
+        ]
+    return kept, incoming
+
+
+def _one_dictionary(column: pa.ChunkedArray) -> bool:
+    chunks = column.chunks
+    return all(c.dictionary is chunks[0].dictionary or c.dictionary.equals(chunks[0].dictionary) for c in chunks[1:])
+
+
+def _extended(values: pa.Array, plain: list[pa.ChunkedArray]) -> pa.Array:
+    """``values`` followed by the distinct non-null values of ``plain`` it lacks."""
+    if not plain or not sum(len(p) for p in plain):
+        return values
+    new = pc.unique(pa.chunked_array([c for p in plain for c in p.chunks], values.type).drop_null())
+    missing = pc.filter(new, pc.invert(pc.is_in(new, value_set=values)))
+    return pa.concat_arrays([values, missing.combine_chunks() if isinstance(missing, pa.ChunkedArray) else missing])
+
+
+def _encode(
+    plain: pa.ChunkedArray, values: pa.Array, index_type: pa.DataType, dict_type: pa.DataType
+) -> pa.ChunkedArray:
+    """``plain`` as indices into ``values`` (which holds every non-null value of it)."""
+    chunks = [
+        pa.DictionaryArray.from_arrays(pc.index_in(c, value_set=values).cast(index_type), values) for c in plain.chunks
+    ]
+    return pa.chunked_array(chunks, dict_type)
+
+
+def concat_sharing(first: pa.Array | pa.ChunkedArray, rest: list[pa.Array | pa.ChunkedArray]) -> pa.ChunkedArray:
+    """``first`` then ``rest`` as one column; when ``first`` is a dictionary column, ``rest``
+    (plain values) is encoded against its dictionary (see :func:`share_dictionaries`)."""
+    kept, others = share_dictionaries(pa.table({"v": first}), [pa.table({"v": r}) for r in rest])
+    return pa.chunked_array([c for t in (kept, *others) for c in t.column(0).chunks], kept.column(0).type)
