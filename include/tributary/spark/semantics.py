@@ -28,7 +28,7 @@ from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from tributary.errors import CdcFileError
-from tributary.spark.options import CHANGE_ID_COLUMN, DELETE_FLAG, OP_COLUMN, historical
+from tributary.spark.options import CHANGE_ID_COLUMN, DELETE_FLAG, OP_COLUMN, historical, table_options
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -118,7 +118,7 @@ class SparkPlan:
 # -- reading ----------------------------------------------------------------------------------
 
 
-def _csv_reader(spark: SparkSession, delimiter: str, null_value: str | None) -> Any:
+def _csv_reader(spark: SparkSession, delimiter: str) -> Any:
     return (
         spark.read.option("sep", delimiter)
         .option("multiLine", "true")  # quoted values may span lines; one file is one split
@@ -126,14 +126,26 @@ def _csv_reader(spark: SparkSession, delimiter: str, null_value: str | None) -> 
         .option("unescapedQuoteHandling", "STOP_AT_CLOSING_QUOTE")
         .option("mode", "FAILFAST")
         # DMS: an unquoted empty field is null, a quoted empty field the empty string
-        .option("nullValue", null_value if null_value is not None else "\u0001tributary-null")
+        .option("nullValue", "\u0001tributary-null")
         .option("emptyValue", "")
     )
 
 
+def _null_value_as_null(df: DataFrame, null_value: str) -> DataFrame:
+    """DMS's ``csvNullValue``: a field equal to it (quoted or not) is null, an empty field (quoted
+    or not) the empty string; Spark's own ``nullValue`` would read an unquoted empty field as null."""
+    from pyspark.sql import functions as F
+
+    def fixed(name: str) -> Any:
+        col = F.col(f"`{name}`")
+        return F.when(col == F.lit(null_value), F.lit(None)).otherwise(F.coalesce(col, F.lit(""))).alias(name)
+
+    return df.select(*[fixed(name) for name in df.columns])
+
+
 def _first_row(spark: SparkSession, file: FileSpec, delimiter: str) -> list[str]:
     """The first CSV record (a quoted value may span lines)."""
-    rows = _csv_reader(spark, delimiter, None).option("header", "false").csv(file.uri).limit(1).collect()
+    rows = _csv_reader(spark, delimiter).option("header", "false").csv(file.uri).limit(1).collect()
     if not rows:
         raise CdcFileError(file.path, "empty file (0 bytes)")
     return ["" if v is None else str(v) for v in rows[0]]
@@ -142,15 +154,15 @@ def _first_row(spark: SparkSession, file: FileSpec, delimiter: str) -> list[str]
 def _read_csv(spark: SparkSession, file: FileSpec, table: Mapping[str, Any]) -> DataFrame:
     from pyspark.sql.types import StringType, StructField, StructType
 
-    options = table.get("options") or {}
-    delimiter = str(options.get("csv_delimiter", ","))
+    options = table_options(table)
+    delimiter = str(options["csv_delimiter"])
     expected = list(table["csv_columns"]) if table.get("csv_columns") else None
-    header_opt = options.get("csv_header")
+    header_opt = options["csv_header"]
     first = _first_row(spark, file, delimiter)
     if header_opt is None:
         has_header = expected is None or first in (expected, [OP_COLUMN, *expected])
     else:
-        has_header = str(header_opt).lower() == "true"
+        has_header = bool(header_opt)
     if has_header:
         names = first
     elif expected is None:
@@ -166,10 +178,10 @@ def _read_csv(spark: SparkSession, file: FileSpec, table: Mapping[str, Any]) -> 
     if len(set(names)) != len(names) or not all(names):
         raise CdcFileError(file.path, f"CSV header has empty or duplicate column names: {names}")
     schema = StructType([StructField(n, StringType(), True) for n in names])
-    null_value = options.get("csv_null_value")
-    reader = _csv_reader(spark, delimiter, None if null_value is None else str(null_value))
-    reader = reader.schema(schema).option("header", str(has_header).lower())
-    return reader.csv(file.uri)
+    reader = _csv_reader(spark, delimiter).schema(schema).option("header", str(has_header).lower())
+    df = reader.csv(file.uri)
+    null_value = options["csv_null_value"]
+    return df if null_value is None else _null_value_as_null(df, str(null_value))
 
 
 def read_file(spark: SparkSession, file: FileSpec, table: Mapping[str, Any]) -> DataFrame:
