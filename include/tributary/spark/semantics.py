@@ -385,10 +385,10 @@ def plan_table(
     keep_op = table_schema is not None and OP_COLUMN in table_schema.fieldNames()
     out = [*([OP_COLUMN] if keep_op else []), *data]
     is_delete = F.col(OP_COLUMN) == "D"
-    columns = [F.col(f"`{c}`") for c in out]
+    selected = [F.col(f"`{c}`") for c in out]
     if reload:  # the winners are the table's content: deleted keys are simply not in it
-        return SparkPlan("insert_overwrite_table", winners.where(~is_delete).select(*columns), combined)
-    rows = winners.select(*columns, is_delete.alias(DELETE_FLAG))
+        return SparkPlan("insert_overwrite_table", winners.where(~is_delete).select(*selected), combined)
+    rows = winners.select(*selected, is_delete.alias(DELETE_FLAG))
     return SparkPlan("upsert", rows, combined)
 
 
