@@ -4,8 +4,8 @@ Every key a table may set is a field here, validated when the config loads, so a
 config error naming the row (``raw_tables <table_id>``) and the field (``options.<key>``), never
 a surprise in a run. Keys:
 
-- CSV reading (both engines): ``csv_delimiter``, ``csv_null_value``, ``csv_header``, and
-  ``csv_types`` (the local engine's typing of new CSV columns);
+- CSV reading (both engines): ``csv_delimiter``, ``csv_null_value``, ``csv_header`` and
+  ``csv_types`` (types of CSV columns new to the table);
 - retention (both engines): ``cleaner_commits_retained`` and the archival bounds
   ``archive_min_commits`` / ``archive_max_commits`` (Hudi's ``hoodie.keep.min/max.commits``);
 - ``delete_markers_hours`` (local engine: how long deletes are remembered against late changes);
@@ -143,7 +143,7 @@ class TableOptions(BaseModel):
     """true: every CSV file starts with a header; false: none does; unset: a first row equal to
     the column names is a header."""
     csv_types: tuple[tuple[str, str], ...] = ()
-    """``col=type,...``: the local engine types new CSV columns (so precombine values compare as
+    """``col=type,...``: types of CSV columns new to the table (so precombine values compare as
     numbers or times, not text)."""
 
     # -- retention (both engines, and the maintenance cleaner) ---------------------------------

@@ -184,6 +184,53 @@ def _read_csv(spark: SparkSession, file: FileSpec, table: Mapping[str, Any]) -> 
     return df if null_value is None else _null_value_as_null(df, str(null_value))
 
 
+#: ``options.csv_types`` names (validated at config load) as Spark SQL types; decimal(p,s) as is
+_CSV_TYPES = {
+    "string": "string",
+    "int32": "int",
+    "int": "int",
+    "int64": "bigint",
+    "long": "bigint",
+    "bigint": "bigint",
+    "float": "float",
+    "double": "double",
+    "float64": "double",
+    "bool": "boolean",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamp": "timestamp",
+}
+
+
+def typed_csv(file: FileSpec, df: DataFrame, types: Sequence[tuple[str, str]]) -> DataFrame:
+    """CSV text columns the table does not have yet, typed by ``options.csv_types`` as the local
+    engine types them: an empty value is null, any other value that does not convert is a
+    :class:`CdcFileError` naming the file, column and value."""
+    from pyspark.sql import functions as F
+
+    casts: dict[str, Any] = {}
+    bad = []
+    for column, name in types:
+        if column not in df.columns or column == OP_COLUMN:
+            continue
+        sql_type = _CSV_TYPES.get(name.strip().lower(), name.strip().lower())
+        text = F.col(f"`{column}`")
+        value = F.when(text == "", F.lit(None)).otherwise(text).cast(sql_type)
+        casts[column] = value
+        bad.append((F.when(value.isNull() & (text != ""), text), column, sql_type))
+    if not casts:
+        return df
+    first = df.select(*[c.alias(f"_bad{i}") for i, (c, _, _) in enumerate(bad)]).where(
+        reduce(lambda a, b: a | b, [c.isNotNull() for c, _, _ in bad])
+    )
+    row = first.limit(1).collect()
+    if row:
+        index, value = next((i, v) for i, v in enumerate(row[0]) if v is not None)
+        _, column, sql_type = bad[index]
+        raise CdcFileError(file.path, f"column {column}: value {value!r} cannot be read as {sql_type}")
+    return df.select(*[casts[c].alias(c) if c in casts else F.col(f"`{c}`") for c in df.columns])
+
+
 def read_file(spark: SparkSession, file: FileSpec, table: Mapping[str, Any]) -> DataFrame:
     """The rows of ``file``: ``Op`` first (checked to be text), the data columns, the row ordinal."""
     from pyspark.sql import functions as F
@@ -352,6 +399,11 @@ def union_files(
 ) -> tuple[DataFrame, list[tuple[str, DataType]]]:
     """Every change of ``files`` (given in DMS order) with file and row ordinals, conformed."""
     read = [(f, read_file(spark, f, table)) for f in files]
+    types = table_options(table)["csv_types"]
+    if types:
+        have = set(table_schema.fieldNames()) if table_schema is not None else set()
+        new_types = [(str(c), str(t)) for c, t in types if c not in have]
+        read = [(f, typed_csv(f, df, new_types) if f.format == "csv" else df) for f, df in read]
     columns = reconcile(read, table_schema)
     parts = [conform(i, f, df, columns) for i, (f, df) in enumerate(read)]
     if not parts:

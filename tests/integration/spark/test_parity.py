@@ -253,6 +253,9 @@ PIPE_CDC = "U|1|x|T1\nD|2|\\N|T2\nI|7|\\N|T3\n"
 #: csv_header true: every file names its columns, in its own order
 HEADER_LOAD = "ts;name;id\nT0;a;1\nT0;;2\n"
 HEADER_CDC = 'Op;id;ts;name\nU;1;T1;"a;2"\nD;2;T2;\n'
+#: csv_types: ts compares as a number (10 beats 9; as text "9" would win)
+TYPES_LOAD = "1,a,9\n2,b,1\n"
+TYPES_CDC = "U,1,late,10\nU,1,early,9\nD,2,b,2\n"
 PIPE_ROWS = [(1, "x"), (3, ""), (4, None), (5, "a|b"), (6, "multi\nline"), (7, None)]
 HEADER_ROWS = [(1, "a;2")]
 
@@ -263,12 +266,32 @@ def _text_files(root: Path, load: str, cdc: str) -> None:
     (root / "20261123-0000000001.csv").write_text(cdc.replace("T1", ts(1)).replace("T2", ts(2)).replace("T3", ts(3)))
 
 
+def test_csv_types_refuse_the_same_file_on_both_engines(spark: Any, tmp_path: Path) -> None:
+    table = _table(file_format="csv", csv_columns=["id", "name", "ts"], options={"csv_types": "id=int64,ts=int64"})
+    options = cdc_options(table)
+    root = tmp_path / "staging"
+    _text_files(root, "1,a,9\n", "U,1,b,ten\n")
+    files = _local_files(root)
+    with pytest.raises(CdcFileError, match="column ts") as local_error:
+        plan([(f, read_file(f, options, options.csv_type_map())) for f in files], options, None)
+    with pytest.raises(CdcFileError, match="column ts: value 'ten'") as spark_error:
+        plan_table(spark, _specs(files), table.model_dump(mode="json"))
+    assert spark_error.value.path == local_error.value.path == "20261123-0000000001.csv"
+
+
 CSV_OPTION_CASES = {
     "pipe_delimiter_and_null_marker": (
         {"csv_columns": ["id", "name", "ts"], "options": {"csv_delimiter": "|", "csv_null_value": "\\N"}},
         PIPE_LOAD,
         PIPE_CDC,
         PIPE_ROWS,
+        [2],
+    ),
+    "csv_types": (
+        {"csv_columns": ["id", "name", "ts"], "options": {"csv_types": "id=int64,ts=int64"}},
+        TYPES_LOAD,
+        TYPES_CDC,
+        [(1, "late")],
         [2],
     ),
     "header_true": (
@@ -292,7 +315,8 @@ def test_csv_options_give_the_same_rows_on_both_engines(spark: Any, tmp_path: Pa
     root = tmp_path / "staging"
     _text_files(root, load, cdc)
     files = _local_files(root)
-    local = plan([(f, read_file(f, options)) for f in files], options, None)
+    # a new table: csv_types are the types CSV text is read as (cdc.apply does the same)
+    local = plan([(f, read_file(f, options, options.csv_type_map())) for f in files], options, None)
     remote = plan_table(spark, _specs(files), table.model_dump(mode="json"))
 
     up_cols, up_rows = _spark_rows(remote.upserts)

@@ -205,3 +205,13 @@ def test_options_that_are_not_a_mapping(tmp_path: Path) -> None:
     problems = _problems(tmp_path, ["csv_delimiter"])
     assert [(row, fld) for row, fld, _, _ in problems] == [("sales.orders", "options")]
     assert "mapping of option names to values" in problems[0][2]
+
+
+def test_hive_sync_false_opts_the_local_engine_out_of_catalog_sync() -> None:
+    """The Spark engine leaves hive sync out (tests/unit/spark/test_options.py); the local
+    engine's catalog sync opts out the same way, before touching any catalog or DB."""
+    from tributary.catalog.sync import SyncAction, needs_sync, sync_table
+
+    table = _table({"hive_sync": "false"})
+    assert sync_table(table).action is SyncAction.OPTED_OUT
+    assert needs_sync(table) is False
