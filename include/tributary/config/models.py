@@ -25,7 +25,7 @@ from tributary.config.identifiers import (
     SecretId,
     TopicArn,
 )
-from tributary.config.table_options import TableOptions
+from tributary.config.table_options import RawTableOptions
 
 VERIFIED_ROW = "tributary_verified_row"
 """Validation context key: the row is byte-for-byte one that was fully validated before (a config
@@ -254,7 +254,7 @@ class RawTable(BaseModel):
     catalog: CatalogKind = CatalogKind.GLUE
     active: bool = True
     description: str = ""
-    options: TableOptions = Field(default_factory=TableOptions)
+    options: RawTableOptions = Field(default_factory=RawTableOptions)
     """Typed per-table options (:mod:`tributary.config.table_options`), checked at config load."""
 
     @property

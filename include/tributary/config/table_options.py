@@ -107,7 +107,7 @@ def _pass_through(item: Any) -> str:
         raise ValueError(f"sets the same option as options.{HUDI_ALIASES[key]}; keep one of the two")
     if not key.startswith(HUDI_PREFIX):
         raise ValueError(
-            f"unknown option {key!r}; use one of {', '.join(TableOptions.model_fields)}, "
+            f"unknown option {key!r}; use one of {', '.join(RawTableOptions.model_fields)}, "
             "or a Hudi setting (a key starting with 'hoodie.')"
         )
     if not _HUDI_KEY.fullmatch(key):
@@ -127,7 +127,7 @@ def _check_csv_text(value: str, what: str) -> None:
         raise ValueError(f"{what} must not contain a quote or a line break")
 
 
-class TableOptions(BaseModel):
+class RawTableOptions(BaseModel):
     """The options of one raw table (``raw_tables[].options``), typed; see the module docstring."""
 
     model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=False)
@@ -174,7 +174,7 @@ class TableOptions(BaseModel):
         """Hudi spellings → typed options; derived archival bounds; extras carry their key."""
         if data is None:
             return {}
-        if isinstance(data, TableOptions):
+        if isinstance(data, RawTableOptions):
             return data
         if not isinstance(data, dict):
             raise ValueError("options is a mapping of option names to values (see the README's table options)")

@@ -2,7 +2,7 @@
 
 The table config is ``RawTable.model_dump(mode="json")`` (plain JSON types), so the job on the
 cluster needs neither pydantic nor the rest of Tributary. Its ``options`` are the typed table
-options (:class:`tributary.config.table_options.TableOptions`, validated when the config
+options (:class:`tributary.config.table_options.RawTableOptions`, validated when the config
 loaded): every typed option with its value, plus the ``hoodie.*`` pass-through keys.
 :func:`hudi_options` is their one translation into the Spark engine's writer settings
 (retention, archival, compaction, catalog sync; pass-through keys last, so they win), and

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from tributary.config.loader import load_files
 from tributary.config.models import CatalogKind, RawTable
-from tributary.config.table_options import RESERVED_HUDI_KEYS, TableOptions, cdc_options
+from tributary.config.table_options import RESERVED_HUDI_KEYS, RawTableOptions, cdc_options
 from tributary.config.validation import validate_rows
 
 ROW = {
@@ -121,7 +121,7 @@ def test_json_form_round_trips_and_carries_every_typed_option() -> None:
     }
     again = RawTable.model_validate(dumped)
     assert again == table and again.options.hudi_settings == {"hoodie.x.y": "1"}
-    assert TableOptions.model_validate(table.options) is table.options
+    assert RawTableOptions.model_validate(table.options) is table.options
 
 
 def test_local_engine_translation() -> None:
