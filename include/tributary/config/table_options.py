@@ -211,6 +211,8 @@ class RawTableOptions(BaseModel):
     @field_validator("csv_types", mode="before")
     @classmethod
     def _types(cls, value: Any) -> Any:
+        if value in ("", [], ()):
+            return ()  # no pyarrow import for the common case (config load, DAG parsing)
         from tributary.cdc.options import parse_type_list
         from tributary.errors import CdcError
 
