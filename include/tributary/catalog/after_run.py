@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from tributary.catalog.sync import needs_sync, sync_table
-from tributary.config.models import CatalogKind, RawTable
+from tributary.config.models import RawTable
 from tributary.metadata.db import session_scope
 from tributary.processing.context import RunContext, queue_table_alert
 from tributary.processing.outcome import OutcomeStatus
@@ -29,7 +29,7 @@ _SKIP = frozenset({OutcomeStatus.BUSY, OutcomeStatus.FAILED})
 
 def sync_catalog_after_run(table: RawTable, outcome: TableOutcome, ctx: RunContext | None) -> TableOutcome:
     """Sync the table's catalog entry after a commit (or when an earlier sync is unfinished)."""
-    if table.catalog is CatalogKind.NONE or outcome.status in _SKIP or not get_settings().catalog_sync:
+    if not table.catalog_sync or outcome.status in _SKIP or not get_settings().catalog_sync:
         return outcome
     try:
         if outcome.status != OutcomeStatus.COMPLETED and not needs_sync(table):

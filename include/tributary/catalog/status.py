@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tributary.catalog.state import SyncStatus, records_in
-from tributary.config.models import CatalogKind, Engine
+from tributary.config.models import Engine
 from tributary.config.validation import ConfigSet
 from tributary.metadata.db import session_scope
 from tributary.metadata.models import CdcFileRow
@@ -46,7 +46,7 @@ def _latest_instants(session: Session, table_ids: list[str]) -> dict[str, str]:
         .where(CdcFileRow.table_id.in_(table_ids))
         .group_by(CdcFileRow.table_id)
     ).all()
-    return {table_id: str(instant) for table_id, instant in rows if instant is not None}
+    return {str(table_id): str(instant) for table_id, instant in rows if instant is not None}
 
 
 def catalog_statuses(
@@ -67,7 +67,7 @@ def catalog_statuses(
         engine = config.cadences[table.refresh_cadence].engine if table.refresh_cadence in config.cadences else None
         newest = latest.get(table_id)
         synced = record.synced_instant if record else None
-        if table.catalog is CatalogKind.NONE:
+        if not table.catalog_sync:  # catalog: none, or options.hive_sync: false
             state = CatalogState.OPTED_OUT
         elif engine is Engine.GLUE:
             state = CatalogState.HUDI_SYNC

@@ -22,7 +22,7 @@ from tributary.catalog.glue import GlueCatalog
 from tributary.catalog.source import HudiSource
 from tributary.catalog.state import SyncRecord, SyncStatus, get_record, record_failed, record_synced
 from tributary.config.locations import resolve_location
-from tributary.config.models import CatalogKind, RawTable
+from tributary.config.models import RawTable
 from tributary.errors import CatalogError, TributaryError
 from tributary.metadata.db import session_scope
 from tributary.metadata.models import CdcFileRow
@@ -69,7 +69,7 @@ def _up_to_date(record: SyncRecord | None, table: RawTable, instant: str) -> boo
 
 def sync_table(table: RawTable, *, catalog: GlueCatalog | None = None, force: bool = False) -> SyncResult:
     """Sync one table; a failure is recorded (and returned), never raised, so the caller decides."""
-    if table.catalog is CatalogKind.NONE:
+    if not table.catalog_sync:  # catalog: none, or options.hive_sync: false
         return SyncResult(table.table_id, SyncAction.OPTED_OUT)
     try:
         return _sync(table, catalog, force)
@@ -174,7 +174,7 @@ def latest_applied_instant(table_id: str) -> str | None:
 def needs_sync(table: RawTable) -> bool:
     """Whether the table's catalog entry may be behind: a failed or missing sync, or a commit
     newer than the one recorded."""
-    if table.catalog is CatalogKind.NONE:
+    if not table.catalog_sync:
         return False
     latest = latest_applied_instant(table.table_id)
     if latest is None:

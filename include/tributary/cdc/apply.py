@@ -85,6 +85,9 @@ def table_options(options: CdcOptions) -> TableOptions:
         hive_style_partitioning=options.hive_style_partitioning,
         table_version=options.table_version,
         database_name=options.database_name,
+        clean_retain_commits=options.clean_retain_commits,
+        archive_min_instants=options.archive_min_instants,
+        archive_max_instants=options.archive_max_instants,
     )
 
 

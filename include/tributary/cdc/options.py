@@ -75,9 +75,10 @@ class CdcOptions:
     ``csv_columns`` names the data columns of headerless CSV files in file order, without ``Op``
     (a file with one more column than this has ``Op`` first). ``csv_header`` None means: a first
     row equal to the expected column names is a header, and without ``csv_columns`` every CSV
-    file must have one. CSV values are text: an unquoted empty field (or ``csv_null_value`` when
-    set) is null, a quoted empty field is the empty string; columns the table already has are
-    cast to the table's type, other CSV columns stay strings.
+    file must have one. CSV values are text: an unquoted empty field is null, a quoted empty field
+    the empty string; with ``csv_null_value`` (DMS ``csvNullValue``) that text, quoted or not, is
+    null and every empty field the empty string. Columns the table already has are cast to the
+    table's type, other CSV columns stay strings (or take ``csv_types``).
     """
 
     table_name: str
@@ -100,6 +101,11 @@ class CdcOptions:
     version 1; the ledger in ``.hoodie/.aux`` keeps every applied file)."""
     delete_markers_hours: float = DEFAULT_DELETE_MARKERS_HOURS
     """How long a delete is remembered so that a late, older change cannot bring the row back."""
+    clean_retain_commits: int = 10
+    """Commits whose files the cleaner keeps after each write (``options.cleaner_commits_retained``)."""
+    archive_min_instants: int = 20
+    archive_max_instants: int = 30
+    """Archival bounds of the timeline (``options.archive_min_commits`` / ``archive_max_commits``)."""
 
     def __post_init__(self) -> None:
         if not self.record_key_fields or any(not f for f in self.record_key_fields):

@@ -96,7 +96,6 @@ def _read_csv(
         )
     if len(set(names)) != len(names) or not all(names):
         raise CdcFileError(file.path, f"CSV header has empty or duplicate column names: {names}")
-    null_values = [options.csv_null_value] if options.csv_null_value is not None else [""]
     try:
         table = pacsv.read_csv(
             pa.BufferReader(raw),
@@ -104,17 +103,30 @@ def _read_csv(
             parse_options=pacsv.ParseOptions(delimiter=options.csv_delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
-                null_values=null_values,
-                strings_can_be_null=True,
+                null_values=[""],
+                # DMS with csvNullValue: that text is null, an empty field the empty string
+                strings_can_be_null=options.csv_null_value is None,
                 quoted_strings_can_be_null=False,
             ),
         )
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise CdcFileError(file.path, f"not a valid CSV file: {exc}") from exc
+    if options.csv_null_value is not None:
+        table = _null_value_as_null(table, options.csv_null_value)
     for name, typ in (table_types or {}).items():
         if name in table.column_names and name != OP_COLUMN and not pa.types.is_string(typ):
             idx = table.schema.get_field_index(name)
             table = table.set_column(idx, name, cast_text(file, name, table.column(name), typ))
+    return table
+
+
+def _null_value_as_null(table: pa.Table, null_value: str) -> pa.Table:
+    """DMS's ``csvNullValue``: a field equal to ``null_value`` (quoted or not) is null; an empty
+    field stays the empty string (the Spark engine reads CSV the same way)."""
+    null = pa.scalar(None, pa.string())
+    for index, name in enumerate(table.column_names):
+        column = table.column(index)
+        table = table.set_column(index, name, pc.if_else(pc.equal(column, null_value), null, column))
     return table
 
 

@@ -25,6 +25,7 @@ from tributary.config.identifiers import (
     SecretId,
     TopicArn,
 )
+from tributary.config.table_options import RawTableOptions
 
 VERIFIED_ROW = "tributary_verified_row"
 """Validation context key: the row is byte-for-byte one that was fully validated before (a config
@@ -253,7 +254,8 @@ class RawTable(BaseModel):
     catalog: CatalogKind = CatalogKind.GLUE
     active: bool = True
     description: str = ""
-    options: dict[str, str] = Field(default_factory=dict)
+    options: RawTableOptions = Field(default_factory=RawTableOptions)
+    """Typed per-table options (:mod:`tributary.config.table_options`), checked at config load."""
 
     @property
     def table_id(self) -> str:
@@ -299,33 +301,17 @@ class RawTable(BaseModel):
                 missing.append(self.precombine_field)
             if missing:
                 raise ValueError(f"csv_columns: does not list {', '.join(missing)}")
-        _check_cdc_options(self.options)
-        if self.file_format is FileFormat.CSV and self.csv_columns is None and self.options.get("csv_header") != "true":
+        if self.file_format is FileFormat.CSV and self.csv_columns is None and self.options.csv_header is not True:
             raise ValueError(
                 "csv_columns: a CSV table needs its column names (DMS writes no header) "
-                "unless options.csv_header is 'true'"
+                "unless options.csv_header is true"
             )
         return self
 
-
-def _check_cdc_options(options: dict[str, str]) -> None:
-    """``options.csv_types`` (``col=type,...``: CSV columns typed from the first file, so that
-    precombine values compare as numbers or times, not text) and ``options.delete_markers_hours``."""
-    from tributary.cdc.options import parse_type_list
-    from tributary.errors import CdcError
-
-    try:
-        parse_type_list(options.get("csv_types"), "options.csv_types")
-    except CdcError as exc:
-        raise ValueError(str(exc)) from None
-    hours = options.get("delete_markers_hours")
-    if hours is not None:
-        try:
-            ok = float(hours) > 0
-        except ValueError:
-            ok = False
-        if not ok:
-            raise ValueError(f"options.delete_markers_hours: {hours!r} is not a positive number of hours")
+    @property
+    def catalog_sync(self) -> bool:
+        """Whether runs register the table in the data catalog (``catalog`` and ``options.hive_sync``)."""
+        return self.catalog is not CatalogKind.NONE and self.options.hive_sync
 
 
 class EventTrigger(BaseModel):

@@ -10,7 +10,6 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 DAG_ID = "tributary__maintenance"
-DEFAULT_RETAIN_COMMITS = 10
 
 
 def refresh_snapshot_step() -> dict[str, Any]:
@@ -61,7 +60,9 @@ def clean_tables_step() -> dict[str, int]:
             log.info("%s is being written; cleaning it next time", table_id)
             continue
         try:
-            retain = int(table.options.get("hoodie.cleaner.commits.retained", DEFAULT_RETAIN_COMMITS))
+            # the retention the table configured (options.cleaner_commits_retained, also spelled
+            # hoodie.cleaner.commits.retained), the same both engines clean to after each write
+            retain = table.options.cleaner_commits_retained
             deleted = clean(storage, Timeline(storage, table.table_version, table.table_name), retain)
             cleaned[table_id] = len(deleted)
         except Exception:

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 
 from tributary.catalog.after_run import sync_catalog_after_run
 from tributary.cdc.apply import ApplyResult, apply_files
-from tributary.cdc.options import DEFAULT_DELETE_MARKERS_HOURS, CdcOptions, parse_type_list
-from tributary.config.models import FileFormat, RawTable
+from tributary.cdc.options import CdcOptions
+from tributary.config.models import RawTable
+from tributary.config.table_options import cdc_options
 from tributary.faults import crash_point
 from tributary.files.registry import as_cdc_file
 from tributary.locks.lease import DEFAULT_TTL
@@ -37,25 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_MAX_FILES", "EmbeddedEngine", "TableOutcome", "TableProcessor", "cdc_options", "process_table"]
-
-
-def cdc_options(table: RawTable) -> CdcOptions:
-    """The engine's options for a configured raw table."""
-    csv_header = table.options.get("csv_header")
-    return CdcOptions(
-        table_name=table.table_name,
-        database_name=table.database_name,
-        record_key_fields=table.record_key_fields,
-        precombine_field=table.precombine_field,
-        partition_fields=table.partition_fields,
-        mode=table.storage_mode.value,  # type: ignore[arg-type]
-        table_version=table.table_version,
-        hive_style_partitioning=table.hive_style_partitioning,
-        csv_columns=table.csv_columns if table.file_format is FileFormat.CSV else None,
-        csv_header=None if csv_header is None else csv_header == "true",
-        csv_types=parse_type_list(table.options.get("csv_types"), f"raw_tables {table.table_id} options.csv_types"),
-        delete_markers_hours=float(table.options.get("delete_markers_hours", DEFAULT_DELETE_MARKERS_HOURS)),
-    )
 
 
 def applied_from(result: ApplyResult, rows: list[CdcFileRow]) -> Applied:

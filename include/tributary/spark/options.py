@@ -1,10 +1,12 @@
 """Hudi Spark datasource options for one raw table (pure: a config dict in, a dict out).
 
 The table config is ``RawTable.model_dump(mode="json")`` (plain JSON types), so the job on the
-cluster needs neither pydantic nor the rest of Tributary. Recognised ``options`` keys of a raw
-table: ``cleaner_commits_retained`` (default 10), ``hive_sync`` (``"false"`` turns Glue Data
-Catalog sync off, as does the row's ``catalog: none``), ``compaction_delta_commits`` (MOR, default 5) and any key starting with
-``hoodie.``, passed through verbatim (last, so it wins).
+cluster needs neither pydantic nor the rest of Tributary. Its ``options`` are the typed table
+options (:class:`tributary.config.table_options.RawTableOptions`, validated when the config
+loaded): every typed option with its value, plus the ``hoodie.*`` pass-through keys.
+:func:`hudi_options` is their one translation into the Spark engine's writer settings
+(retention, archival, compaction, catalog sync; pass-through keys last, so they win), and
+:mod:`tributary.spark.semantics` reads the CSV options from :func:`table_options`.
 
 A table keeps one merge behaviour whichever engine writes it: the latest ``precombine_field``
 wins, across runs too (event-time ordering: a change older than the stored row loses). Table
@@ -84,6 +86,31 @@ def key_generator(table: Mapping[str, Any]) -> str:
     return COMPLEX_KEYGEN
 
 
+#: typed options every table config carries (RawTable.model_dump); the job refuses one without them
+_TYPED_OPTIONS = (
+    "csv_delimiter",
+    "csv_null_value",
+    "csv_header",
+    "cleaner_commits_retained",
+    "archive_min_commits",
+    "archive_max_commits",
+    "compaction_delta_commits",
+    "hive_sync",
+)
+
+
+def table_options(table: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The table's typed options as the Airflow side validated and dumped them."""
+    options = table.get("options")
+    if not isinstance(options, Mapping) or any(k not in options for k in _TYPED_OPTIONS):
+        missing = [k for k in _TYPED_OPTIONS if not isinstance(options, Mapping) or k not in options]
+        raise ValueError(
+            f"table {table.get('table_name')!r}: options lack {', '.join(missing)}; the job takes "
+            "RawTable.model_dump(mode='json'), not hand-written options"
+        )
+    return options
+
+
 def _flag(value: bool) -> str:
     return "true" if value else "false"
 
@@ -98,7 +125,7 @@ def hudi_options(
     """
     if operation not in OPERATIONS:
         raise ValueError(f"unknown Hudi write operation {operation!r} (one of {', '.join(OPERATIONS)})")
-    extra = {str(k): str(v) for k, v in (table.get("options") or {}).items()}
+    options = table_options(table)
     partitions = [str(p) for p in table.get("partition_fields") or ()]
     table_type = str(table.get("table_type", "COPY_ON_WRITE"))
     version = int(table.get("table_version", 6))
@@ -115,7 +142,10 @@ def hudi_options(
         "hoodie.write.table.version": str(version),
         "hoodie.table.timeline.timezone": "UTC",  # as the embedded writer's tables
         "hoodie.cleaner.policy": "KEEP_LATEST_COMMITS",
-        "hoodie.cleaner.commits.retained": extra.get("cleaner_commits_retained", "10"),
+        "hoodie.cleaner.commits.retained": str(options["cleaner_commits_retained"]),
+        # Hudi refuses keep.min.commits <= cleaner.commits.retained: the bounds follow the retention
+        "hoodie.keep.min.commits": str(options["archive_min_commits"]),
+        "hoodie.keep.max.commits": str(options["archive_max_commits"]),
         # the commit carries the checkpoint (options with this prefix go to extraMetadata)
         COMMIT_META_PREFIX_KEY: CHECKPOINT_PREFIX,
     }
@@ -129,8 +159,8 @@ def hudi_options(
         opts["hoodie.simple.index.update.partition.path"] = "true"
     if table_type == "MERGE_ON_READ":
         opts["hoodie.compact.inline"] = "true"
-        opts["hoodie.compact.inline.max.delta.commits"] = extra.get("compaction_delta_commits", "5")
-    catalog_on = str(table.get("catalog", "glue")) != "none" and extra.get("hive_sync", "true").lower() != "false"
+        opts["hoodie.compact.inline.max.delta.commits"] = str(options["compaction_delta_commits"])
+    catalog_on = str(table.get("catalog", "glue")) != "none" and options["hive_sync"] is True
     if sync and catalog_on:
         # the table definition the embedded engine's catalog sync writes (tributary.catalog):
         # an external table with the meta columns, Spark datasource properties, timestamp-micros
@@ -152,7 +182,8 @@ def hudi_options(
                 "hoodie.datasource.hive_sync.omit_metadata_fields": "false",
             }
         )
-    opts.update({k: v for k, v in extra.items() if k.startswith("hoodie.")})
+    # pass-through keys (validated at config load: strings, none of the keys Tributary derives)
+    opts.update({str(k): str(v) for k, v in options.items() if str(k).startswith("hoodie.")})
     return opts
 
 

@@ -28,7 +28,7 @@ from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from tributary.errors import CdcFileError
-from tributary.spark.options import CHANGE_ID_COLUMN, DELETE_FLAG, OP_COLUMN, historical
+from tributary.spark.options import CHANGE_ID_COLUMN, DELETE_FLAG, OP_COLUMN, historical, table_options
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -118,7 +118,7 @@ class SparkPlan:
 # -- reading ----------------------------------------------------------------------------------
 
 
-def _csv_reader(spark: SparkSession, delimiter: str, null_value: str | None) -> Any:
+def _csv_reader(spark: SparkSession, delimiter: str) -> Any:
     return (
         spark.read.option("sep", delimiter)
         .option("multiLine", "true")  # quoted values may span lines; one file is one split
@@ -126,14 +126,26 @@ def _csv_reader(spark: SparkSession, delimiter: str, null_value: str | None) -> 
         .option("unescapedQuoteHandling", "STOP_AT_CLOSING_QUOTE")
         .option("mode", "FAILFAST")
         # DMS: an unquoted empty field is null, a quoted empty field the empty string
-        .option("nullValue", null_value if null_value is not None else "\u0001tributary-null")
+        .option("nullValue", "\u0001tributary-null")
         .option("emptyValue", "")
     )
 
 
+def _null_value_as_null(df: DataFrame, null_value: str) -> DataFrame:
+    """DMS's ``csvNullValue``: a field equal to it (quoted or not) is null, an empty field (quoted
+    or not) the empty string; Spark's own ``nullValue`` would read an unquoted empty field as null."""
+    from pyspark.sql import functions as F
+
+    def fixed(name: str) -> Any:
+        col = F.col(f"`{name}`")
+        return F.when(col == F.lit(null_value), F.lit(None)).otherwise(F.coalesce(col, F.lit(""))).alias(name)
+
+    return df.select(*[fixed(name) for name in df.columns])
+
+
 def _first_row(spark: SparkSession, file: FileSpec, delimiter: str) -> list[str]:
     """The first CSV record (a quoted value may span lines)."""
-    rows = _csv_reader(spark, delimiter, None).option("header", "false").csv(file.uri).limit(1).collect()
+    rows = _csv_reader(spark, delimiter).option("header", "false").csv(file.uri).limit(1).collect()
     if not rows:
         raise CdcFileError(file.path, "empty file (0 bytes)")
     return ["" if v is None else str(v) for v in rows[0]]
@@ -142,15 +154,15 @@ def _first_row(spark: SparkSession, file: FileSpec, delimiter: str) -> list[str]
 def _read_csv(spark: SparkSession, file: FileSpec, table: Mapping[str, Any]) -> DataFrame:
     from pyspark.sql.types import StringType, StructField, StructType
 
-    options = table.get("options") or {}
-    delimiter = str(options.get("csv_delimiter", ","))
+    options = table_options(table)
+    delimiter = str(options["csv_delimiter"])
     expected = list(table["csv_columns"]) if table.get("csv_columns") else None
-    header_opt = options.get("csv_header")
+    header_opt = options["csv_header"]
     first = _first_row(spark, file, delimiter)
     if header_opt is None:
         has_header = expected is None or first in (expected, [OP_COLUMN, *expected])
     else:
-        has_header = str(header_opt).lower() == "true"
+        has_header = bool(header_opt)
     if has_header:
         names = first
     elif expected is None:
@@ -166,10 +178,57 @@ def _read_csv(spark: SparkSession, file: FileSpec, table: Mapping[str, Any]) -> 
     if len(set(names)) != len(names) or not all(names):
         raise CdcFileError(file.path, f"CSV header has empty or duplicate column names: {names}")
     schema = StructType([StructField(n, StringType(), True) for n in names])
-    null_value = options.get("csv_null_value")
-    reader = _csv_reader(spark, delimiter, None if null_value is None else str(null_value))
-    reader = reader.schema(schema).option("header", str(has_header).lower())
-    return reader.csv(file.uri)
+    reader = _csv_reader(spark, delimiter).schema(schema).option("header", str(has_header).lower())
+    df = reader.csv(file.uri)
+    null_value = options["csv_null_value"]
+    return df if null_value is None else _null_value_as_null(df, str(null_value))
+
+
+#: ``options.csv_types`` names (validated at config load) as Spark SQL types; decimal(p,s) as is
+_CSV_TYPES = {
+    "string": "string",
+    "int32": "int",
+    "int": "int",
+    "int64": "bigint",
+    "long": "bigint",
+    "bigint": "bigint",
+    "float": "float",
+    "double": "double",
+    "float64": "double",
+    "bool": "boolean",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamp": "timestamp",
+}
+
+
+def typed_csv(file: FileSpec, df: DataFrame, types: Sequence[tuple[str, str]]) -> DataFrame:
+    """CSV text columns the table does not have yet, typed by ``options.csv_types`` as the local
+    engine types them: an empty value is null, any other value that does not convert is a
+    :class:`CdcFileError` naming the file, column and value."""
+    from pyspark.sql import functions as F
+
+    casts: dict[str, Any] = {}
+    bad = []
+    for column, name in types:
+        if column not in df.columns or column == OP_COLUMN:
+            continue
+        sql_type = _CSV_TYPES.get(name.strip().lower(), name.strip().lower())
+        text = F.col(f"`{column}`")
+        value = F.when(text == "", F.lit(None)).otherwise(text).cast(sql_type)
+        casts[column] = value
+        bad.append((F.when(value.isNull() & (text != ""), text), column, sql_type))
+    if not casts:
+        return df
+    first = df.select(*[c.alias(f"_bad{i}") for i, (c, _, _) in enumerate(bad)]).where(
+        reduce(lambda a, b: a | b, [c.isNotNull() for c, _, _ in bad])
+    )
+    row = first.limit(1).collect()
+    if row:
+        index, value = next((i, v) for i, v in enumerate(row[0]) if v is not None)
+        _, column, sql_type = bad[index]
+        raise CdcFileError(file.path, f"column {column}: value {value!r} cannot be read as {sql_type}")
+    return df.select(*[casts[c].alias(c) if c in casts else F.col(f"`{c}`") for c in df.columns])
 
 
 def read_file(spark: SparkSession, file: FileSpec, table: Mapping[str, Any]) -> DataFrame:
@@ -340,6 +399,11 @@ def union_files(
 ) -> tuple[DataFrame, list[tuple[str, DataType]]]:
     """Every change of ``files`` (given in DMS order) with file and row ordinals, conformed."""
     read = [(f, read_file(spark, f, table)) for f in files]
+    types = table_options(table)["csv_types"]
+    if types:
+        have = set(table_schema.fieldNames()) if table_schema is not None else set()
+        new_types = [(str(c), str(t)) for c, t in types if c not in have]
+        read = [(f, typed_csv(f, df, new_types) if f.format == "csv" else df) for f, df in read]
     columns = reconcile(read, table_schema)
     parts = [conform(i, f, df, columns) for i, (f, df) in enumerate(read)]
     if not parts:
@@ -373,10 +437,10 @@ def plan_table(
     keep_op = table_schema is not None and OP_COLUMN in table_schema.fieldNames()
     out = [*([OP_COLUMN] if keep_op else []), *data]
     is_delete = F.col(OP_COLUMN) == "D"
-    columns = [F.col(f"`{c}`") for c in out]
+    selected = [F.col(f"`{c}`") for c in out]
     if reload:  # the winners are the table's content: deleted keys are simply not in it
-        return SparkPlan("insert_overwrite_table", winners.where(~is_delete).select(*columns), combined)
-    rows = winners.select(*columns, is_delete.alias(DELETE_FLAG))
+        return SparkPlan("insert_overwrite_table", winners.where(~is_delete).select(*selected), combined)
+    rows = winners.select(*selected, is_delete.alias(DELETE_FLAG))
     return SparkPlan("upsert", rows, combined)
 
 

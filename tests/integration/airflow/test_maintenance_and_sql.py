@@ -44,10 +44,7 @@ def test_maintenance_dag_cleans_drains_reaps_and_refreshes(
     from tributary.settings import get_settings
 
     cfg = write_config(tributary_home, 2)
-    doc = yaml.safe_load(cfg.read_text())
-    doc["raw_tables"][0]["options"] = {"hoodie.cleaner.commits.retained": "1"}
-    cfg.write_text(yaml.safe_dump(doc))
-    apply_paths([cfg])
+    apply_paths([cfg])  # written with the default retention; lowered before the maintenance run
     config = load_db_config()
     folder = DmsFolder(tributary_home / "staging/shop/t1")
     folder.load([{"id": i, "ts": 1, "amount": 1.0, "region": "eu"} for i in range(5)])
@@ -63,6 +60,10 @@ def test_maintenance_dag_cleans_drains_reaps_and_refreshes(
     before_files = sorted(p.name for p in target.rglob("*.parquet") if ".hoodie" not in p.parts)  # base files
     before_rows = snapshot_rows(target, ["id", "amount"], ["id"])
     assert len(before_files) == 4
+    doc = yaml.safe_load(cfg.read_text())
+    doc["raw_tables"][0]["options"] = {"hoodie.cleaner.commits.retained": "1"}
+    cfg.write_text(yaml.safe_dump(doc))
+    apply_paths([cfg])
 
     assert acquire("shop.t2", "dead-worker", timedelta(milliseconds=1)) is not None  # expires at once
     with session_scope() as s:
@@ -80,7 +81,8 @@ def test_maintenance_dag_cleans_drains_reaps_and_refreshes(
     }
 
     after_files = sorted(p.name for p in target.rglob("*.parquet") if ".hoodie" not in p.parts)
-    assert len(after_files) < len(before_files)  # old file slices beyond the retention are gone
+    # retention 1 (KEEP_LATEST_COMMITS): the newest commit's file slice and the one before it
+    assert len(after_files) == 2
     assert snapshot_rows(target, ["id", "amount"], ["id"]) == before_rows
     assert len(completed_commits(target)) >= 2
     assert get_settings().snapshot_path.exists()

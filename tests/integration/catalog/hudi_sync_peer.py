@@ -21,6 +21,7 @@ def main(jar: str, base: str, warehouse: str, out: str) -> None:
     os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
     from pyspark.sql import SparkSession
 
+    from tributary.config.table_options import RawTableOptions
     from tributary.spark.options import SPARK_CONF, hudi_options
 
     flags = " ".join(f"--add-opens=java.base/{x}=ALL-UNNAMED" for x in OPENS.split())
@@ -49,6 +50,7 @@ def main(jar: str, base: str, warehouse: str, out: str) -> None:
         "precombine_field": "ts",
         "partition_fields": ["region"],
         "table_version": 6,
+        "options": RawTableOptions().model_dump(mode="json"),  # the typed options a RawTable dump carries
     }
     opts = {**hudi_options(table, "upsert"), "hoodie.metadata.enable": "false"}
     spark.sql("CREATE DATABASE IF NOT EXISTS raw_probe")

@@ -60,7 +60,7 @@ def _config(home: Path) -> Path:
                 "refresh_cadence": "big",
                 "table_type": "MERGE_ON_READ",
                 "description": EVIL,
-                "options": {"note": EVIL},
+                "options": {"hoodie.tributary.note": EVIL},
             }
         ],
         "flows": [
@@ -216,7 +216,7 @@ def test_glue_run_succeeds_results_are_recorded_and_the_job_deleted(
     assert [f["path"] for f in entry["files"]] == ["LOAD00000001.parquet", "20261123-0000000001.parquet"]
     assert entry["lease"]["holder"] and entry["lease"]["token"] >= 1
     # a malicious string is data: it arrives unchanged and nothing ran it
-    assert entry["table"]["description"] == EVIL and entry["table"]["options"]["note"] == EVIL
+    assert entry["table"]["description"] == EVIL and entry["table"]["options"]["hoodie.tributary.note"] == EVIL
     assert not Path("/tmp/tributary-pwned").exists()
 
     assert glue_env.get_jobs()["Jobs"] == []  # deleted after success

@@ -244,6 +244,148 @@ def test_spark_plans_what_the_local_engine_applies(spark: Any, tmp_path: Path, s
         assert flags == [False] * local.upserts.num_rows + [True] * local.deletes.num_rows
 
 
+# -- table options both engines read (raw_tables[].options) ----------------------------------------
+
+#: DMS with csvDelimiter '|' and csvNullValue '\N', no header: the marker (quoted or not) is null,
+#: an empty field (quoted or not) the empty string, a quoted '|' or line break is data
+PIPE_LOAD = '1|\\N|T0\n2||T0\n3|""|T0\n4|"\\N"|T0\n5|"a|b"|T0\n6|"multi\nline"|T0\n'
+PIPE_CDC = "U|1|x|T1\nD|2|\\N|T2\nI|7|\\N|T3\n"
+#: csv_header true: every file names its columns, in its own order
+HEADER_LOAD = "ts;name;id\nT0;a;1\nT0;;2\n"
+HEADER_CDC = 'Op;id;ts;name\nU;1;T1;"a;2"\nD;2;T2;\n'
+#: csv_types: ts compares as a number (10 beats 9; as text "9" would win)
+TYPES_LOAD = "1,a,9\n2,b,1\n"
+TYPES_CDC = "U,1,late,10\nU,1,early,9\nD,2,b,2\n"
+PIPE_ROWS = [(1, "x"), (3, ""), (4, None), (5, "a|b"), (6, "multi\nline"), (7, None)]
+HEADER_ROWS = [(1, "a;2")]
+
+
+def _text_files(root: Path, load: str, cdc: str) -> None:
+    root.mkdir(parents=True)
+    (root / "LOAD00000001.csv").write_text(load.replace("T0", ts(0)))
+    (root / "20261123-0000000001.csv").write_text(cdc.replace("T1", ts(1)).replace("T2", ts(2)).replace("T3", ts(3)))
+
+
+def test_csv_types_refuse_the_same_file_on_both_engines(spark: Any, tmp_path: Path) -> None:
+    table = _table(file_format="csv", csv_columns=["id", "name", "ts"], options={"csv_types": "id=int64,ts=int64"})
+    options = cdc_options(table)
+    root = tmp_path / "staging"
+    _text_files(root, "1,a,9\n", "U,1,b,ten\n")
+    files = _local_files(root)
+    with pytest.raises(CdcFileError, match="column ts") as local_error:
+        plan([(f, read_file(f, options, options.csv_type_map())) for f in files], options, None)
+    with pytest.raises(CdcFileError, match="column ts: value 'ten'") as spark_error:
+        plan_table(spark, _specs(files), table.model_dump(mode="json"))
+    assert spark_error.value.path == local_error.value.path == "20261123-0000000001.csv"
+
+
+CSV_OPTION_CASES = {
+    "pipe_delimiter_and_null_marker": (
+        {"csv_columns": ["id", "name", "ts"], "options": {"csv_delimiter": "|", "csv_null_value": "\\N"}},
+        PIPE_LOAD,
+        PIPE_CDC,
+        PIPE_ROWS,
+        [2],
+    ),
+    "csv_types": (
+        {"csv_columns": ["id", "name", "ts"], "options": {"csv_types": "id=int64,ts=int64"}},
+        TYPES_LOAD,
+        TYPES_CDC,
+        [(1, "late")],
+        [2],
+    ),
+    "header_true": (
+        {"options": {"csv_header": "true", "csv_delimiter": ";"}},
+        HEADER_LOAD,
+        HEADER_CDC,
+        HEADER_ROWS,
+        [2],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CSV_OPTION_CASES))
+def test_csv_options_give_the_same_rows_on_both_engines(spark: Any, tmp_path: Path, case: str) -> None:
+    """csv_delimiter, csv_null_value and csv_header, read by the local engine (pyarrow) and by
+    the Spark engine (Spark's CSV reader): the same upserts and deletes, and the expected ones."""
+    overrides, load, cdc, expected_rows, expected_deletes = CSV_OPTION_CASES[case]
+    config = {**overrides, "options": {"hive_sync": "false", **overrides["options"]}}
+    table = _table(file_format="csv", **config)
+    options = cdc_options(table)
+    root = tmp_path / "staging"
+    _text_files(root, load, cdc)
+    files = _local_files(root)
+    # a new table: csv_types are the types CSV text is read as (cdc.apply does the same)
+    local = plan([(f, read_file(f, options, options.csv_type_map())) for f in files], options, None)
+    remote = plan_table(spark, _specs(files), table.model_dump(mode="json"))
+
+    up_cols, up_rows = _spark_rows(remote.upserts)
+    assert up_cols == local.upserts.column_names
+    assert up_rows == _rows(local.upserts.to_pylist())
+    assert _spark_rows(remote.deletes)[1] == _rows(local.deletes.to_pylist())
+    # and they are the rows DMS meant (text columns: the CSV is read as text on both engines)
+    got = sorted((int(r["id"]), r["name"]) for r in local.upserts.to_pylist())
+    assert got == expected_rows
+    assert sorted(int(r["id"]) for r in local.deletes.to_pylist()) == expected_deletes
+
+
+#: Hudi's shuffles kept small on a two-core machine (pass-through keys)
+SMALL_SHUFFLES = {f"hoodie.{k}.parallelism": "2" for k in ("upsert.shuffle", "insert.shuffle", "simple.index")}
+
+
+def _base_files(lake: Path) -> list[str]:
+    return sorted(p.name for p in lake.rglob("*.parquet") if ".hoodie" not in p.parts)
+
+
+def _write_runs(spark: Any, tmp_path: Path, engine: str, options: dict[str, str], runs: int) -> Path:
+    """``runs`` commits, each an update of the same key (one file group, one new file slice each)."""
+    from tributary.cdc.apply import apply_files
+    from tributary.spark.job import run_table
+
+    lake = tmp_path / f"{engine}-lake"
+    table = _table(target_uri=lake.as_uri(), options={"hive_sync": "false", **SMALL_SHUFFLES, **options})
+    base: str | None = None
+    root = tmp_path / f"{engine}-staging"
+    folder = DmsFolder(root)
+    for n in range(runs):
+        written = folder.cdc([{"Op": "U", "id": 1, "name": f"v{n}", "ts": ts(n)}])
+        files = [f for f in _local_files(root) if f.path == written.name]
+        if engine == "local":
+            assert apply_files(str(lake), files, cdc_options(table)).instant is not None
+            continue
+        meta = Checkpoint().advance(files, reload=False, keep=512).to_metadata(files, reload=False, mode="current")
+        entry = {
+            "table_id": table.table_id,
+            "table": table.model_dump(mode="json"),
+            "files": [f.to_dict() for f in _specs(files)],
+            "reload": False,
+            "commit_metadata": meta,
+            "base_instant": base,
+        }
+        result = run_table(spark, entry, sync=False)
+        assert result["status"] == "completed", result
+        base = result["instant"]
+    return lake
+
+
+@pytest.mark.parametrize(
+    ("options", "kept"),
+    [({}, 5), ({"cleaner_commits_retained": "2"}, 3), ({"hoodie.cleaner.commits.retained": "1"}, 2)],
+    ids=["default_10", "retained_2", "hudi_spelling_1"],
+)
+def test_cleaner_retention_is_the_same_on_both_engines(
+    spark: Any, tmp_path: Path, options: dict[str, str], kept: int
+) -> None:
+    """cleaner_commits_retained (or its Hudi spelling): after 5 commits rewriting one file group,
+    both engines' cleaners keep the same file slices (KEEP_LATEST_COMMITS: the slices of the
+    retained commits and the one before them)."""
+    local = _write_runs(spark, tmp_path, "local", options, 5)
+    remote = _write_runs(spark, tmp_path, "spark", options, 5)
+    assert len(_base_files(local)) == len(_base_files(remote)) == kept
+    rows = spark.read.format("hudi").load(remote.as_uri()).select("id", "name").collect()
+    assert [(r.id, r.name) for r in rows] == [(1, "v4")]
+
+
 def _bad_op(d: DmsFolder) -> None:
     d.cdc([{"Op": "I", "id": 1, "name": "a", "ts": ts(1)}])
     d.cdc([{"Op": "I", "id": 2, "name": "b", "ts": ts(2)}, {"Op": "X", "id": 3, "name": "c", "ts": ts(3)}])

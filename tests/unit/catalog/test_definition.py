@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from tributary.catalog import definition as ddl
+from tributary.config.table_options import RawTableOptions
 from tributary.spark.options import hudi_options
 
 
@@ -104,6 +105,7 @@ def _table(**changes: object) -> dict[str, object]:
         "record_key_fields": ["id"],
         "partition_fields": ["region"],
         "catalog": "glue",
+        "options": RawTableOptions().model_dump(mode="json"),  # the typed options a RawTable dump carries
     }
     return {**base, **changes}
 

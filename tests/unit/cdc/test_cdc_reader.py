@@ -74,6 +74,17 @@ def test_csv_custom_null_marker(tmp_path: Path) -> None:
     assert t.column("name").to_pylist() == [None, ""]
 
 
+def test_csv_delimiter_and_null_value_as_dms_writes_them(tmp_path: Path) -> None:
+    """csvDelimiter '|' and csvNullValue '\\N': the marker (quoted or not) is null, an empty
+    field (quoted or not) the empty string, a quoted delimiter is data; no header."""
+    opts = CdcOptions("t", ("id",), "ts", csv_columns=("id", "ts", "v"), csv_delimiter="|", csv_null_value="\\N")
+    text = 'I|1|t|\\N\nI|2|t|\nI|3|t|""\nI|4|t|"\\N"\nU|5|t|"a|b"\n'
+    t = read_file(_write(tmp_path / "20261123-0000000001.csv", text), opts)
+    assert t.column_names == ["Op", "id", "ts", "v"]
+    assert t.column("v").to_pylist() == [None, "", "", None, "a|b"]
+    assert t.column("id").to_pylist() == ["1", "2", "3", "4", "5"]
+
+
 @pytest.mark.parametrize(
     ("name", "content", "opts", "match"),
     [

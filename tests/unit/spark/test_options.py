@@ -126,3 +126,30 @@ def test_a_new_v8_table_gets_hudis_own_event_time_payload() -> None:
     assert "hoodie.datasource.write.payload.class" not in created
     later = hudi_options(table, "upsert")
     assert later["hoodie.datasource.write.payload.class"].endswith("EventTimeAvroPayload")
+
+
+def test_retention_and_archival_bounds_follow_the_typed_options() -> None:
+    """Hudi refuses keep.min.commits <= cleaner.commits.retained: a retention of 24 moves them."""
+    opts = hudi_options(_table(options={"hoodie.cleaner.commits.retained": "24"}), "upsert")
+    assert opts["hoodie.cleaner.commits.retained"] == "24"
+    assert (opts["hoodie.keep.min.commits"], opts["hoodie.keep.max.commits"]) == ("25", "35")
+    opts = hudi_options(_table(), "upsert")
+    assert (opts["hoodie.keep.min.commits"], opts["hoodie.keep.max.commits"]) == ("20", "30")
+
+
+def test_pass_through_keys_override_tuning_defaults() -> None:
+    cow = hudi_options(_table(options={"hoodie.metadata.enable": "true", "hoodie.x.y": "z"}), "upsert")
+    assert cow["hoodie.metadata.enable"] == "true" and cow["hoodie.x.y"] == "z"
+
+
+def test_hive_sync_false_and_catalog_none_leave_hive_sync_out() -> None:
+    assert "hoodie.datasource.hive_sync.enable" not in hudi_options(_table(options={"hive_sync": False}), "upsert")
+    assert "hoodie.datasource.hive_sync.enable" not in hudi_options(_table(catalog="none"), "upsert")
+    assert hudi_options(_table(), "upsert", sync=False).get("hoodie.datasource.hive_sync.enable") is None
+
+
+def test_hand_written_options_are_refused() -> None:
+    """The job reads the typed dump; a batch with options the config never validated is refused."""
+    table = {**_table(), "options": {"cleaner_commits_retained": "3"}}
+    with pytest.raises(ValueError, match="options lack csv_delimiter"):
+        hudi_options(table, "upsert")
