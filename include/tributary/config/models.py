@@ -25,6 +25,7 @@ from tributary.config.identifiers import (
     SecretId,
     TopicArn,
 )
+from tributary.modes import StorageMode, TableType
 
 VERIFIED_ROW = "tributary_verified_row"
 """Validation context key: the row is byte-for-byte one that was fully validated before (a config
@@ -80,16 +81,6 @@ class TemplateKind(StrEnum):
 class Engine(StrEnum):
     LOCAL = "local"
     GLUE = "glue"
-
-
-class TableType(StrEnum):
-    COPY_ON_WRITE = "COPY_ON_WRITE"
-    MERGE_ON_READ = "MERGE_ON_READ"
-
-
-class StorageMode(StrEnum):
-    CURRENT = "current"
-    HISTORICAL = "historical"
 
 
 class FileFormat(StrEnum):

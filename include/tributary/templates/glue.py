@@ -133,6 +133,7 @@ def delete_job(client: Any, name: str) -> None:
 _SCRIPT_MODULES = (
     "__init__.py",
     "errors.py",
+    "modes.py",
     "spark/__init__.py",
     "spark/options.py",
     "spark/semantics.py",
