@@ -1,9 +1,8 @@
-"""The Airflow side of a Glue run: AWS hooks under the flow's connection, starting a run, the
-trigger it defers to, stopping it when the task is killed, and the cdc_to_hudi batch's shipping.
+"""The Airflow side of a Glue run: starting it, the trigger it defers to, stopping it when the
+task is killed, and shipping a cdc_to_hudi batch to it.
 
-Every AWS call here (Glue and S3) goes through the Amazon provider's hooks with the one
-``aws_conn_id`` of the settings, so a task acts under one identity (the connection's), never
-under whatever credentials a bare boto3 client would find.
+Every AWS call here (Glue and S3) goes through :mod:`tributary.aws_hooks`, the provider's hooks
+under the flow's AWS connection, so a task acts under one identity.
 """
 
 from __future__ import annotations
@@ -13,32 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tributary.aws_hooks import glue_hook
+
 if TYPE_CHECKING:
-    from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     from tributary.templates.glue import GlueJobSpec
     from tributary.templates.glue_trigger import GlueRunTrigger
 
 log = logging.getLogger(__name__)
-
-
-def glue_hook() -> GlueJobHook:
-    from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
-
-    from tributary.settings import get_settings
-
-    settings = get_settings()
-    return GlueJobHook(aws_conn_id=settings.aws_conn_id, region_name=settings.aws_region)
-
-
-def s3_hook() -> S3Hook:
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-    from tributary.settings import get_settings
-
-    settings = get_settings()
-    return S3Hook(aws_conn_id=settings.aws_conn_id, region_name=settings.aws_region)
 
 
 @dataclass(frozen=True)

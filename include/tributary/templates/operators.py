@@ -271,9 +271,10 @@ class CdcBatchOperator(_GlueRunOperator):
         self, context: Any, params: dict[str, Any], batch: dict[str, Any], state: dict[str, Any], holder: str
     ) -> tuple[GlueRun, str]:
         """Ship the batch to a new Glue run; (the run, its result URI)."""
+        from tributary.aws_hooks import s3_hook
         from tributary.spark.job import RESULT_ARG
         from tributary.templates.glue import DISPATCH_STATE, put_json
-        from tributary.templates.glue_tasks import cdc_spec, s3_hook
+        from tributary.templates.glue_tasks import cdc_spec
 
         s3 = s3_hook()
         spec = cdc_spec(context["ti"], params, batch, s3)
@@ -292,9 +293,10 @@ class CdcBatchOperator(_GlueRunOperator):
         state: dict[str, Any] | None = None,
         holder: str = "",
     ) -> dict[str, Any]:
+        from tributary.aws_hooks import s3_hook
         from tributary.errors import SparkJobError
         from tributary.templates.glue import read_results
-        from tributary.templates.glue_tasks import delete_job, s3_hook, saved_dispatch
+        from tributary.templates.glue_tasks import delete_job, saved_dispatch
 
         event = event or {}
         cfg, _, _ = self.prepare(context)

@@ -12,10 +12,12 @@ import asyncio
 import json
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.moto_recorder import Recording
 from tributary.settings import get_settings
 
 pytestmark = [pytest.mark.airflow]
@@ -104,17 +106,26 @@ def _start_other(glue: Any) -> tuple[str, str]:
     return spec.job_name, create_and_start(glue, spec)
 
 
-def _run_in_triggerer(trigger: Any, cancel: str) -> None:
+def _run_in_triggerer(trigger: Any, cancel: str, recording: Recording) -> None:
     """Run ``trigger`` in Airflow's own TriggerRunner and cancel it as the triggerer does: through
-    its to_cancel queue (a user killed the task) or by cancelling the task (shutdown)."""
+    its to_cancel queue (a user killed the task) or by cancelling the task (shutdown). The cancel
+    comes while the trigger waits between two polls, where a deferred Glue task spends its time."""
     from airflow.jobs.triggerer_job_runner import TriggerRunner
+
+    async def polled() -> None:
+        for _ in range(300):
+            if recording.path.exists() and "AWSGlue.GetJobRun" in recording.path.read_text():
+                await asyncio.sleep(0.5)  # the response is read; the trigger sleeps until its next poll
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError("the trigger never polled the run")
 
     async def scenario() -> None:
         runner = TriggerRunner()
         runner.triggers[1] = {"name": "glue-kill-test", "events": 0, "task": None}
         task = asyncio.create_task(runner.run_trigger(1, trigger))
         runner.triggers[1]["task"] = task
-        await asyncio.sleep(1.5)  # the trigger is polling the run
+        await polled()
         assert not task.done(), task
         if cancel == "user":
             runner.to_cancel.append(1)
@@ -125,28 +136,35 @@ def _run_in_triggerer(trigger: Any, cancel: str) -> None:
             await task
         assert runner.triggers[1]["events"] == 0
 
-    asyncio.run(scenario())
+    recording.start()
+    try:
+        asyncio.run(scenario())
+    finally:
+        recording.stop()
 
 
 @pytest.mark.parametrize(("cancel", "state"), [("user", "STOPPED"), ("shutdown", ACTIVE)])
 def test_a_deferred_task_killed_by_a_user_stops_the_run(
-    stoppable_glue: Any, monkeypatch: pytest.MonkeyPatch, cancel: str, state: str
+    stoppable_glue: Any, aws: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cancel: str, state: str
 ) -> None:
     from tributary.templates.glue_tasks import run_trigger, start_run
 
     monkeypatch.setenv("AIRFLOW_DISABLE_GREENBACK_PORTAL", "true")
     run = start_run(_spec())
-    trigger = run_trigger(run, {"poll_seconds": 1, "max_polls": 100})
-    _run_in_triggerer(trigger, cancel)
+    trigger = run_trigger(run, {"poll_seconds": 60, "max_polls": 10})
+    _run_in_triggerer(trigger, cancel, Recording(aws, tmp_path / "moto_recording", monkeypatch))
     assert _state(stoppable_glue, run.job_name, run.run_id) == state
 
 
-def test_stopping_on_kill_can_be_turned_off(stoppable_glue: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stopping_on_kill_can_be_turned_off(
+    stoppable_glue: Any, aws: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tributary.templates.glue_tasks import run_trigger, start_run
 
     monkeypatch.setenv("AIRFLOW_DISABLE_GREENBACK_PORTAL", "true")
     run = start_run(_spec())
-    _run_in_triggerer(run_trigger(run, {"poll_seconds": 1, "stop_job_run_on_kill": False}), "user")
+    trigger = run_trigger(run, {"poll_seconds": 60, "stop_job_run_on_kill": False})
+    _run_in_triggerer(trigger, "user", Recording(aws, tmp_path / "moto_recording", monkeypatch))
     assert _state(stoppable_glue, run.job_name, run.run_id) == ACTIVE
 
 
