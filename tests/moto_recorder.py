@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +15,24 @@ import pytest
 SIGNED_BY = re.compile(r"Credential=([^/]+)/")
 
 
-def connection_with_key(endpoint: str, access_key: str) -> str:
-    """An Airflow AWS connection (JSON) on the moto server that signs with ``access_key``."""
-    return json.dumps(
-        {
-            "conn_type": "aws",
-            "login": access_key,
-            "password": "connection-secret",
-            "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
-        }
-    )
+def recording_as(
+    endpoint: str, access_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Recording]:
+    """For a fixture: the flow's AWS connection (``aws_default``) signs with ``access_key`` (the
+    environment keeps its own); yields a :class:`Recording` of the moto server, stopped after."""
+    from tributary.settings import get_settings
+
+    connection = {
+        "conn_type": "aws",
+        "login": access_key,
+        "password": "connection-secret",
+        "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
+    get_settings.cache_clear()
+    recording = Recording(endpoint, tmp_path / "moto_recording", monkeypatch)
+    yield recording
+    recording.stop()
 
 
 class Recording:

@@ -15,8 +15,7 @@ import pytest
 
 from tests.integration.airflow.conftest import airflow_db, apply_config, sqlite_db_url  # noqa: F401
 from tests.integration.spark.test_glue_engine import _config, _play_job, _register, _spy, db_url, glue_env  # noqa: F401
-from tests.moto_recorder import Recording, connection_with_key, header, signer
-from tributary.settings import get_settings
+from tests.moto_recorder import Recording, header, recording_as, signer
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
@@ -26,11 +25,7 @@ CONNECTION_KEY = "AKIACONNECTIONKEY001"
 @pytest.fixture
 def recording(glue_env: Any, aws: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Recording]:  # noqa: F811
     """The flow's connection signs with its own key (the environment keeps ``testing``)."""
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", connection_with_key(aws, CONNECTION_KEY))
-    get_settings.cache_clear()
-    rec = Recording(aws, tmp_path / "moto_recording", monkeypatch)
-    yield rec
-    rec.stop()
+    yield from recording_as(aws, CONNECTION_KEY, tmp_path, monkeypatch)
 
 
 def _is_job_result_put(request: dict) -> bool:

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.moto_recorder import Recording, connection_with_key, signer
-from tributary.settings import get_settings
+from tests.moto_recorder import Recording, recording_as, signer
 
 from .cfg import write_config
 from .test_invoker import sqs_event
@@ -38,11 +37,7 @@ def landed(aws: str, migrated_db: str, tmp_path: Path, monkeypatch: pytest.Monke
     boto3.client("s3").create_bucket(Bucket="landing")
     boto3.client("s3").put_object(Bucket="landing", Key=KEY, Body=b"PAR1 not really parquet")
     apply_paths([write_config(tmp_path / "cfg", bucket="landing", tables=1, flows=1)])
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", connection_with_key(aws, CONNECTION_KEY))
-    get_settings.cache_clear()
-    rec = Recording(aws, tmp_path / "moto_recording", monkeypatch)
-    yield rec
-    rec.stop()
+    yield from recording_as(aws, CONNECTION_KEY, tmp_path, monkeypatch)
 
 
 def _s3_event(key: str) -> str:
