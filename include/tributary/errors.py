@@ -7,6 +7,8 @@ traceback and exits non-zero; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+# Importable with the standard library alone: the Glue job ships this module (templates/glue.py).
+
 
 class TributaryError(Exception):
     """Base of every expected, user-facing error."""
@@ -77,6 +79,10 @@ class CommitConflictError(HudiError):
     """Another writer committed, or the writer lost its lease, while this commit was prepared."""
 
 
+class TableChangedError(CommitConflictError):
+    """The Spark job found a newer commit than the one its batch was planned from; not written."""
+
+
 # --- CDC input -------------------------------------------------------------------------------
 
 
@@ -124,6 +130,10 @@ class EventError(TributaryError):
     """An event payload cannot be parsed."""
 
 
+class InvokerFailedError(TributaryError):
+    """Some flows could not be triggered (Lambda retries a non-SQS event)."""
+
+
 class AirflowApiError(TributaryError):
     """The Airflow REST API refused a request."""
 
@@ -164,8 +174,21 @@ class DagFactoryError(TributaryError):
     """One or more flows cannot be turned into DAGs (strict mode raises this)."""
 
 
+class FlowPlanError(DagFactoryError):
+    """One flow cannot be planned into a DAG; ``field`` names the flow field at fault."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}" if field else message)
+
+
 class SparkJobError(TemplateRunError):
     """A distributed-engine (Spark / Glue) run of cdc_to_hudi failed or reported failed tables."""
+
+
+class BatchError(SparkJobError):
+    """The Spark job's batch argument is missing or not valid JSON of the expected shape."""
 
 
 class OpsQueryError(TributaryError):

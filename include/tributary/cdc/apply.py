@@ -22,7 +22,7 @@ from tributary.cdc.checkpoint import K_VERSION, Checkpoint, applied_files
 from tributary.cdc.files import CdcFile, FileKind, list_source, sort_files
 from tributary.cdc.generations import Refusal, admit_loads, generation_floor, sort_out
 from tributary.cdc.ledger import forget, read_ledger, read_markers, write_markers, write_segments
-from tributary.cdc.merge import PlanOperation, WritePlan, plan
+from tributary.cdc.merge import WritePlan, plan
 from tributary.cdc.options import CHANGE_ID_COLUMN, OP_COLUMN, CdcOptions
 from tributary.cdc.ordering import Arbiter, decode_value, encode_value
 from tributary.cdc.reader import read_file, read_versioned
@@ -31,9 +31,10 @@ from tributary.cdc.stored import stored_rows, stored_since
 from tributary.errors import CdcFileError, CommitConflictError, HudiError
 
 if TYPE_CHECKING:
-    from tributary.hudi import HudiTable, TableOptions, WriteOperation
+    from tributary.hudi import HudiTable, TableOptions
     from tributary.hudi.table import CommitInfo
     from tributary.hudi.writer import CommitResult
+    from tributary.modes import WriteOperationType
 
 log = logging.getLogger(__name__)
 
@@ -361,17 +362,13 @@ def _commit(
     extra: Mapping[str, str],
     seen: Mapping[str, str],
     before_complete: Callable[[], None] | None,
-) -> tuple[WriteOperation, CommitResult]:
+) -> tuple[WriteOperationType, CommitResult]:
     """Write the planned commit (creating the table on its first commit)."""
-    from tributary.hudi import HudiTable, WriteOperation
+    from tributary.hudi import HudiTable
 
     if table is None:
         table = HudiTable.open_or_create(target, table_options(options))
-    operation = {
-        PlanOperation.UPSERT: WriteOperation.UPSERT,
-        PlanOperation.INSERT: WriteOperation.INSERT,
-        PlanOperation.INSERT_OVERWRITE_TABLE: WriteOperation.INSERT_OVERWRITE_TABLE,
-    }[write_plan.operation]
+    operation = write_plan.operation
     result = table.write(
         upserts=write_plan.upserts,
         deletes=write_plan.deletes if write_plan.deletes.num_rows else None,

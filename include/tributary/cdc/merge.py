@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 import pyarrow as pa
@@ -25,22 +24,17 @@ from tributary.cdc.options import CHANGE_ID_COLUMN, OP_COLUMN, CdcOptions
 from tributary.cdc.schema import conform, order_like, reconcile
 from tributary.errors import CdcError
 from tributary.hudi.uniqueness import all_distinct
+from tributary.modes import WriteOperationType
 
 _SEQ = "__tributary_seq"
 _RANK = "__tributary_rank"
-
-
-class PlanOperation(StrEnum):
-    UPSERT = "upsert"
-    INSERT = "insert"
-    INSERT_OVERWRITE_TABLE = "insert_overwrite_table"
 
 
 @dataclass(frozen=True)
 class WritePlan:
     """What to hand to the Hudi writer for one commit."""
 
-    operation: PlanOperation
+    operation: WriteOperationType
     upserts: pa.Table
     deletes: pa.Table
     schema: pa.Schema
@@ -102,8 +96,8 @@ def plan(
         deletes = upserts.slice(0, 0)
     schema = upserts.schema
     if reload:
-        return WritePlan(PlanOperation.INSERT_OVERWRITE_TABLE, upserts, deletes.slice(0, 0), schema, changes)
-    return WritePlan(PlanOperation.UPSERT, upserts, deletes, schema, changes)
+        return WritePlan(WriteOperationType.INSERT_OVERWRITE_TABLE, upserts, deletes.slice(0, 0), schema, changes)
+    return WritePlan(WriteOperationType.UPSERT, upserts, deletes, schema, changes)
 
 
 def current_winners(combined: pa.Table, options: CdcOptions) -> pa.Table:
@@ -150,4 +144,4 @@ def _plan_historical(
         with_ids.append(part.append_column(CHANGE_ID_COLUMN, ids))
     out_schema = pa.schema([pa.field(OP_COLUMN, pa.string()), *schema, pa.field(CHANGE_ID_COLUMN, pa.string())])
     rows = order_like(pa.concat_tables(with_ids) if with_ids else out_schema.empty_table(), table_schema)
-    return WritePlan(PlanOperation.INSERT, rows, rows.slice(0, 0), rows.schema, changes)
+    return WritePlan(WriteOperationType.INSERT, rows, rows.slice(0, 0), rows.schema, changes)

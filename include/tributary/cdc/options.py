@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 
 import pyarrow as pa
 
 from tributary.errors import CdcError
+from tributary.modes import StorageMode
 
 _TYPES = {
     "string": pa.string(),
@@ -61,11 +61,6 @@ CHANGE_ID_COLUMN = "_tributary_change_id"
 
 DEFAULT_DELETE_MARKERS_HOURS = 168.0
 """A week: how long a delete is remembered against late, older changes (``options.delete_markers_hours``)."""
-
-
-class StorageMode(StrEnum):
-    CURRENT = "current"
-    HISTORICAL = "historical"
 
 
 @dataclass(frozen=True)

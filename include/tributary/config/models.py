@@ -26,6 +26,7 @@ from tributary.config.identifiers import (
     TopicArn,
 )
 from tributary.config.table_options import RawTableOptions
+from tributary.modes import StorageMode, TableType
 
 VERIFIED_ROW = "tributary_verified_row"
 """Validation context key: the row is byte-for-byte one that was fully validated before (a config
@@ -81,16 +82,6 @@ class TemplateKind(StrEnum):
 class Engine(StrEnum):
     LOCAL = "local"
     GLUE = "glue"
-
-
-class TableType(StrEnum):
-    COPY_ON_WRITE = "COPY_ON_WRITE"
-    MERGE_ON_READ = "MERGE_ON_READ"
-
-
-class StorageMode(StrEnum):
-    CURRENT = "current"
-    HISTORICAL = "historical"
 
 
 class FileFormat(StrEnum):

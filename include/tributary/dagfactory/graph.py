@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tributary.config.models import Flow, Template, TemplateKind
+from tributary.errors import FlowPlanError
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +78,6 @@ class Plan:
     dags: tuple[DagSpec, ...]
     problems: tuple[FlowProblem, ...]
     disabled_flows: tuple[str, ...] = field(default=())
-
-
-class FlowPlanError(ValueError):
-    def __init__(self, field: str | None, message: str) -> None:
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}" if field else message)
 
 
 def _validation_problem(flow_id: str, raw: Any) -> FlowProblem:

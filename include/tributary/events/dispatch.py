@@ -87,12 +87,12 @@ def _parse_time(value: str | None) -> datetime | None:
         return None
 
 
-def landed_files(events: Sequence[ObjectEvent]) -> list[LandedFile]:
+def landed_files(events: Sequence[ObjectEvent], s3: Any = None) -> list[LandedFile]:
     """The files to register. Objects whose tracker identity includes size and mtime (full-load
     files, which a reload rewrites, and non-DMS names) get them from a HEAD, so the event and a
-    later sweep listing register the same row."""
+    later sweep listing register the same row. ``s3``: the S3 client to HEAD with (Airflow passes
+    its connection's); without one, boto3's under the runtime's role (the Lambda invoker)."""
     out: list[LandedFile] = []
-    s3 = None
     for event in events:
         size, mtime_ns = event.size, None
         kind = classify(event.key.rsplit("/", 1)[-1])
@@ -114,13 +114,15 @@ def landed_files(events: Sequence[ObjectEvent]) -> list[LandedFile]:
     return out
 
 
-def register_events(config: ConfigSet, events: Sequence[ObjectEvent]) -> tuple[list[Registration], set[str]]:
+def register_events(
+    config: ConfigSet, events: Sequence[ObjectEvent], *, s3: Any = None
+) -> tuple[list[Registration], set[str]]:
     """Register the objects; also return the URIs that still need a run (new, or pending/failed)."""
     from tributary.metadata.db import session_scope
     from tributary.metadata.models import CdcFileRow
 
     with session_scope() as session:
-        regs = register(session, landed_files(events), config.tables.values())
+        regs = register(session, landed_files(events, s3), config.tables.values())
         needs = {r.uri for r in regs if r.status == "registered"}
         dup_uris = [r.uri for r in regs if r.status == "duplicate" and r.table_id]
         if dup_uris:

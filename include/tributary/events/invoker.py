@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tributary.config.validation import ConfigSet
-from tributary.errors import EventError, TributaryError
+from tributary.errors import EventError, InvokerFailedError, TributaryError
 from tributary.events.airflow_api import AirflowClient
 from tributary.events.alerting import alert_invoker_failure
 from tributary.events.dispatch import DispatchReport, dispatch
@@ -24,10 +24,6 @@ from tributary.events.parsing import ObjectEvent, dedupe, parse_event, parse_mes
 log = logging.getLogger(__name__)
 
 ClientFactory = Callable[[], AirflowClient]
-
-
-class InvokerFailedError(TributaryError):
-    """Some flows could not be triggered (Lambda retries a non-SQS event)."""
 
 
 def default_client() -> AirflowClient:

@@ -70,11 +70,13 @@ def events_from_context(context: Mapping[str, Any]) -> list[ObjectEvent]:
 
 def register_from_asset_events(context: Mapping[str, Any], config: ConfigSet | None = None) -> dict[str, int]:
     """Register the objects of the triggering asset events (for CdcPlanOperator.execute)."""
+    from tributary.aws_hooks import s3_hook
     from tributary.config.service import load_db_config
     from tributary.events.dispatch import register_events
 
     events = events_from_context(context)
     if not events:
         return {"events": 0, "registered": 0}
-    regs, _ = register_events(config or load_db_config(), events)
+    # HEADs under the flow's AWS connection, as the rest of the task
+    regs, _ = register_events(config or load_db_config(), events, s3=s3_hook().get_conn())
     return {"events": len(events), "registered": sum(r.status == "registered" for r in regs)}

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from tributary.errors import HudiError, TableConfigMismatchError, UnsupportedTableError
 from tributary.hudi.merge_mode import check_supported, ordering_properties
+from tributary.modes import TableType, WriteOperationType
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 META_COLUMNS = (
@@ -46,13 +47,8 @@ _KEYGEN_TYPE_BY_CLASS["org.apache.hudi.keygen.NonpartitionedAvroKeyGenerator"] =
 _KEYGEN_TYPE_BY_CLASS["org.apache.hudi.keygen.GlobalDeleteKeyGenerator"] = KeyGenerator.NON_PARTITION
 
 
-class WriteOperation(StrEnum):
-    """Write operations, named as Hudi's ``operationType``."""
-
-    UPSERT = "UPSERT"
-    INSERT = "INSERT"
-    DELETE = "DELETE"
-    INSERT_OVERWRITE_TABLE = "INSERT_OVERWRITE_TABLE"
+WriteOperation = WriteOperationType
+"""The embedded writer's name for :class:`tributary.modes.WriteOperationType` (the same class)."""
 
 
 @dataclass(frozen=True)
@@ -164,7 +160,7 @@ class TableOptions:
         """``hoodie.properties`` content for this table (checksum last)."""
         p: dict[str, str] = {}
         p["hoodie.table.name"] = self.table_name
-        p["hoodie.table.type"] = "COPY_ON_WRITE"
+        p["hoodie.table.type"] = TableType.COPY_ON_WRITE.value
         p["hoodie.table.version"] = str(self.table_version)
         p["hoodie.timeline.layout.version"] = "1" if self.table_version == 6 else "2"
         p["hoodie.table.recordkey.fields"] = ",".join(self.record_key_fields)
@@ -203,11 +199,11 @@ class TableOptions:
     @classmethod
     def from_properties(cls, props: dict[str, str], where: str, **maintenance: int) -> TableOptions:
         """Options of an existing table; refuses what the writer cannot continue."""
-        table_type = props.get("hoodie.table.type", "COPY_ON_WRITE").upper()
+        table_type = props.get("hoodie.table.type", TableType.COPY_ON_WRITE).upper()
         name = props.get("hoodie.table.name")
         if not name:
             raise HudiError(f"{where}: hoodie.properties has no hoodie.table.name; this is not a valid Hudi table")
-        if table_type != "COPY_ON_WRITE":
+        if TableType.parse(table_type) is not TableType.COPY_ON_WRITE:
             raise UnsupportedTableError(
                 f"{where}: table {name!r} is {table_type}; Tributary's embedded writer only writes Copy-on-Write "
                 "tables. Write it with Spark/Glue (engine 'glue'), or recreate it as COPY_ON_WRITE."

@@ -43,6 +43,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from tributary.errors import BatchError, LeaseLostError, TableChangedError
+from tributary.modes import WriteOperationType
 from tributary.spark.options import checked_commit_metadata
 from tributary.spark.writing import latest_instant, save_hudi, table_exists, write_rows
 
@@ -67,18 +69,6 @@ class ResultStatus(StrEnum):
     FAILED = "failed"
     PLANNED = "planned"
     """A dry run (``--tributary-plan-only``): planned and counted, nothing written."""
-
-
-class BatchError(ValueError):
-    """The batch argument is not valid JSON of the expected shape."""
-
-
-class LeaseLost(RuntimeError):
-    """The table's lease is no longer this job's: it must not write."""
-
-
-class TableChanged(RuntimeError):
-    """Another writer committed to the table after the batch was planned."""
 
 
 # -- arguments --------------------------------------------------------------------------------
@@ -178,7 +168,7 @@ class Heartbeat:
     """Extends the batch's leases from the driver while the job runs (when it can reach the DB).
 
     :meth:`check` is the fence before a table's write: it renews that table's lease now and
-    raises :class:`LeaseLost` when the token no longer holds, or when the DB cannot be reached
+    raises :class:`LeaseLostError` when the token no longer holds, or when the DB cannot be reached
     and the lease's expiry has passed (another worker may own the table by then).
     """
 
@@ -243,17 +233,17 @@ class Heartbeat:
         return expires is not None and datetime.now(UTC) >= expires
 
     def check(self, table_id: str) -> None:
-        """The fence before ``table_id``'s write; raises :class:`LeaseLost` when it must not write."""
+        """The fence before ``table_id``'s write; raises :class:`LeaseLostError` when it must not write."""
         if table_id in self.leases and table_id not in self.lost and self._engine is not None:
             try:
                 self.beat(only=table_id)
             except Exception as exc:
                 log.warning("table %s: lease check failed (%s); relying on its expiry", table_id, exc)
         if table_id in self.lost:
-            raise LeaseLost(f"table {table_id}: the lease was lost (its token no longer holds); not written")
+            raise LeaseLostError(f"table {table_id}: the lease was lost (its token no longer holds); not written")
         if self._expired(table_id):
             self.lost.add(table_id)
-            raise LeaseLost(
+            raise LeaseLostError(
                 f"table {table_id}: the lease expired at {self.expires[table_id]} and could not be extended "
                 "(metadata DB unreachable or not configured); not written"
             )
@@ -394,7 +384,7 @@ def _write_table(
     reload = bool(entry.get("reload"))
     plan = plan_table(spark, files, table, reload=reload, table_schema=existing.schema if existing else None)
     options = write_options(table, plan.operation, entry.get("commit_metadata") or {}, sync=sync, new_table=not exists)
-    write = write_rows(plan.rows, existing, hudi_record_key_fields(table), plan.operation == "upsert")
+    write = write_rows(plan.rows, existing, hudi_record_key_fields(table), plan.operation is WriteOperationType.UPSERT)
     result: dict[str, Any] = {
         "table_id": table_id,
         "status": (ResultStatus.PLANNED if plan_only else ResultStatus.COMPLETED).value,
@@ -402,7 +392,7 @@ def _write_table(
         "updated": write.updated,
         "deleted": write.deleted,
         "files": [f.path for f in files],
-        "operation": plan.operation,
+        "operation": plan.operation.option,
         "instant": None,
     }
     if plan_only:
@@ -410,13 +400,13 @@ def _write_table(
     base = entry.get("base_instant")
     current = latest_instant(spark, target) if exists else None
     if current != base:
-        raise TableChanged(
+        raise TableChangedError(
             f"table {table_id}: its newest commit is {current or 'none'}, not {base or 'none'} as when the "
             "batch was planned (another writer committed); not written, the files stay pending"
         )
     if fence is not None:
         fence()  # the lease still holds, right before the commit
-    if write.inserted or write.updated or write.deleted or plan.operation == "insert_overwrite_table":
+    if write.inserted or write.updated or write.deleted or plan.operation is WriteOperationType.INSERT_OVERWRITE_TABLE:
         save(write.rows, options, target)  # one commit: upserts, deletes and the checkpoint together
         result["instant"] = latest_instant(spark, target)
     write.rows.unpersist()

@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tributary.modes import TableType, WriteOperationType
+
 OP_COLUMN = "Op"
 CHANGE_ID_COLUMN = "_tributary_change_id"
 CHECKPOINT_PREFIX = "tributary.cdc."
@@ -38,7 +40,8 @@ ENGINE_KEY = CHECKPOINT_PREFIX + "engine"
 #: the commit's extraMetadata (HoodieSparkSqlWriter, DataSourceWriteOptions.COMMIT_METADATA_KEYPREFIX)
 COMMIT_META_PREFIX_KEY = "hoodie.datasource.write.commitmeta.key.prefix"
 
-OPERATIONS = ("upsert", "insert", "insert_overwrite_table")
+#: the operations a Spark run of cdc_to_hudi writes with
+OPERATIONS = (WriteOperationType.UPSERT, WriteOperationType.INSERT, WriteOperationType.INSERT_OVERWRITE_TABLE)
 
 #: Hudi's writer-schema override: the upsert's rows carry :data:`DELETE_FLAG`, the table does not
 WRITE_SCHEMA_KEY = "hoodie.write.schema"
@@ -116,25 +119,27 @@ def _flag(value: bool) -> str:
 
 
 def hudi_options(
-    table: Mapping[str, Any], operation: str, *, sync: bool = True, new_table: bool = False
+    table: Mapping[str, Any], operation: WriteOperationType | str, *, sync: bool = True, new_table: bool = False
 ) -> dict[str, str]:
     """Every ``hoodie.*`` option of a Spark datasource write of ``table`` with ``operation``.
 
     ``sync`` False leaves out Glue Data Catalog (hive) sync, whatever the table says;
     ``new_table``: the write creates the table (:func:`merge_options`).
     """
-    if operation not in OPERATIONS:
-        raise ValueError(f"unknown Hudi write operation {operation!r} (one of {', '.join(OPERATIONS)})")
+    op = WriteOperationType.parse(operation)
+    if op not in OPERATIONS:
+        names = ", ".join(o.option for o in OPERATIONS)
+        raise ValueError(f"unknown Hudi write operation {str(operation)!r} (one of {names})")
     options = table_options(table)
     partitions = [str(p) for p in table.get("partition_fields") or ()]
-    table_type = str(table.get("table_type", "COPY_ON_WRITE"))
+    table_type = TableType(table.get("table_type") or TableType.COPY_ON_WRITE)
     version = int(table.get("table_version", 6))
     hive_style = bool(table.get("hive_style_partitioning", True))
     opts: dict[str, str] = {
         "hoodie.table.name": str(table["table_name"]),
         "hoodie.datasource.write.table.name": str(table["table_name"]),
-        "hoodie.datasource.write.operation": operation,
-        "hoodie.datasource.write.table.type": table_type,
+        "hoodie.datasource.write.operation": op.option,
+        "hoodie.datasource.write.table.type": table_type.value,
         "hoodie.datasource.write.recordkey.field": ",".join(hudi_record_key_fields(table)),
         "hoodie.datasource.write.partitionpath.field": ",".join(partitions),
         "hoodie.datasource.write.keygenerator.class": key_generator(table),
@@ -150,14 +155,14 @@ def hudi_options(
         COMMIT_META_PREFIX_KEY: CHECKPOINT_PREFIX,
     }
     opts.update(merge_options(table, new_table=new_table))
-    if table_type != "MERGE_ON_READ":
+    if table_type is not TableType.MERGE_ON_READ:
         # the embedded writer does not keep a metadata table in step: off, so either engine can continue
         opts["hoodie.metadata.enable"] = "false"
     if partitions:
         # a key whose partition field changed must leave exactly one row, in its new partition
         opts["hoodie.index.type"] = "GLOBAL_SIMPLE"
         opts["hoodie.simple.index.update.partition.path"] = "true"
-    if table_type == "MERGE_ON_READ":
+    if table_type is TableType.MERGE_ON_READ:
         opts["hoodie.compact.inline"] = "true"
         opts["hoodie.compact.inline.max.delta.commits"] = str(options["compaction_delta_commits"])
     catalog_on = str(table.get("catalog", "glue")) != "none" and options["hive_sync"] is True
@@ -234,7 +239,7 @@ def checked_commit_metadata(metadata: Mapping[str, Any]) -> dict[str, str]:
 
 def write_options(
     table: Mapping[str, Any],
-    operation: str,
+    operation: WriteOperationType | str,
     commit_metadata: Mapping[str, Any],
     *,
     sync: bool = True,

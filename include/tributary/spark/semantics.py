@@ -28,6 +28,7 @@ from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from tributary.errors import CdcFileError
+from tributary.modes import WriteOperationType
 from tributary.spark.options import CHANGE_ID_COLUMN, DELETE_FLAG, OP_COLUMN, historical, table_options
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ class FileSpec:
 class SparkPlan:
     """What to write for one table: one DataFrame, written by one datasource write."""
 
-    operation: str  # upsert | insert | insert_overwrite_table
+    operation: WriteOperationType
     rows: DataFrame
     """The rows of the write. An upsert's rows carry :data:`DELETE_FLAG` (true: the key is
     deleted, the upsert is one commit with both); a reload and historical mode have no deletes."""
@@ -439,9 +440,11 @@ def plan_table(
     is_delete = F.col(OP_COLUMN) == "D"
     selected = [F.col(f"`{c}`") for c in out]
     if reload:  # the winners are the table's content: deleted keys are simply not in it
-        return SparkPlan("insert_overwrite_table", winners.where(~is_delete).select(*selected), combined)
+        return SparkPlan(
+            WriteOperationType.INSERT_OVERWRITE_TABLE, winners.where(~is_delete).select(*selected), combined
+        )
     rows = winners.select(*selected, is_delete.alias(DELETE_FLAG))
-    return SparkPlan("upsert", rows, combined)
+    return SparkPlan(WriteOperationType.UPSERT, rows, combined)
 
 
 def _plan_historical(combined: DataFrame, data: list[str]) -> SparkPlan:
@@ -453,4 +456,4 @@ def _plan_historical(combined: DataFrame, data: list[str]) -> SparkPlan:
     rows = combined.withColumn(CHANGE_ID_COLUMN, change_id).select(
         OP_COLUMN, *[F.col(f"`{c}`") for c in data], CHANGE_ID_COLUMN
     )
-    return SparkPlan("insert", rows, combined)
+    return SparkPlan(WriteOperationType.INSERT, rows, combined)

@@ -14,12 +14,24 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
 log = logging.getLogger(__name__)
 
 RESERVED_PARAMS = frozenset(
-    {"cadence", "worker_type", "number_of_workers", "role_arn", "glue_version", "poll_seconds", "max_polls"}
+    {
+        "cadence",
+        "worker_type",
+        "number_of_workers",
+        "role_arn",
+        "glue_version",
+        "poll_seconds",
+        "max_polls",
+        "stop_job_run_on_kill",
+    }
 )
 
 
@@ -127,12 +139,34 @@ def delete_job(client: Any, name: str) -> None:
     log.info("deleted Glue job %s", name)
 
 
+def stop_run_args(job_name: str, run_id: str) -> dict[str, Any]:
+    """The arguments of Glue's BatchStopJobRun for one run (the sync and the async client take them)."""
+    return {"JobName": job_name, "JobRunIds": [run_id]}
+
+
+def stop_accepted(response: Mapping[str, Any], job_name: str, run_id: str) -> bool:
+    """Whether BatchStopJobRun accepted the run; logs Glue's reason when it did not (e.g. the run
+    had already ended)."""
+    if any(s.get("JobRunId") == run_id for s in response.get("SuccessfulSubmissions") or ()):
+        log.info("asked Glue to stop run %s of %s", run_id, job_name)
+        return True
+    errors = [e.get("ErrorDetail") for e in response.get("Errors") or ()]
+    log.warning("Glue did not stop run %s of %s: %s", run_id, job_name, errors or response)
+    return False
+
+
+def stop_run(client: Any, job_name: str, run_id: str) -> bool:
+    """Stop a Glue job run (the task running it was killed); True when Glue accepted the stop."""
+    return stop_accepted(client.batch_stop_job_run(**stop_run_args(job_name, run_id)), job_name, run_id)
+
+
 # -- the cdc_to_hudi template on the distributed engine (cadence engine: glue) ------------------
 
 #: files shipped with the job: the script itself, and the package modules it imports
 _SCRIPT_MODULES = (
     "__init__.py",
     "errors.py",
+    "modes.py",
     "spark/__init__.py",
     "spark/options.py",
     "spark/semantics.py",
@@ -176,14 +210,12 @@ def job_bundle() -> JobBundle:
     return JobBundle(script, buffer.getvalue(), digest.hexdigest())
 
 
-def upload_bundle(s3: Any, bucket: str, bundle: JobBundle | None = None) -> tuple[str, str]:
+def upload_bundle(s3: S3Hook, bucket: str, bundle: JobBundle | None = None) -> tuple[str, str]:
     """Upload the job under its content hash (once per content); (script URI, modules zip URI)."""
     bundle = bundle or job_bundle()
     for key, body in ((bundle.script_key(), bundle.script), (bundle.modules_key(), bundle.modules_zip)):
-        try:
-            s3.head_object(Bucket=bucket, Key=key)
-        except Exception:
-            s3.put_object(Bucket=bucket, Key=key, Body=body)
+        if not s3.check_for_key(key, bucket):  # a refused HEAD (403) raises: no blind overwrite
+            s3.load_bytes(body, key, bucket, replace=True)
             log.info("uploaded s3://%s/%s (%d bytes)", bucket, key, len(body))
     return f"s3://{bucket}/{bundle.script_key()}", f"s3://{bucket}/{bundle.modules_key()}"
 
@@ -208,17 +240,15 @@ def _split_s3(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def put_json(s3: Any, uri: str, data: Any) -> None:
+def put_json(s3: S3Hook, uri: str, data: Any) -> None:
     bucket, key = _split_s3(uri)
-    s3.put_object(
-        Bucket=bucket, Key=key, Body=json.dumps(data, sort_keys=True).encode(), ContentType="application/json"
-    )
+    s3.load_bytes(json.dumps(data, sort_keys=True).encode(), key, bucket, replace=True)
 
 
-def get_json(s3: Any, uri: str) -> Any:
+def get_json(s3: S3Hook, uri: str) -> Any:
     bucket, key = _split_s3(uri)
     try:
-        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        return json.loads(s3.read_key(key, bucket))
     except Exception as exc:
         log.warning("cannot read %s: %s", uri, exc)
         return None
@@ -264,7 +294,7 @@ def cdc_job_spec(
     )
 
 
-def read_results(s3: Any, result_uri: str, table_ids: list[str]) -> dict[str, dict[str, Any] | None]:
+def read_results(s3: S3Hook, result_uri: str, table_ids: list[str]) -> dict[str, dict[str, Any] | None]:
     """The job's result per table (None where it wrote none); JSON only."""
     from tributary.spark.job import result_key
 
@@ -272,7 +302,7 @@ def read_results(s3: Any, result_uri: str, table_ids: list[str]) -> dict[str, di
     out: dict[str, dict[str, Any] | None] = {}
     for table_id in table_ids:
         try:
-            body = s3.get_object(Bucket=bucket, Key=f"{prefix.rstrip('/')}/{result_key(table_id)}")["Body"].read()
+            body = s3.read_key(f"{prefix.rstrip('/')}/{result_key(table_id)}", bucket)
         except Exception as exc:
             log.warning("no Spark result for %s under %s: %s", table_id, result_uri, exc)
             out[table_id] = None

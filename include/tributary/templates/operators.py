@@ -10,11 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from tributary.processing.outcome import OutcomeStatus
+
+if TYPE_CHECKING:
+    from tributary.templates.glue import GlueJobSpec
+    from tributary.templates.glue_tasks import GlueRun
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +63,6 @@ def _cadence_engine(params: Mapping[str, Any]) -> str:
     with session_scope() as session:
         row = session.get(RefreshCadenceRow, str(cadence))
         return str(getattr(row, "engine", None) or "local")
-
-
-def _glue_result_uri(job_name: str, attempt: int) -> str:
-    from tributary.settings import get_settings
-
-    return f"s3://{get_settings().glue_scripts_bucket}/tributary/results/{job_name}/{attempt}"
 
 
 def _batch_tables(table_ids: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -113,6 +111,37 @@ class _TemplateOperator(BaseOperator):
             redact(params, secret),
         )
         return cfg, params, secret
+
+
+class _GlueRunOperator(_TemplateOperator):
+    """A template task that runs a Glue job deferrably; killing the task stops the run.
+
+    Killed while it runs on the worker (the run started, not deferred yet), :meth:`on_kill`
+    stops the run; killed while deferred, the trigger's ``on_kill`` does (Airflow 3.3+).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._glue_run: GlueRun | None = None
+
+    def _start_run(self, spec: GlueJobSpec) -> GlueRun:
+        from tributary.templates.glue_tasks import start_run
+
+        self._glue_run = start_run(spec)
+        return self._glue_run
+
+    def _defer_to_run(
+        self, run: GlueRun, params: Mapping[str, Any], *, method_name: str, kwargs: dict[str, Any], timeout: timedelta
+    ) -> None:
+        from tributary.templates.glue_tasks import run_trigger
+
+        self.defer(trigger=run_trigger(run, params), method_name=method_name, kwargs=kwargs, timeout=timeout)
+
+    def on_kill(self) -> None:
+        from tributary.templates.glue_tasks import stop_run
+
+        if self._glue_run is not None:
+            stop_run(self._glue_run)
 
 
 class TemplateTaskOperator(_TemplateOperator):
@@ -178,7 +207,7 @@ class CdcPlanOperator(_TemplateOperator):
         return plan(str(params["cadence"]), config)
 
 
-class CdcBatchOperator(_TemplateOperator):
+class CdcBatchOperator(_GlueRunOperator):
     """Processes one batch (mapped over the plan's output with ``.expand(batch=...)``)."""
 
     expected_kind = "cdc_to_hudi"
@@ -205,23 +234,10 @@ class CdcBatchOperator(_TemplateOperator):
     # -- the distributed engine: one Glue run per batch ------------------------------------------
 
     def _execute_on_glue(self, context: Any, params: dict[str, Any], ctx: Any, holder: str) -> dict[str, Any] | None:
-        import boto3
-        from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
-        from airflow.providers.amazon.aws.triggers.glue import GlueJobCompleteTrigger
-
         from tributary.settings import get_settings
         from tributary.spark.dispatch import prepare_batch
-        from tributary.templates.glue import (
-            DISPATCH_STATE,
-            cadence_job,
-            cdc_job_spec,
-            create_and_start,
-            put_json,
-            upload_bundle,
-        )
 
         settings = get_settings()
-        ti = context["ti"]
         tables, invalid = _batch_tables(list(self.batch))
         ttl = timedelta(seconds=settings.glue_lease_ttl_seconds)
         prepared = prepare_batch(
@@ -234,61 +250,41 @@ class CdcBatchOperator(_TemplateOperator):
             invalid=invalid,
         )
         if not prepared.pending:  # nothing to hand to Spark (idle, busy, blocked or invalid tables)
-            result = {
-                "tables": prepared.outcomes,
-                "failed": sorted(t for t, o in prepared.outcomes.items() if o["status"] == OutcomeStatus.FAILED),
-            }
-            if result["failed"]:
+            failed = sorted(t for t, o in prepared.outcomes.items() if o["status"] == OutcomeStatus.FAILED)
+            if failed:
                 _deliver_alerts_now()
-            return result
+            return {"tables": prepared.outcomes, "failed": failed}
         state = prepared.to_state()
         try:
-            cadence = cadence_job(str(params["cadence"]))
-            hook = GlueJobHook(aws_conn_id=settings.aws_conn_id, region_name=settings.aws_region)
-            s3 = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.aws_region)
-            bucket = settings.glue_scripts_bucket
-            script, modules = upload_bundle(s3, bucket)
-            raw_index = getattr(ti, "map_index", -1)
-            map_index = -1 if raw_index is None else int(raw_index)
-            attempt = getattr(ti, "try_number", None) or 1
-            spec = cdc_job_spec(
-                dag_id=ti.dag_id,
-                task_id=ti.task_id,
-                run_id=ti.run_id,
-                map_index=map_index,
-                script=script,
-                modules=modules,
-                worker_type=cadence.worker_type,
-                number_of_workers=cadence.number_of_workers,
-                role_arn=str(params.get("role_arn") or settings.glue_role_arn),
-                # the cadence's Glue version: config validation checked it against the tables' versions
-                glue_version=cadence.glue_version,
-                batch=prepared.batch,
-                result_uri="",
-            )
-            result_uri = _glue_result_uri(spec.job_name, attempt)
-            spec.arguments["--result-uri"] = result_uri
-            # what execute_glue_complete records, next to the results (dag.test() resumes a
-            # deferred task with the trigger event only, without the deferral's kwargs)
-            put_json(s3, f"{result_uri}/{DISPATCH_STATE}", {"state": state, "holder": holder})
-            glue_run_id = create_and_start(hook.conn, spec)
+            run, uri = self._start_cdc_run(context, params, prepared.batch, state, holder)
         except Exception as exc:
             self._record_glue(context, state, {}, holder, ctx, f"the Glue run could not start: {exc}")
             raise
-        self.defer(
-            trigger=GlueJobCompleteTrigger(
-                job_name=spec.job_name,
-                run_id=glue_run_id,
-                waiter_delay=int(params.get("poll_seconds", 30)),
-                waiter_max_attempts=int(params.get("max_polls", 240)),
-                aws_conn_id=settings.aws_conn_id,
-                region_name=settings.aws_region,
-            ),
+        self._defer_to_run(
+            run,
+            params,
             method_name="execute_glue_complete",
-            kwargs={"job_name": spec.job_name, "result_uri": result_uri, "state": state, "holder": holder},
+            kwargs={"job_name": run.job_name, "result_uri": uri, "state": state, "holder": holder},
             timeout=self.execution_timeout or ttl,
         )
         return None  # pragma: no cover - defer raises
+
+    def _start_cdc_run(
+        self, context: Any, params: dict[str, Any], batch: dict[str, Any], state: dict[str, Any], holder: str
+    ) -> tuple[GlueRun, str]:
+        """Ship the batch to a new Glue run; (the run, its result URI)."""
+        from tributary.aws_hooks import s3_hook
+        from tributary.spark.job import RESULT_ARG
+        from tributary.templates.glue import DISPATCH_STATE, put_json
+        from tributary.templates.glue_tasks import cdc_spec
+
+        s3 = s3_hook()
+        spec = cdc_spec(context["ti"], params, batch, s3)
+        uri = spec.arguments[RESULT_ARG]
+        # what execute_glue_complete records, next to the results (dag.test() resumes a
+        # deferred task with the trigger event only, without the deferral's kwargs)
+        put_json(s3, f"{uri}/{DISPATCH_STATE}", {"state": state, "holder": holder})
+        return self._start_run(spec), uri
 
     def execute_glue_complete(
         self,
@@ -299,32 +295,24 @@ class CdcBatchOperator(_TemplateOperator):
         state: dict[str, Any] | None = None,
         holder: str = "",
     ) -> dict[str, Any]:
-        import boto3
-        from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
-
+        from tributary.aws_hooks import s3_hook
         from tributary.errors import SparkJobError
-        from tributary.settings import get_settings
-        from tributary.templates.glue import DISPATCH_STATE, cdc_job_name, delete_job, get_json, read_results
+        from tributary.templates.glue import read_results
+        from tributary.templates.glue_tasks import delete_job, saved_dispatch
 
-        settings = get_settings()
         event = event or {}
         cfg, _, _ = self.prepare(context)
         ctx = run_context(context, self.flow_id, cfg.alert_topic_arn)
-        ti = context["ti"]
-        s3 = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.aws_region)
+        s3 = s3_hook()
         if not job_name or not result_uri or state is None:  # resumed without the deferral's kwargs
-            raw_index = getattr(ti, "map_index", -1)
-            job_name = cdc_job_name(ti.dag_id, ti.task_id, ti.run_id, -1 if raw_index is None else int(raw_index))
-            result_uri = _glue_result_uri(job_name, getattr(ti, "try_number", None) or 1)
-            saved = get_json(s3, f"{result_uri}/{DISPATCH_STATE}") or {}
-            state, holder = saved.get("state") or {}, str(saved.get("holder") or "")
+            job_name, result_uri, state, holder = saved_dispatch(context["ti"], s3)
         succeeded = event.get("status") == "success"
         job_error = None if succeeded else f"Glue job {job_name} run failed: {event.get('message') or event}"
         results = read_results(s3, result_uri, sorted(state.get("pending") or {}))
         result = self._record_glue(context, state, results, holder, ctx, job_error)
         if not succeeded:
             raise SparkJobError(f"{job_error}; tables: {', '.join(result['failed']) or 'none'}")
-        delete_job(GlueJobHook(aws_conn_id=settings.aws_conn_id, region_name=settings.aws_region).conn, job_name)
+        delete_job(job_name)
         return result
 
     def _record_glue(
@@ -381,20 +369,16 @@ class CdcSummaryOperator(_TemplateOperator):
         return summarise(planned, results)
 
 
-class GlueTemplateOperator(_TemplateOperator):
+class GlueTemplateOperator(_GlueRunOperator):
     """Creates a Glue job from the template, runs it deferrably, deletes it after success."""
 
     expected_kind = "glue"
     ui_color = "#e4d7f5"
 
     def execute(self, context: Any) -> None:
-        from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
-        from airflow.providers.amazon.aws.triggers.glue import GlueJobCompleteTrigger
-
         from tributary.settings import get_settings
-        from tributary.templates.glue import build_spec, create_and_start
+        from tributary.templates.glue import build_spec
 
-        settings = get_settings()
         cfg, params, _ = self.prepare(context)
         ti = context["ti"]
         spec = build_spec(
@@ -404,37 +388,26 @@ class GlueTemplateOperator(_TemplateOperator):
             script=cfg.template.entry_point,
             params=params,
             secret_id=cfg.task.secret_id,
-            default_role=settings.glue_role_arn,
+            default_role=get_settings().glue_role_arn,
         )
-        hook = GlueJobHook(aws_conn_id=settings.aws_conn_id, region_name=settings.aws_region)
-        run_id = create_and_start(hook.conn, spec)
-        self.defer(
-            trigger=GlueJobCompleteTrigger(
-                job_name=spec.job_name,
-                run_id=run_id,
-                waiter_delay=int(params.get("poll_seconds", 30)),
-                waiter_max_attempts=int(params.get("max_polls", 240)),
-                aws_conn_id=settings.aws_conn_id,
-                region_name=settings.aws_region,
-            ),
+        run = self._start_run(spec)
+        self._defer_to_run(
+            run,
+            params,
             method_name="execute_complete",
             kwargs={"job_name": spec.job_name},
             timeout=self.execution_timeout or timedelta(hours=2),
         )
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None, job_name: str = "") -> dict[str, Any]:
-        from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
-
         from tributary.errors import TemplateRunError
-        from tributary.settings import get_settings
-        from tributary.templates.glue import delete_job
         from tributary.templates.glue import job_name as glue_job_name
+        from tributary.templates.glue_tasks import delete_job
 
         event = event or {}
         ti = context["ti"]
         job_name = job_name or glue_job_name(ti.dag_id, ti.task_id, ti.run_id)  # deterministic per run
         if event.get("status") != "success":
             raise TemplateRunError(f"Glue job {job_name} run did not succeed: {event.get('message') or event}")
-        settings = get_settings()
-        delete_job(GlueJobHook(aws_conn_id=settings.aws_conn_id, region_name=settings.aws_region).conn, job_name)
+        delete_job(job_name)
         return {"job_name": job_name, "run_id": event.get("run_id")}

@@ -328,7 +328,8 @@ def _lease_entry(holder: str, token: int, expires_at: datetime | None) -> dict[s
 
 
 def test_driver_heartbeat_extends_the_lease_and_detects_a_takeover(shop: tuple[Path, DmsFolder], db_url: str) -> None:
-    from tributary.spark.job import Heartbeat, LeaseLost
+    from tributary.errors import LeaseLostError
+    from tributary.spark.job import Heartbeat
 
     lease = acquire(TABLE_ID, "job", timedelta(seconds=60))
     assert lease is not None
@@ -340,7 +341,7 @@ def test_driver_heartbeat_extends_the_lease_and_detects_a_takeover(shop: tuple[P
             assert lock.expires_at.replace(tzinfo=UTC) > lease.expires_at + timedelta(minutes=30)
         _expire_lease()
         assert acquire(TABLE_ID, "other", TTL) is not None
-        with pytest.raises(LeaseLost, match="lease was lost"):
+        with pytest.raises(LeaseLostError, match="lease was lost"):
             heartbeat.check(TABLE_ID)
         assert TABLE_ID in heartbeat.lost
 
@@ -349,7 +350,8 @@ def test_driver_heartbeat_extends_the_lease_and_detects_a_takeover(shop: tuple[P
 def test_without_the_db_the_driver_writes_only_while_the_lease_has_not_expired(
     db: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from tributary.spark.job import Heartbeat, LeaseLost
+    from tributary.errors import LeaseLostError
+    from tributary.spark.job import Heartbeat
 
     url = f"sqlite:///{tmp_path / 'missing-dir' / 'tributary.db'}" if db == "unreachable" else None
     now = datetime.now(UTC)
@@ -359,6 +361,6 @@ def test_without_the_db_the_driver_writes_only_while_the_lease_has_not_expired(
     }
     with Heartbeat(url, leases, 60) as heartbeat:  # an unreachable DB does not stop the job
         heartbeat.check("live")
-        with pytest.raises(LeaseLost, match="expired"):
+        with pytest.raises(LeaseLostError, match="expired"):
             heartbeat.check("expired")
     assert heartbeat.lost == {"expired"}

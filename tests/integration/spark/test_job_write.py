@@ -112,10 +112,11 @@ def test_historical_mode_writes_every_change_once_without_a_delete_flag(spark: A
 
 
 def test_a_lost_lease_writes_nothing(spark: Any, tmp_path: Path) -> None:
-    from tributary.spark.job import LeaseLost, run_table
+    from tributary.errors import LeaseLostError
+    from tributary.spark.job import run_table
 
     def lost() -> None:
-        raise LeaseLost("table shop.orders: the lease was lost (its token no longer holds); not written")
+        raise LeaseLostError("table shop.orders: the lease was lost (its token no longer holds); not written")
 
     save = Capture()
     result = run_table(spark, _entry(tmp_path), sync=False, fence=lost, save=save)

@@ -226,7 +226,7 @@ def test_spark_plans_what_the_local_engine_applies(spark: Any, tmp_path: Path, s
     assert remote.changes.count() == local.changes
 
     opts = hudi_options(config, remote.operation)
-    assert opts["hoodie.datasource.write.operation"] == local.operation.value
+    assert opts["hoodie.datasource.write.operation"] == local.operation.option
     assert opts["hoodie.datasource.write.recordkey.field"] == ",".join(options.hudi_record_key_fields)
     assert opts["hoodie.datasource.write.partitionpath.field"] == ",".join(options.partition_fields)
     assert opts["hoodie.write.table.version"] == str(options.table_version)

@@ -8,9 +8,10 @@ import pyarrow as pa
 import pytest
 
 from tributary.cdc.files import CdcFile, FileKind
-from tributary.cdc.merge import PlanOperation, plan
+from tributary.cdc.merge import plan
 from tributary.cdc.options import CdcOptions
 from tributary.errors import CdcFileError
+from tributary.modes import WriteOperationType
 
 OPTS = CdcOptions("t", ("id",), "ts", partition_fields=("region",))
 
@@ -32,7 +33,7 @@ def test_greatest_precombine_wins_regardless_of_file_order() -> None:
     b1 = _t([{"Op": "U", "id": 1, "ts": 5, "region": "a", "v": "late"}])
     b2 = _t([{"Op": "U", "id": 1, "ts": 3, "region": "a", "v": "early"}])
     p = plan([(_f(1), b1), (_f(2), b2)], OPTS, None)
-    assert p.operation is PlanOperation.UPSERT
+    assert p.operation is WriteOperationType.UPSERT
     assert _rows(p.upserts) == [{"id": 1, "ts": 5, "region": "a", "v": "late"}]
     assert p.deletes.num_rows == 0 and p.changes == 2
 
@@ -102,7 +103,7 @@ def test_reload_overwrites_and_drops_deletes() -> None:
     )
     cdc = _t([{"Op": "D", "id": 2, "ts": 2, "region": "a"}])
     p = plan([(_f(1, FileKind.LOAD), load), (_f(2), cdc)], OPTS, None, reload=True)
-    assert p.operation is PlanOperation.INSERT_OVERWRITE_TABLE
+    assert p.operation is WriteOperationType.INSERT_OVERWRITE_TABLE
     assert _rows(p.upserts) == [{"id": 1, "ts": 1, "region": "a"}]
     assert p.deletes.num_rows == 0
 
@@ -173,7 +174,7 @@ def test_historical_keeps_every_change_with_unique_ids() -> None:
     load = _t([{"id": 1, "ts": 1}]).add_column(0, "Op", pa.array(["I"]))
     cdc = _t([{"Op": "U", "id": 1, "ts": 2}, {"Op": "D", "id": 1, "ts": 3}])
     p = plan([(_f(1, FileKind.LOAD), load), (_f(2), cdc)], opts, None)
-    assert p.operation is PlanOperation.INSERT
+    assert p.operation is WriteOperationType.INSERT
     assert p.upserts.to_pylist() == [
         {"Op": "I", "id": 1, "ts": 1, "_tributary_change_id": "LOAD00000001.parquet@1001#0"},
         {"Op": "U", "id": 1, "ts": 2, "_tributary_change_id": "20261123-0000000002.parquet#0"},

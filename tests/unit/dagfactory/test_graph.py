@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from tributary.config.models import Flow, Template
-from tributary.dagfactory.graph import FlowPlanError, order_tasks, plan_flows
+from tributary.dagfactory.graph import order_tasks, plan_flows
+from tributary.errors import FlowPlanError
 
 TEMPLATES = {
     "echo": Template(template_id="echo", kind="python", entry_point="tributary.templates:echo_params"),

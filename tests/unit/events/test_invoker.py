@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tributary.errors import AirflowApiError, AirflowAuthError
+from tributary.errors import AirflowApiError, AirflowAuthError, InvokerFailedError
 from tributary.events.airflow_api import TriggerResult
-from tributary.events.invoker import InvokerFailedError, handle
+from tributary.events.invoker import handle
 
 from .cfg import write_config
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tributary.spark.job import BatchError, load_batch, parse_args, result_key
+from tributary.errors import BatchError
+from tributary.spark.job import load_batch, parse_args, result_key
 
 EVIL = "__import__('os').system('touch /tmp/tributary-pwned-unit')"
 
