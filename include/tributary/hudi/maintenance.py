@@ -57,7 +57,7 @@ def _rollback(storage: Storage, timeline: Timeline, inst: Instant) -> None:
     for path in files:
         by_part[path.rpartition("/")[0]].append(path)
     rb_time = timeline.new_time()
-    requests = [
+    requests: list[dict[str, object]] = [
         {
             "partitionPath": part,
             "fileId": None,
@@ -67,8 +67,11 @@ def _rollback(storage: Storage, timeline: Timeline, inst: Instant) -> None:
         }
         for part, paths in sorted(by_part.items())
     ]
-    plan = {"instantToRollback": {"commitTime": inst.timestamp, "action": inst.action}, "RollbackRequests": requests}
-    plan["version"] = 1
+    plan = {
+        "instantToRollback": {"commitTime": inst.timestamp, "action": inst.action},
+        "RollbackRequests": requests,
+        "version": 1,
+    }
     timeline.write_requested(rb_time, "rollback", avro.write_container(avro_schemas.ROLLBACK_PLAN, [plan]))
     timeline.write_inflight(rb_time, "rollback", b"")
     deleted: dict[str, list[str]] = defaultdict(list)

@@ -227,7 +227,7 @@ def backlog_now(session: Session) -> dict[str, int]:
             CdcFileRow.status.in_(BACKLOG_STATUSES), CdcFileRow.table_id.is_not(None)
         )
     ).one()
-    return {"files": int(files), "bytes": int(size)}
+    return {"files": int(files), "bytes": int(size or 0)}
 
 
 def stale_condition(t: Any, before: datetime) -> ColumnElement[bool]:

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from tributary.metadata.models import (
+    Base,
     CdcFileRow,
     FlowRow,
     FlowTaskRow,
@@ -67,6 +68,13 @@ def _fires(cadence: str, now: datetime) -> list[datetime]:
     return out
 
 
+def _table(row_class: type[Base]) -> Table:
+    """The Core table of a mapped class (declarative mapping types ``__table__`` as a FromClause)."""
+    table = row_class.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 def _config_rows(session: Session, n: int) -> None:
     if session.get(TemplateRow, "cdc_to_hudi") is None:
         session.add(TemplateRow(template_id="cdc_to_hudi", kind="cdc_to_hudi", params_schema={}))
@@ -82,7 +90,7 @@ def _config_rows(session: Session, n: int) -> None:
             )
         )
     session.execute(
-        insert(RawTableRow.__table__),
+        insert(_table(RawTableRow)),
         [
             {
                 "table_id": table_id(i),
@@ -116,7 +124,7 @@ def _table_runs(i: int, now: datetime, exp: Expected) -> tuple[list[dict[str, An
             continue
         failed = (i % 100 == 13 and k == len(fires) - 1) or (i % 50 == 1 and k % 8 == 0)
         dag_run = f"scheduled__{fire.isoformat()}"
-        run = {
+        run: dict[str, Any] = {
             "table_id": tid,
             "status": "failed" if failed else "completed",
             "dag_id": f"tributary__{cad}",
@@ -203,12 +211,12 @@ def generate(session: Session, tables: int, now: datetime) -> Expected:
         runs += r
         files += f
         if len(runs) > 20000:
-            session.execute(insert(ProcessingRunRow.__table__), runs)
+            session.execute(insert(_table(ProcessingRunRow)), runs)
             runs = []
     if runs:
-        session.execute(insert(ProcessingRunRow.__table__), runs)
+        session.execute(insert(_table(ProcessingRunRow)), runs)
     for start in range(0, len(files), 20000):
-        session.execute(insert(CdcFileRow.__table__), files[start : start + 20000])
+        session.execute(insert(_table(CdcFileRow)), files[start : start + 20000])
     leases = [
         {
             "table_id": table_id(i),
@@ -221,5 +229,5 @@ def generate(session: Session, tables: int, now: datetime) -> Expected:
         if i % 100 == 5
     ]
     if leases:
-        session.execute(insert(TableLockRow.__table__), leases)
+        session.execute(insert(_table(TableLockRow)), leases)
     return exp
