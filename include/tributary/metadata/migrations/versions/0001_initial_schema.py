@@ -17,8 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Every table of the first schema, parents before the tables that reference them; each
-    helper creates one table with its constraints and indexes."""
+    """Every table of the first schema, in dependency order (parents before the tables that
+    reference them); each helper creates one table with its constraints and indexes."""
     _create_alert_outbox()
     _create_config_changes()
     _create_flows()
