@@ -75,7 +75,7 @@ def _s3_filesystem(storage_options: dict[str, str] | None = None, create_buckets
             kwargs["session_token"] = token
     if create_buckets:
         kwargs["allow_bucket_creation"] = True
-    return pafs.S3FileSystem(**kwargs)  # type: ignore[arg-type]
+    return pafs.S3FileSystem(**kwargs)
 
 
 def hudi_storage_options(uri: str) -> dict[str, str]:

@@ -115,59 +115,67 @@ def run(rows: int = 1_000_000, tables: int = 100, changes: int = 1_000, seed_row
     scratch.mkdir()
     figures: dict[str, Any] = {"rows": rows, "columns": 10}
     try:
-        root = tmp / "big"
-        table = HudiTable.create(str(root), TableOptions("bench", ("id",), "updated_at"))
-        data = make_rows(range(rows))
-        start = time.perf_counter()
-        r = table.write(data, operation=WriteOperation.INSERT)
-        secs = time.perf_counter() - start
-        del data
-        written = sorted(root.rglob("*.parquet"))
-        floor = write_floor_seconds(written, scratch)
-        figures["insert"] = {"seconds": secs, "rows_per_s": rows / secs, "files": r.files_written,
-                             "bytes": r.bytes_written, "write_floor_seconds": floor,
-                             "ratio": secs / floor if floor else None, "peak_rss_mb": _rss_mb()}  # fmt: skip
-        for label, n, op in (("upsert_1k", 1_000, "upsert"), ("upsert_100k", 100_000, "upsert"),
-                             ("delete_1k", 1_000, "delete")):  # fmt: skip
-            n = min(n, rows // 2)
-            keys = sorted(rnd.sample(range(rows), n))
-            batch = make_rows(keys, tag=len(figures))
-            start = time.perf_counter()
-            if op == "upsert":
-                r = table.write(batch)
-            else:
-                r = table.write(deletes=batch.select(["id"]), operation=WriteOperation.DELETE)
-            secs = time.perf_counter() - start
-            touched = _touched_old_files(table, root)
-            floor = floor_seconds(touched, scratch)
-            figures[label] = {"seconds": secs, "floor_seconds": floor, "ratio": secs / floor if floor else None,
-                              "keys": n, "updated": r.updated, "deleted": r.deleted, "files_touched": len(touched),
-                              "peak_rss_mb": _rss_mb()}  # fmt: skip
-        figures["pyarrow_pool_max_mb"] = pa.default_memory_pool().max_memory() / 2**20 if hasattr(
-            pa.default_memory_pool(), "max_memory") else None  # fmt: skip
-        shutil.rmtree(root, ignore_errors=True)
-
-        # many small tables, one after another
-        seeds = []
-        for i in range(tables):
-            t = HudiTable.create(str(tmp / f"small-{i}"), TableOptions(f"small_{i}", ("id",), "updated_at"))
-            t.write(make_rows(range(seed_rows)), operation=WriteOperation.INSERT)
-            seeds.append(t)
-        n_upd, n_del = int(changes * 0.8), changes // 10
-        n_ins = changes - n_upd - n_del
-        start = time.perf_counter()
-        for t in seeds:
-            upd = rnd.sample(range(seed_rows), n_upd + n_del)
-            ups = make_rows(sorted(upd[:n_upd]) + list(range(seed_rows, seed_rows + n_ins)), tag=1)
-            dels = make_rows(sorted(upd[n_upd:])).select(["id"])
-            t.write(ups, deletes=dels, extra_metadata={"tributary.checkpoint": "bench"})
-        secs = time.perf_counter() - start
-        figures["many_tables"] = {"tables": tables, "changes_per_table": changes, "seconds": secs,
-                                  "seconds_per_table": secs / max(1, tables)}  # fmt: skip
+        _big_table(tmp / "big", scratch, rows, rnd, figures)
+        figures["many_tables"] = _many_tables(tmp, tables, changes, seed_rows, rnd)
         figures["peak_rss_mb"] = _rss_mb()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return figures
+
+
+def _big_table(root: Path, scratch: Path, rows: int, rnd: random.Random, figures: dict[str, Any]) -> None:
+    """One big table: the bulk insert, then upserts and deletes of a few keys, each against the
+    time pyarrow alone takes to write the same files (the floor); adds their figures."""
+    table = HudiTable.create(str(root), TableOptions("bench", ("id",), "updated_at"))
+    data = make_rows(range(rows))
+    start = time.perf_counter()
+    r = table.write(data, operation=WriteOperation.INSERT)
+    secs = time.perf_counter() - start
+    del data
+    written = sorted(root.rglob("*.parquet"))
+    floor = write_floor_seconds(written, scratch)
+    figures["insert"] = {"seconds": secs, "rows_per_s": rows / secs, "files": r.files_written,
+                         "bytes": r.bytes_written, "write_floor_seconds": floor,
+                         "ratio": secs / floor if floor else None, "peak_rss_mb": _rss_mb()}  # fmt: skip
+    for label, n, op in (("upsert_1k", 1_000, "upsert"), ("upsert_100k", 100_000, "upsert"),
+                         ("delete_1k", 1_000, "delete")):  # fmt: skip
+        n = min(n, rows // 2)
+        keys = sorted(rnd.sample(range(rows), n))
+        batch = make_rows(keys, tag=len(figures))
+        start = time.perf_counter()
+        if op == "upsert":
+            r = table.write(batch)
+        else:
+            r = table.write(deletes=batch.select(["id"]), operation=WriteOperation.DELETE)
+        secs = time.perf_counter() - start
+        touched = _touched_old_files(table, root)
+        floor = floor_seconds(touched, scratch)
+        figures[label] = {"seconds": secs, "floor_seconds": floor, "ratio": secs / floor if floor else None,
+                          "keys": n, "updated": r.updated, "deleted": r.deleted, "files_touched": len(touched),
+                          "peak_rss_mb": _rss_mb()}  # fmt: skip
+    figures["pyarrow_pool_max_mb"] = pa.default_memory_pool().max_memory() / 2**20 if hasattr(
+        pa.default_memory_pool(), "max_memory") else None  # fmt: skip
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _many_tables(tmp: Path, tables: int, changes: int, seed_rows: int, rnd: random.Random) -> dict[str, Any]:
+    """Many small tables, one after another: each seeded, then one change batch (80% updates,
+    10% deletes, the rest inserts) timed per table."""
+    seeds = []
+    for i in range(tables):
+        t = HudiTable.create(str(tmp / f"small-{i}"), TableOptions(f"small_{i}", ("id",), "updated_at"))
+        t.write(make_rows(range(seed_rows)), operation=WriteOperation.INSERT)
+        seeds.append(t)
+    n_upd, n_del = int(changes * 0.8), changes // 10
+    n_ins = changes - n_upd - n_del
+    start = time.perf_counter()
+    for t in seeds:
+        upd = rnd.sample(range(seed_rows), n_upd + n_del)
+        ups = make_rows(sorted(upd[:n_upd]) + list(range(seed_rows, seed_rows + n_ins)), tag=1)
+        dels = make_rows(sorted(upd[n_upd:])).select(["id"])
+        t.write(ups, deletes=dels, extra_metadata={"tributary.checkpoint": "bench"})
+    secs = time.perf_counter() - start
+    return {"tables": tables, "changes_per_table": changes, "seconds": secs, "seconds_per_table": secs / max(1, tables)}
 
 
 def report(figures: dict[str, Any], results_dir: Path | None = None) -> Path:

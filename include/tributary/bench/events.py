@@ -141,10 +141,40 @@ def _wait(pred: Any, timeout: float, interval: float = 0.05) -> Any:
     return None
 
 
+def _sqs_event_source(sqs: Any, queue_url: str, queue_arn: str, stop: threading.Event) -> None:
+    """The Lambda SQS event source until ``stop``: long-poll, call the handler, delete what it
+    handled."""
+    from tributary.events.invoker import handle
+
+    while not stop.is_set():
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        if not got:
+            continue
+        event = {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": queue_arn,
+                }
+                for m in got
+            ]
+        }
+        answer = handle(event)
+        failed = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
+        entries = [
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+            for i, m in enumerate(got)
+            if m["MessageId"] not in failed
+        ]
+        if entries:
+            sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+
+
 def _measure(path: str, n: int, setup: dict[str, Any], client: Any) -> dict[str, list[float]]:
     import boto3
-
-    from tributary.events.invoker import handle
 
     s3, sqs = boto3.client("s3"), boto3.client("sqs")
     name, bucket = ("lam", "bench-lambda") if path == "invoker" else ("wat", "bench-watch")
@@ -155,34 +185,11 @@ def _measure(path: str, n: int, setup: dict[str, Any], client: Any) -> dict[str,
     commit_lat: list[float] = []
     stop = threading.Event()
 
-    def poller() -> None:  # the Lambda SQS event source: long-poll, call the handler, delete
-        while not stop.is_set():
-            got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
-            if not got:
-                continue
-            event = {
-                "Records": [
-                    {
-                        "messageId": m["MessageId"],
-                        "receiptHandle": m["ReceiptHandle"],
-                        "body": m["Body"],
-                        "eventSource": "aws:sqs",
-                        "eventSourceARN": queue_arn,
-                    }
-                    for m in got
-                ]
-            }
-            answer = handle(event)
-            failed = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
-            entries = [
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                for i, m in enumerate(got)
-                if m["MessageId"] not in failed
-            ]
-            if entries:
-                sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
-
-    thread = threading.Thread(target=poller, daemon=True) if path == "invoker" else None
+    thread = (
+        threading.Thread(target=_sqs_event_source, args=(sqs, queue_url, queue_arn, stop), daemon=True)
+        if path == "invoker"
+        else None
+    )
     if thread:
         thread.start()
     try:
@@ -222,6 +229,29 @@ def _measure(path: str, n: int, setup: dict[str, Any], client: Any) -> dict[str,
     return {"run_queued": queued_lat, "run_start": start_lat, "committed": commit_lat}
 
 
+def _latency_rows(path: str, lat: dict[str, list[float]], figures: dict[str, Any]) -> list[list[Any]]:
+    """The table rows of one path's latencies (n, p50, p95, max, mean); adds p50, p95 and n to
+    ``figures``."""
+    rows: list[list[Any]] = []
+    for what, values in lat.items():
+        p50, p95 = _pct(values, 0.5), _pct(values, 0.95)
+        figures[f"{path}_{what}_p50_s"] = round(p50, 3) if p50 is not None else None
+        figures[f"{path}_{what}_p95_s"] = round(p95, 3) if p95 is not None else None
+        figures[f"{path}_{what}_n"] = len(values)
+        rows.append(
+            [
+                path,
+                what,
+                len(values),
+                p50 or 0.0,
+                p95 or 0.0,
+                max(values) if values else 0.0,
+                statistics.fmean(values) if values else 0.0,
+            ]
+        )
+    return rows
+
+
 def events(
     count: int = typer.Option(200, "--events", min=1, help="Single-file events per path."),
     paths: str = typer.Option("invoker,watcher", "--paths", help="Comma list of paths: invoker, watcher."),
@@ -255,22 +285,7 @@ def events(
                 "after": [round(x, 2) for x in os.getloadavg()],
             }
             figures[f"{path}_wall_s"] = round(time.monotonic() - began, 1)
-            for what, values in lat.items():
-                p50, p95 = _pct(values, 0.5), _pct(values, 0.95)
-                figures[f"{path}_{what}_p50_s"] = round(p50, 3) if p50 is not None else None
-                figures[f"{path}_{what}_p95_s"] = round(p95, 3) if p95 is not None else None
-                figures[f"{path}_{what}_n"] = len(values)
-                rows.append(
-                    [
-                        path,
-                        what,
-                        len(values),
-                        p50 or 0.0,
-                        p95 or 0.0,
-                        max(values) if values else 0.0,
-                        statistics.fmean(values) if values else 0.0,
-                    ]
-                )
+            rows += _latency_rows(path, lat, figures)
         figures["goal_run_start_p95_under_2s"] = {
             p: (figures.get(f"{p}_run_start_p95_s") or 99) < 2.0
             for p in ("invoker", "watcher")

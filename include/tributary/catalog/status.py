@@ -46,7 +46,7 @@ def _latest_instants(session: Session, table_ids: list[str]) -> dict[str, str]:
         .where(CdcFileRow.table_id.in_(table_ids))
         .group_by(CdcFileRow.table_id)
     ).all()
-    return {str(table_id): str(instant) for table_id, instant in rows if instant is not None}
+    return {table_id: str(instant) for table_id, instant in rows if table_id is not None and instant is not None}
 
 
 def catalog_statuses(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from tributary.errors import CdcError, StorageError
+from tributary.errors import CdcError, CdcFileError, StorageError
 
 if TYPE_CHECKING:
     from pyarrow import fs as pafs
@@ -37,6 +37,14 @@ def _split_ext(name: str) -> tuple[str, str] | None:
         if lower.endswith(ext):
             return name[: -len(ext)], ext
     return None
+
+
+def _load_counter(path: str) -> int:
+    """The hex counter of a full-load file ``LOAD<hex>.<ext>`` at ``path``."""
+    split = _split_ext(path.rsplit("/", 1)[-1])
+    if split is None:
+        raise CdcFileError(path, f"not a DMS data file name ({DMS_NAMES})")
+    return int(split[0][4:], 16)
 
 
 def classify(name: str) -> tuple[FileKind, str] | None:
@@ -78,9 +86,7 @@ class CdcFile:
     def order_key(self) -> str:
         """Total DMS order as a string: loads by counter, then CDC files by name, then path."""
         if self.kind is FileKind.LOAD:
-            stem = _split_ext(self.name)[0]  # type: ignore[index]
-            counter = int(stem[4:], 16)
-            return f"0|{counter:016x}|{self.path}"
+            return f"0|{_load_counter(self.path):016x}|{self.path}"
         return f"1|{self.name}|{self.path}"
 
     @property
@@ -88,7 +94,7 @@ class CdcFile:
         """The counter of a full-load file (1 starts a full load), None for CDC files."""
         if self.kind is not FileKind.LOAD:
             return None
-        return int(_split_ext(self.name)[0][4:], 16)  # type: ignore[index]
+        return _load_counter(self.path)
 
     @property
     def identity(self) -> str:

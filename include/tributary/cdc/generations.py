@@ -139,13 +139,13 @@ def admit_loads(
     if not any(f.path in candidates for f, _ in batches):
         return list(batches), []
     current = decode_value(checkpoint.reload_floor) if dates_generations(options) else None
-    if current is None:
+    name = options.precombine_field  # set whenever ``current`` is: dates_generations needs it
+    if current is None or name is None:
         starts = any(f.path in sorting.reloads for f, _ in batches)
         late = {
             f.path for f, _ in batches if f.path in sorting.rewritten and not starts and f.path in checkpoint.generation
         }
         return _split(batches, late, checkpoint, "")
-    name = options.precombine_field
     older = {f.path for f, t in batches if f.path in sorting.reloads and _dated_before(t, name, current)}
     kept = [(f, t) for f, t in batches if f.path not in older]
     floor = generation_floor(kept, options, checkpoint)

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from tributary.config.validation import ConfigSet
+    from tributary.demo.report import TableCheck
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -30,7 +36,7 @@ def run(
     it, and compare every table with the rows expected from the generated source."""
     from tributary.config.service import load_db_config
     from tributary.demo import runner
-    from tributary.demo.dataset import FULL_SIZE, generate, planned_files
+    from tributary.demo.dataset import FULL_SIZE
     from tributary.demo.report import check_tables, summary
     from tributary.settings import get_settings
 
@@ -45,37 +51,65 @@ def run(
     started_at = datetime.now(UTC)
 
     if fresh or not expected_path.exists():
-        for dag_id, how in flows.items():
-            console.print(f"[bold]{dag_id}[/] starts on {how}")
-        runner.reset(config, tables)
-        bars = Progress(
-            TextColumn("{task.description:<34}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[unit]}"),
-            TimeElapsedColumn(),
-            console=console,
-        )
-
-        landing_bar = bars.add_task("landing DMS files in staging", total=planned_files(rows), unit="files landed")
-        landing = runner.Landing(config, on_landed=lambda _t, _n: bars.advance(landing_bar))
-
-        def wait(phase: str) -> None:
-            total = sum(landing.landed.values())
-            task = bars.add_task(f"{phase}: waiting for the flows", total=total, unit="files applied")
-            runner.wait_applied(tables, total, timeout, lambda p: bars.update(task, completed=min(p.processed, total)))
-            bars.update(task, description=f"{phase}: applied")
-
-        console.print(f"landing {rows:,} rows x 18 tables of DMS full load, then CDC files, in the staging bucket ...")
-        with bars:
-            generate(landing, expected_path, rows, after_phase=wait)
-        console.print(f"landed {sum(landing.landed.values())} files, {landing.bytes_landed / 1e6:,.1f} MB")
+        _land_and_apply(config, tables, flows, expected_path, rows, timeout)
     else:
         console.print("reporting on the tables as they are (--keep)")
 
     runner.wait_catalog(config, tables, timeout=60)
     checks = check_tables(config, expected_path)
-    latency = runner.progress(tables).latency_s
+    _print_checks(checks, runner.progress(tables).latency_s)
+    _print_runs(flows, started_at)
+    s = summary(checks)
+    console.print(
+        f"{s['ok']}/{s['tables']} tables match; {s['rows_actual']:,} of {s['rows_expected']:,} rows "
+        f"({time.monotonic() - started:.0f}s)"
+    )
+    console.print(
+        f"{s['catalog_in_step']}/{s['tables']} tables registered in the Glue Data Catalog at their latest "
+        "commit (`tributary catalog status`)"
+    )
+    if s["ok"] != s["tables"]:
+        raise typer.Exit(1)
+
+
+def _land_and_apply(
+    config: ConfigSet, tables: list[str], flows: dict[str, str], expected_path: Path, rows: int, timeout: float
+) -> None:
+    """Reset the demo tables, land the generated dataset wave by wave and wait after each wave
+    until the flows have applied it, with progress bars."""
+    from tributary.demo import runner
+    from tributary.demo.dataset import generate, planned_files
+
+    for dag_id, how in flows.items():
+        console.print(f"[bold]{dag_id}[/] starts on {how}")
+    runner.reset(config, tables)
+    bars = Progress(
+        TextColumn("{task.description:<34}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[unit]}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+    landing_bar = bars.add_task("landing DMS files in staging", total=planned_files(rows), unit="files landed")
+    landing = runner.Landing(config, on_landed=lambda _t, _n: bars.advance(landing_bar))
+
+    def wait(phase: str) -> None:
+        total = sum(landing.landed.values())
+        task = bars.add_task(f"{phase}: waiting for the flows", total=total, unit="files applied")
+        runner.wait_applied(tables, total, timeout, lambda p: bars.update(task, completed=min(p.processed, total)))
+        bars.update(task, description=f"{phase}: applied")
+
+    console.print(f"landing {rows:,} rows x 18 tables of DMS full load, then CDC files, in the staging bucket ...")
+    with bars:
+        generate(landing, expected_path, rows, after_phase=wait)
+    console.print(f"landed {sum(landing.landed.values())} files, {landing.bytes_landed / 1e6:,.1f} MB")
+
+
+def _print_checks(checks: list[TableCheck], latency: dict[str, float]) -> None:
+    """The validation table: each demo table's expected and actual rows, commits, files, lag,
+    catalog state and result."""
     out = Table(title="demo validation: expected (from the generated source) vs what hudi-rs reads")
     for col in ("table", "expected rows", "rows in Hudi", "fare sum ok", "commits", "files", "land→applied", "lag"):
         out.add_column(col, justify="right" if col != "table" else "left")
@@ -95,18 +129,6 @@ def run(
             "[green]ok[/]" if c.ok else f"[red]MISMATCH[/] {c.note}",
         )
     console.print(out)
-    _print_runs(flows, started_at)
-    s = summary(checks)
-    console.print(
-        f"{s['ok']}/{s['tables']} tables match; {s['rows_actual']:,} of {s['rows_expected']:,} rows "
-        f"({time.monotonic() - started:.0f}s)"
-    )
-    console.print(
-        f"{s['catalog_in_step']}/{s['tables']} tables registered in the Glue Data Catalog at their latest "
-        "commit (`tributary catalog status`)"
-    )
-    if s["ok"] != s["tables"]:
-        raise typer.Exit(1)
 
 
 def _print_runs(flows: dict[str, str], since: datetime) -> None:

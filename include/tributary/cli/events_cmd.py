@@ -37,7 +37,7 @@ def parse_cmd(
 
     from tributary.events.parsing import parse_dms_key, parse_event
 
-    for event in parse_event(_read(event_file)):  # type: ignore[arg-type]
+    for event in parse_event(_read(event_file)):
         dms = parse_dms_key(event.key)
         typer.echo(json.dumps({**asdict(event), "uri": event.uri, "dms": asdict(dms) if dms else None}))
 
@@ -47,7 +47,7 @@ def invoke_cmd(event_file: Path = typer.Argument(..., help="JSON event as Lambda
     """Run the triggered invoker on an event here (uses TRIBUTARY_AIRFLOW_* and the metadata DB)."""
     from tributary.events.invoker import handle
 
-    typer.echo(json.dumps(handle(_read(event_file)), indent=1))  # type: ignore[arg-type]
+    typer.echo(json.dumps(handle(_read(event_file)), indent=1))
 
 
 @app.command("schedule")

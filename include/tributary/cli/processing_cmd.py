@@ -121,19 +121,22 @@ def process(
     if (table is None) == (cadence is None):
         raise TributaryError("give exactly one of --table or --cadence")
     config = load_db_config()
-    if table and table not in config.tables and table not in config.disabled("raw_tables"):
+    if table is not None and table not in config.tables and table not in config.disabled("raw_tables"):
         from tributary.errors import NotFoundError
 
         raise NotFoundError(f"table {table!r} is not configured; see `tributary tables list`")
-    table_ids = [table] if table else cadence_tables(config, cadence)  # type: ignore[arg-type]
+    if table is not None:
+        table_ids = [table]
+    elif cadence is not None:  # exactly one of the two is given (checked above)
+        table_ids = cadence_tables(config, cadence)
     if register:
         landed = [f for t in table_ids if t in config.tables for f in sweep_table_files(config.tables[t])]
         with session_scope() as s:
             register_files_(s, landed, config.tables.values())
-    if table:
+    if table is not None:
         result = process_batch([table], run_context=RunContext.cli(), config=config)
-    else:
-        result = process_cadence(cadence, batch=batch, run_context=RunContext.cli())  # type: ignore[arg-type]
+    elif cadence is not None:
+        result = process_cadence(cadence, batch=batch, run_context=RunContext.cli())
     if as_json:
         console.print_json(json.dumps(result.to_dict(full=True)))
     else:

@@ -205,27 +205,13 @@ def load_files(paths: list[Path]) -> tuple[list[RawRow], list[Problem]]:
 
 
 def load_file(path: Path) -> tuple[list[RawRow], list[Problem]]:
+    """The rows of one YAML config file, and the problems that keep the file or a row out."""
     name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return [], [Problem(name, None, "file", "-", None, "file not found")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [Problem(name, None, "file", "-", None, f"cannot read the file: {exc}")]
-    try:
-        document = _parse(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        return [], [Problem(name, line, "file", "-", None, f"invalid YAML: {exc.problem or exc}")]
-    except yaml.YAMLError as exc:
-        return [], [Problem(name, None, "file", "-", None, f"invalid YAML: {exc}")]
+    document, problem = _read_document(path)
+    if problem is not None:
+        return [], [problem]
     if document is None:
         return [], []
-    if not isinstance(document, dict):
-        return [], [
-            Problem(name, 1, "file", "-", None, f"the file must be a mapping with sections {', '.join(SECTIONS)}")
-        ]
     rows: list[RawRow] = []
     problems: list[Problem] = []
     lines = document.get("__lines__", {})
@@ -244,41 +230,60 @@ def load_file(path: Path) -> tuple[list[RawRow], list[Problem]]:
                 )
             )
             continue
-        if value is None:
-            continue
-        if not isinstance(value, list):
+        section_rows, section_problems = _section_rows(name, section, value, lines.get(section))
+        rows.extend(section_rows)
+        problems.extend(section_problems)
+    return rows, problems
+
+
+def _read_document(path: Path) -> tuple[dict[Any, Any] | None, Problem | None]:
+    """The file's YAML mapping (None for an empty file), or the problem that keeps it out."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, Problem(name, None, "file", "-", None, "file not found")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, Problem(name, None, "file", "-", None, f"cannot read the file: {exc}")
+    try:
+        document = _parse(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        return None, Problem(name, line, "file", "-", None, f"invalid YAML: {exc.problem or exc}")
+    except yaml.YAMLError as exc:
+        return None, Problem(name, None, "file", "-", None, f"invalid YAML: {exc}")
+    if document is not None and not isinstance(document, dict):
+        return None, Problem(
+            name, 1, "file", "-", None, f"the file must be a mapping with sections {', '.join(SECTIONS)}"
+        )
+    return document, None
+
+
+def _section_rows(name: str, section: str, value: object, line: int | None) -> tuple[list[RawRow], list[Problem]]:
+    """The rows of one section (a list of mappings) at ``line`` of file ``name``."""
+    if value is None:
+        return [], []
+    if not isinstance(value, list):
+        return [], [
+            Problem(name, line, section, "-", None, "the section must be a list of rows (each starting with '- ')")
+        ]
+    rows: list[RawRow] = []
+    problems: list[Problem] = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
             problems.append(
-                Problem(
-                    name,
-                    lines.get(section),
-                    section,
-                    "-",
-                    None,
-                    "the section must be a list of rows (each starting with '- ')",
-                )
+                Problem(name, line, section, f"#{index + 1}", None, "each row must be a mapping of field: value")
             )
             continue
-        for index, item in enumerate(value):
-            if not isinstance(item, dict):
-                problems.append(
-                    Problem(
-                        name,
-                        lines.get(section),
-                        section,
-                        f"#{index + 1}",
-                        None,
-                        "each row must be a mapping of field: value",
-                    )
-                )
-                continue
-            rows.append(
-                RawRow(
-                    section=section,
-                    data=strip_positions(item),
-                    file=name,
-                    line=item.get("__line__", 0),
-                    field_lines=dict(item.get("__lines__", {})),
-                    positioned=item,
-                )
+        rows.append(
+            RawRow(
+                section=section,
+                data=strip_positions(item),
+                file=name,
+                line=item.get("__line__", 0),
+                field_lines=dict(item.get("__lines__", {})),
+                positioned=item,
             )
+        )
     return rows, problems

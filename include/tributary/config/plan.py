@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import delete, select
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -130,5 +130,5 @@ def _remove(session: Session, entry: PlanEntry) -> None:
                 f"raw_tables row '{entry.row_id}': cannot remove a table that has tracked CDC files; "
                 "set `active: false` on it instead"
             )
-    pk = next(iter(cls.__table__.primary_key.columns))  # type: ignore[attr-defined]
+    pk = inspect(cls).primary_key[0]
     session.execute(delete(cls).where(pk == entry.row_id))

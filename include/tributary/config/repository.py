@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from tributary.config.loader import RawRow
@@ -56,7 +56,7 @@ def to_db_values(section: str, model: BaseModel) -> tuple[dict[str, Any], list[d
 
 
 def _columns(row: Base) -> dict[str, Any]:
-    return {c.key: getattr(row, c.key) for c in row.__table__.columns}  # type: ignore[attr-defined]
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns}
 
 
 def db_rows_as_raw(session: Session) -> list[RawRow]:
@@ -66,7 +66,7 @@ def db_rows_as_raw(session: Session) -> list[RawRow]:
     for task in session.scalars(select(FlowTaskRow).order_by(FlowTaskRow.flow_id, FlowTaskRow.position)):
         tasks_by_flow.setdefault(task.flow_id, []).append(task)
     for section, cls in ROW_CLASSES.items():
-        pk = next(iter(cls.__table__.primary_key.columns))  # type: ignore[attr-defined]
+        pk = inspect(cls).primary_key[0]
         for row in session.scalars(select(cls).order_by(pk)):
             data = {k: v for k, v in _columns(row).items() if k not in _BOOKKEEPING}
             if isinstance(row, FlowRow):

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from tributary.config.loader import load_files
+from tributary.config.models import Flow
 from tributary.config.plan import Plan, apply_plan, make_plan
 from tributary.config.repository import db_rows_as_raw, read_config
 from tributary.config.snapshot import Snapshot, write_snapshot
@@ -106,7 +108,7 @@ def export_document() -> dict[str, Any]:
         "raw_tables": [],
         "flows": [],
     }
-    valid: dict[str, Mapping[str, Any]] = {
+    valid: dict[str, Mapping[str, BaseModel]] = {
         "templates": config.templates,
         "refresh_cadences": config.cadences,
         "raw_tables": config.tables,
@@ -118,8 +120,8 @@ def export_document() -> dict[str, Any]:
             doc[row.section].append(row.data)
             continue
         data = model.model_dump(mode="json", exclude_defaults=True)
-        if row.section == "flows":
-            data["tasks"] = [t.model_dump(mode="json", exclude_defaults=True) for t in model.tasks]  # type: ignore[attr-defined]
+        if isinstance(model, Flow):
+            data["tasks"] = [t.model_dump(mode="json", exclude_defaults=True) for t in model.tasks]
         doc[row.section].append(data)
     return {k: v for k, v in doc.items() if v}
 

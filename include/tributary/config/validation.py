@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -74,11 +74,59 @@ def _model_problems(row: RawRow, exc: ValidationError) -> list[Problem]:
     return problems
 
 
+class _Report(Protocol):
+    """Records a problem of ``row`` at ``field_name`` (``loc``: where in the row, for its line)."""
+
+    def __call__(
+        self, row: RawRow, field_name: str | None, message: str, loc: tuple[str | int, ...] | None = None
+    ) -> None: ...
+
+
+_Parsed = dict[str, tuple[BaseModel, RawRow]]
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _key(model: BaseModel) -> str:
+    if isinstance(model, (Template, RefreshCadence, RawTable, Flow)):
+        return model.key()
+    raise TypeError(f"not a config row model: {type(model).__name__}")
+
+
+def _section(parsed: _Parsed, model_cls: type[_Model]) -> dict[str, tuple[_Model, RawRow]]:
+    """The rows of one section, typed as the section's model."""
+    return {key: (model, row) for key, (model, row) in parsed.items() if isinstance(model, model_cls)}
+
+
 def validate_rows(rows: list[RawRow]) -> ConfigSet:
     """Validate rows; return what is valid and every problem, each naming file/line/row/field."""
     problems: list[Problem] = []
-    parsed: dict[str, dict[str, tuple[BaseModel, RawRow]]] = {s: {} for s in SECTIONS}
+    parsed = _parse_rows(rows, problems)
 
+    def p(row: RawRow, field_name: str | None, message: str, loc: tuple[str | int, ...] | None = None) -> None:
+        problems.append(Problem(row.file, row.line_of(loc or field_name), row.section, row.label, field_name, message))
+
+    templates = {k: m for k, (m, _) in _section(parsed["templates"], Template).items()}
+    cadences = {k: m for k, (m, _) in _section(parsed["refresh_cadences"], RefreshCadence).items()}
+    tables = _valid_tables(_section(parsed["raw_tables"], RawTable), cadences, p)
+    broken_templates = {
+        pr.row: f"{pr.file}:{pr.line}: {pr.field + ': ' if pr.field else ''}{pr.message}"
+        for pr in reversed(problems)
+        if pr.section == "templates"
+    }
+    flows = _valid_flows(_section(parsed["flows"], Flow), templates, cadences, broken_templates, p)
+    return ConfigSet(
+        templates=templates,
+        cadences=cadences,
+        tables=tables,
+        flows=flows,
+        problems=tuple(sorted(problems, key=lambda x: (x.file, x.line or 0, x.row))),
+    )
+
+
+def _parse_rows(rows: list[RawRow], problems: list[Problem]) -> dict[str, _Parsed]:
+    """Each row validated against its section's model, by section and id; a row that fails its
+    model or repeats an id is left out with its problems."""
+    parsed: dict[str, _Parsed] = {s: {} for s in SECTIONS}
     for row in rows:
         model_cls = SECTIONS[row.section]
         try:
@@ -86,7 +134,7 @@ def validate_rows(rows: list[RawRow]) -> ConfigSet:
         except ValidationError as exc:
             problems.extend(_model_problems(row, exc))
             continue
-        key = model.key()  # type: ignore[attr-defined]
+        key = _key(model)
         if key in parsed[row.section]:
             first = parsed[row.section][key][1]
             problems.append(
@@ -101,54 +149,37 @@ def validate_rows(rows: list[RawRow]) -> ConfigSet:
             )
             continue
         parsed[row.section][key] = (model, row)
+    return parsed
 
-    def p(row: RawRow, field_name: str | None, message: str, loc: tuple[str | int, ...] | None = None) -> None:
-        problems.append(Problem(row.file, row.line_of(loc or field_name), row.section, row.label, field_name, message))
 
-    templates = {k: m for k, (m, _) in parsed["templates"].items()}
-    cadences = {k: m for k, (m, _) in parsed["refresh_cadences"].items()}
+class _Counted:
+    """A report that counts what it reports (a flow is valid when its count stays 0)."""
 
-    tables = _valid_tables(parsed["raw_tables"], cadences, p)
+    def __init__(self, report: _Report) -> None:
+        self.report = report
+        self.count = 0
 
-    broken_templates = {
-        pr.row: f"{pr.file}:{pr.line}: {pr.field + ': ' if pr.field else ''}{pr.message}"
-        for pr in reversed(problems)
-        if pr.section == "templates"
-    }
-    # flows: templates exist, params fit schemas, upstream tasks exist, no cycles, unique dag ids
+    def __call__(
+        self, row: RawRow, field_name: str | None, message: str, loc: tuple[str | int, ...] | None = None
+    ) -> None:
+        self.count += 1
+        self.report(row, field_name, message, loc)
+
+
+def _valid_flows(
+    parsed: dict[str, tuple[Flow, RawRow]],
+    templates: dict[str, Template],
+    cadences: dict[str, RefreshCadence],
+    broken_templates: dict[str, str],
+    report: _Report,
+) -> dict[str, Flow]:
+    """Flows whose templates exist, whose params fit their schemas, whose upstream tasks exist
+    without a cycle and whose DAG id is unique."""
     flows: dict[str, Flow] = {}
     dag_ids: dict[str, str] = {}
-    for key, (flow, row) in parsed["flows"].items():
-        assert isinstance(flow, Flow)
-        before = len(problems)
-        task_ids = [t.task_id for t in flow.tasks]
-        for i, task in enumerate(flow.tasks):
-            loc: tuple[str | int, ...] = ("tasks", i)
-            if task_ids.count(task.task_id) > 1 and task_ids.index(task.task_id) != i:
-                p(row, f"tasks[{i}].task_id", f"duplicate task id {task.task_id!r}", (*loc, "task_id"))
-            template = templates.get(task.template_id)
-            if template is None:
-                broken = broken_templates.get(task.template_id)
-                p(
-                    row,
-                    f"tasks[{i}].template_id",
-                    f"template {task.template_id!r} is invalid ({broken}); fix its row"
-                    if broken
-                    else f"unknown template {task.template_id!r}; declare it in templates",
-                    (*loc, "template_id"),
-                )
-            else:
-                _check_params(flow, i, task.params, template, cadences, p, row)
-            for up in task.upstream:
-                if up not in task_ids:
-                    p(
-                        row,
-                        f"tasks[{i}].upstream",
-                        f"unknown upstream task {up!r} in flow {flow.flow_id!r}",
-                        (*loc, "upstream"),
-                    )
-                elif up == task.task_id:
-                    p(row, f"tasks[{i}].upstream", "a task cannot be its own upstream", (*loc, "upstream"))
+    for key, (flow, row) in parsed.items():
+        p = _Counted(report)
+        _check_tasks(flow, row, templates, cadences, broken_templates, p)
         cycle = find_cycle({t.task_id: list(t.upstream) for t in flow.tasks})
         if cycle:
             shown = cycle if len(cycle) <= 12 else [*cycle[:5], f"... ({len(cycle) - 10} more)", *cycle[-5:]]
@@ -156,21 +187,53 @@ def validate_rows(rows: list[RawRow]) -> ConfigSet:
         other = dag_ids.get(flow.effective_dag_id)
         if other:
             p(row, "dag_id", f"DAG id {flow.effective_dag_id!r} is already used by flow {other!r}")
-        if len(problems) == before:
+        if p.count == 0:
             flows[key] = flow
             dag_ids[flow.effective_dag_id] = key
+    return flows
 
-    return ConfigSet(
-        templates=templates,
-        cadences=cadences,
-        tables=tables,
-        flows=flows,
-        problems=tuple(sorted(problems, key=lambda x: (x.file, x.line or 0, x.row))),
-    )
+
+def _check_tasks(
+    flow: Flow,
+    row: RawRow,
+    templates: dict[str, Template],
+    cadences: dict[str, RefreshCadence],
+    broken_templates: dict[str, str],
+    p: _Report,
+) -> None:
+    """Report the flow's task problems: duplicate ids, missing templates, params, upstream tasks."""
+    task_ids = [t.task_id for t in flow.tasks]
+    for i, task in enumerate(flow.tasks):
+        loc: tuple[str | int, ...] = ("tasks", i)
+        if task_ids.count(task.task_id) > 1 and task_ids.index(task.task_id) != i:
+            p(row, f"tasks[{i}].task_id", f"duplicate task id {task.task_id!r}", (*loc, "task_id"))
+        template = templates.get(task.template_id)
+        if template is None:
+            broken = broken_templates.get(task.template_id)
+            p(
+                row,
+                f"tasks[{i}].template_id",
+                f"template {task.template_id!r} is invalid ({broken}); fix its row"
+                if broken
+                else f"unknown template {task.template_id!r}; declare it in templates",
+                (*loc, "template_id"),
+            )
+        else:
+            _check_params(flow, i, task.params, template, cadences, p, row)
+        for up in task.upstream:
+            if up not in task_ids:
+                p(
+                    row,
+                    f"tasks[{i}].upstream",
+                    f"unknown upstream task {up!r} in flow {flow.flow_id!r}",
+                    (*loc, "upstream"),
+                )
+            elif up == task.task_id:
+                p(row, f"tasks[{i}].upstream", "a task cannot be its own upstream", (*loc, "upstream"))
 
 
 def _valid_tables(
-    parsed: dict[str, tuple[BaseModel, RawRow]], cadences: dict[str, RefreshCadence], p: Any
+    parsed: dict[str, tuple[RawTable, RawRow]], cadences: dict[str, RefreshCadence], p: _Report
 ) -> dict[str, RawTable]:
     """Raw tables whose cadence is declared, whose engine fits the table type, whose catalog name
     is unique and whose locations no other table shares or nests in (:mod:`.location_rules`)."""
@@ -179,7 +242,6 @@ def _valid_tables(
     places: list[Place] = []
     home = get_settings().home.resolve()
     for key, (table, row) in parsed.items():
-        assert isinstance(table, RawTable)
         ok = True
         cadence = cadences.get(table.refresh_cadence)
         if cadence is None:
@@ -218,7 +280,7 @@ def _check_params(
     params: dict[str, Any],
     template: Template,
     cadences: dict[str, RefreshCadence],
-    p: Any,
+    p: _Report,
     row: RawRow,
 ) -> None:
     validator = params_validator(template.params_schema)

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -14,6 +14,9 @@ from tributary.config.locations import resolve_location
 from tributary.config.validation import ConfigSet
 from tributary.metadata.db import session_scope
 from tributary.metadata.models import CdcFileRow, FileStatus
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass
@@ -44,6 +47,8 @@ class TableCheck:
 
 
 def check_tables(config: ConfigSet, expected_path: Path) -> list[TableCheck]:
+    """Each demo table as hudi-rs reads it and as the tracker saw it, against what the generated
+    source expects."""
     import hudi
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -64,35 +69,8 @@ def check_tables(config: ConfigSet, expected_path: Path) -> list[TableCheck]:
         fare = round(float(pc.sum(data.column("fare_amount")).as_py() or 0), 2) if data is not None else 0.0
         timeline = reader.get_timeline()
         commits = len(timeline.get_completed_commits()) + len(timeline.get_completed_replacecommits())
-        with session_scope() as s:
-            processed = (
-                s.scalar(
-                    select(func.count())
-                    .select_from(CdcFileRow)
-                    .where(CdcFileRow.table_id == table_id, CdcFileRow.status == FileStatus.PROCESSED)
-                )
-                or 0
-            )
-            last = s.scalar(select(func.max(CdcFileRow.processed_at)).where(CdcFileRow.table_id == table_id))
-            oldest_pending = s.scalar(
-                select(func.min(CdcFileRow.landed_at)).where(
-                    CdcFileRow.table_id == table_id,
-                    CdcFileRow.status.in_((FileStatus.PENDING, FileStatus.FAILED, FileStatus.QUARANTINED)),
-                )
-            )
-        lag = None
-        if oldest_pending is not None:
-            lag = (
-                now - (oldest_pending if oldest_pending.tzinfo else oldest_pending.replace(tzinfo=UTC))
-            ).total_seconds()
-        elif last is not None:
-            lag = 0.0
-        note = ""
-        tracked = exp.get("tracked_key")
-        if tracked and data is not None:
-            hit = data.filter(pc.equal(data.column("trip_id"), tracked["trip_id"]))
-            if hit.num_rows != 1 or hit.column("fare_amount")[0].as_py() != tracked["fare_amount"]:
-                note = f"key {tracked['trip_id']}: expected one row with fare {tracked['fare_amount']}"
+        processed, lag = _file_progress(table_id, now)
+        note = _tracked_key_note(data, exp.get("tracked_key"))
         state = catalog[table_id].state
         checks.append(
             TableCheck(
@@ -102,7 +80,7 @@ def check_tables(config: ConfigSet, expected_path: Path) -> list[TableCheck]:
                 exp["fare_sum"],
                 fare,
                 commits,
-                int(processed),
+                processed,
                 exp["files"],
                 lag,
                 note,
@@ -111,6 +89,45 @@ def check_tables(config: ConfigSet, expected_path: Path) -> list[TableCheck]:
             )
         )
     return checks
+
+
+def _file_progress(table_id: str, now: datetime) -> tuple[int, float | None]:
+    """The table's processed file count, and its lag: the age of its oldest waiting file (0 when
+    none waits and something was applied, None when nothing was)."""
+    with session_scope() as s:
+        processed = (
+            s.scalar(
+                select(func.count())
+                .select_from(CdcFileRow)
+                .where(CdcFileRow.table_id == table_id, CdcFileRow.status == FileStatus.PROCESSED)
+            )
+            or 0
+        )
+        last = s.scalar(select(func.max(CdcFileRow.processed_at)).where(CdcFileRow.table_id == table_id))
+        oldest_pending = s.scalar(
+            select(func.min(CdcFileRow.landed_at)).where(
+                CdcFileRow.table_id == table_id, CdcFileRow.status.in_((FileStatus.PENDING, FileStatus.FAILED, FileStatus.QUARANTINED))
+            )
+        )
+    lag = None
+    if oldest_pending is not None:
+        lag = (now - (oldest_pending if oldest_pending.tzinfo else oldest_pending.replace(tzinfo=UTC))).total_seconds()
+    elif last is not None:
+        lag = 0.0
+    return int(processed), lag
+
+
+def _tracked_key_note(data: pa.Table | None, tracked: dict[str, Any] | None) -> str:
+    """A mismatch note when the dataset's tracked key is not exactly one row with its final fare
+    (``data``: the table's rows, None when it has none)."""
+    import pyarrow.compute as pc
+
+    if not tracked or data is None:
+        return ""
+    hit = data.filter(pc.equal(data.column("trip_id"), tracked["trip_id"]))
+    if hit.num_rows != 1 or hit.column("fare_amount")[0].as_py() != tracked["fare_amount"]:
+        return f"key {tracked['trip_id']}: expected one row with fare {tracked['fare_amount']}"
+    return ""
 
 
 def summary(checks: list[TableCheck]) -> dict[str, Any]:

@@ -52,12 +52,13 @@ def _alert_failures(report: DispatchReport) -> None:
 
 
 def handle(
-    event: Mapping[str, Any],
+    event: object,
     *,
     client_factory: ClientFactory = default_client,
     config_loader: Callable[[], ConfigSet] = _config,
 ) -> dict[str, Any]:
-    """The handler's logic with its collaborators injectable (tests, the bench)."""
+    """The handler's logic with its collaborators injectable (tests, the bench). ``event`` is the
+    JSON document as Lambda passes it: any shape, checked while it is parsed."""
     records = sqs_records(event)
     if records is None:
         events = parse_event(event)
@@ -107,7 +108,7 @@ def _handle_sqs(
     return {"batchItemFailures": [{"itemIdentifier": m} for m in failures], "tributary": report.as_dict()}
 
 
-def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+def handler(event: object, context: Any = None) -> dict[str, Any]:
     """AWS Lambda entry point: ``tributary.events.invoker.handler``."""
     _configure_logging()
     return handle(event)

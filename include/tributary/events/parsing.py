@@ -187,7 +187,7 @@ def parse_event(event: Any) -> list[ObjectEvent]:
     return dedupe(parse_message(event))
 
 
-def sqs_records(event: Mapping[str, Any]) -> Iterator[Mapping[str, Any]] | None:
+def sqs_records(event: object) -> Iterator[Mapping[str, Any]] | None:
     """The SQS records of a Lambda event (for partial batch responses), or None if not SQS."""
     records = event.get("Records") if isinstance(event, Mapping) else None
     if not isinstance(records, list) or not records:

@@ -16,7 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from tributary.config.models import RawTable
 from tributary.config.validation import ConfigSet
 from tributary.errors import AirflowApiError
 from tributary.events.airflow_api import AirflowClient
@@ -58,7 +60,7 @@ class SweepReport:
         }
 
 
-def _stale_pending(session: Any, older_than: datetime) -> dict[str, list[str]]:
+def _stale_pending(session: Session, older_than: datetime) -> dict[str, list[str]]:
     from tributary.metadata.models import CdcFileRow, FileStatus
 
     rows = session.execute(
@@ -70,7 +72,8 @@ def _stale_pending(session: Any, older_than: datetime) -> dict[str, list[str]]:
     )
     out: dict[str, list[str]] = {}
     for table_id, uri in rows:
-        out.setdefault(table_id, []).append(uri)
+        if table_id is not None:  # excluded by the query; narrows the type
+            out.setdefault(table_id, []).append(uri)
     return out
 
 
@@ -96,21 +99,7 @@ def sweep(
     young_ns = time.time_ns() - grace_seconds * 1_000_000_000
     with session_scope() as session:
         for table in sorted(tables, key=lambda t: t.table_id):
-            listed = sweep_table_files(table)
-            report.listed += len(listed)
-            landed: list[LandedFile] = []
-            young: list[str] = []
-            for f in listed:  # one pass: a staging folder can hold thousands of files
-                if f.mtime_ns is None or f.mtime_ns <= young_ns:
-                    landed.append(f)
-                else:
-                    young.append(f.uri)
-            if young:
-                from tributary.metadata.models import CdcFileRow
-
-                known = set(session.scalars(select(CdcFileRow.uri).where(CdcFileRow.uri.in_(young))))
-                report.recent += len(set(young) - known)
-            new = [r.uri for r in register(session, landed, [table]) if r.status == "registered"]
+            new = _register_unannounced(session, table, young_ns, report)
             if new:
                 report.registered[table.table_id] = new
                 needs.setdefault(table.table_id, []).extend(new)
@@ -124,24 +113,52 @@ def sweep(
             from tributary.events.invoker import default_client
 
             client = default_client()
-        window = datetime.now(UTC).strftime("%Y%m%d%H") + str(datetime.now(UTC).minute // 10)
-        for flow_id, covered in sorted(flows_for_tables(config, needs).items()):
-            flow = config.flows[flow_id]
-            files = sorted({u for t in covered for u in needs[t]})
-            run_id = run_id_for("tributary_sweep", flow_id, [(u,) for u in files] + [(window,)])
-            item = FlowDispatch(flow_id, flow.effective_dag_id, run_id, files, sorted(covered))
-            conf = {"source": "tributary-sweep", "files": files[:200], "file_count": len(files), "tables": item.tables}
-            try:
-                item.outcome, item.run = trigger_flow(client, flow, run_id, conf)
-            except AirflowApiError as exc:
-                item.outcome, item.error = "failed", str(exc)
-                from tributary.events.alerting import alert_invoker_failure
-
-                alert_invoker_failure(what="sweep", error=str(exc), flow_id=flow_id, dag_id=flow.effective_dag_id)
-            report.flows.append(item)
+        report.flows.extend(_trigger_flows(config, client, needs))
     report.seconds = time.perf_counter() - start
     log.info("sweep: %s", report.as_dict())
     return report
+
+
+def _register_unannounced(session: Session, table: RawTable, young_ns: int, report: SweepReport) -> list[str]:
+    """List the table's staging prefix and register the files older than ``young_ns`` (count the
+    younger unregistered ones in ``report.recent``); the uris the sweep registered."""
+    listed = sweep_table_files(table)
+    report.listed += len(listed)
+    landed: list[LandedFile] = []
+    young: list[str] = []
+    for f in listed:  # one pass: a staging folder can hold thousands of files
+        if f.mtime_ns is None or f.mtime_ns <= young_ns:
+            landed.append(f)
+        else:
+            young.append(f.uri)
+    if young:
+        from tributary.metadata.models import CdcFileRow
+
+        known = set(session.scalars(select(CdcFileRow.uri).where(CdcFileRow.uri.in_(young))))
+        report.recent += len(set(young) - known)
+    return [r.uri for r in register(session, landed, [table]) if r.status == "registered"]
+
+
+def _trigger_flows(config: ConfigSet, client: AirflowClient, needs: dict[str, list[str]]) -> list[FlowDispatch]:
+    """Trigger each flow covering a table in ``needs`` once, with a run id that coalesces the
+    sweep's triggers within a ten-minute window; a failed trigger is alerted and reported."""
+    window = datetime.now(UTC).strftime("%Y%m%d%H") + str(datetime.now(UTC).minute // 10)
+    dispatched: list[FlowDispatch] = []
+    for flow_id, covered in sorted(flows_for_tables(config, needs).items()):
+        flow = config.flows[flow_id]
+        files = sorted({u for t in covered for u in needs[t]})
+        run_id = run_id_for("tributary_sweep", flow_id, [(u,) for u in files] + [(window,)])
+        item = FlowDispatch(flow_id, flow.effective_dag_id, run_id, files, sorted(covered))
+        conf = {"source": "tributary-sweep", "files": files[:200], "file_count": len(files), "tables": item.tables}
+        try:
+            item.outcome, item.run = trigger_flow(client, flow, run_id, conf)
+        except AirflowApiError as exc:
+            item.outcome, item.error = "failed", str(exc)
+            from tributary.events.alerting import alert_invoker_failure
+
+            alert_invoker_failure(what="sweep", error=str(exc), flow_id=flow_id, dag_id=flow.effective_dag_id)
+        dispatched.append(item)
+    return dispatched
 
 
 def sweep_step() -> dict[str, Any]:

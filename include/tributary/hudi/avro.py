@@ -118,6 +118,13 @@ def _encode(schema: Schema, value: Any, out: io.BytesIO, names: _Names, ns: str 
         if isinstance(t, (dict, list)):
             _encode(t, value, out, names, ns)
             return
+    if t in _PRIMITIVES:
+        _encode_primitive(t, value, out)
+    else:
+        _encode_complex(schema, t, value, out, names, ns)
+
+
+def _encode_primitive(t: str, value: Any, out: io.BytesIO) -> None:
     if t == "null":
         return
     if t == "boolean":
@@ -128,11 +135,15 @@ def _encode(schema: Schema, value: Any, out: io.BytesIO, names: _Names, ns: str 
         out.write(struct.pack("<f", value))
     elif t == "double":
         out.write(struct.pack("<d", value))
-    elif t in ("string", "bytes"):
+    else:  # string, bytes
         data = value.encode("utf-8") if t == "string" else bytes(value)
         out.write(_zigzag(len(data)))
         out.write(data)
-    elif t == "fixed":
+
+
+def _encode_complex(schema: Schema, t: str, value: Any, out: io.BytesIO, names: _Names, ns: str | None) -> None:
+    """Fixed, enum, record, map and array values (named types registered for later references)."""
+    if t == "fixed":
         names.register(schema, ns)
         out.write(bytes(value))
     elif t == "enum":

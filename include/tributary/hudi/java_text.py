@@ -21,7 +21,9 @@ of ``hoodie.datasource.write.partitionpath.urlencode``).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -29,7 +31,8 @@ import pyarrow.compute as pc
 
 from tributary.errors import HudiError
 
-Column = pa.ChunkedArray | pa.Array
+Column: TypeAlias = pa.ChunkedArray | pa.Array
+"""An Arrow column, whole or one chunk."""
 
 # Hive's FileUtils.charToEscape, as Hudi's PartitionPathEncodeUtils copies it
 _ESCAPED = {*range(0x00, 0x20), *map(ord, "\"#%'*/:=?[\\]^{"), 0x7F}
@@ -64,10 +67,10 @@ def java_float_text(value: float, single: bool = False) -> str:
     return f"{sign}{digits[0]}.{digits[1:] or '0'}E{exp}"
 
 
-def _map_unique(col: Column, fn: object) -> Column:
+def _map_unique(col: Column, fn: Callable[[Any], str]) -> Column:
     """Apply a Python ``fn`` to the distinct values of ``col`` only (nulls stay null)."""
     uniq = pc.unique(col)
-    texts = pa.array([None if v is None else fn(v) for v in uniq.to_pylist()], pa.string())  # type: ignore[operator]
+    texts = pa.array([None if v is None else fn(v) for v in uniq.to_pylist()], pa.string())
     return pc.take(texts, pc.index_in(col, value_set=uniq))
 
 

@@ -21,13 +21,11 @@ two rows or leaving the table.
 
 from __future__ import annotations
 
-from typing import TypeAlias
-
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from tributary.errors import HudiError
-from tributary.hudi.java_text import escape_path_name, java_text
+from tributary.hudi.java_text import Column, escape_path_name, java_text
 from tributary.hudi.options import KeyGenerator, TableOptions
 from tributary.hudi.timestamp_keygen import TimestampKeygen
 
@@ -35,8 +33,6 @@ NULL_KEY = "__null__"
 EMPTY_KEY = "__empty__"
 DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 _NOT_A_PATH = "partition values are data, never paths"
-
-Column: TypeAlias = pa.ChunkedArray | pa.Array
 
 
 def _chunked(col: Column) -> pa.ChunkedArray:

@@ -6,6 +6,7 @@ import re
 import zlib
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypedDict, Unpack
 
 from tributary.errors import HudiError, TableConfigMismatchError, UnsupportedTableError
 from tributary.hudi.merge_mode import check_supported, ordering_properties
@@ -49,6 +50,16 @@ _KEYGEN_TYPE_BY_CLASS["org.apache.hudi.keygen.GlobalDeleteKeyGenerator"] = KeyGe
 
 WriteOperation = WriteOperationType
 """The embedded writer's name for :class:`tributary.modes.WriteOperationType` (the same class)."""
+
+
+class Maintenance(TypedDict, total=False):
+    """Clean, archive and file-size settings of a table run (not table properties)."""
+
+    clean_retain_commits: int
+    archive_min_instants: int
+    archive_max_instants: int
+    target_file_size_bytes: int
+    small_file_limit_bytes: int
 
 
 @dataclass(frozen=True)
@@ -197,41 +208,9 @@ class TableOptions:
         return p
 
     @classmethod
-    def from_properties(cls, props: dict[str, str], where: str, **maintenance: int) -> TableOptions:
+    def from_properties(cls, props: dict[str, str], where: str, **maintenance: Unpack[Maintenance]) -> TableOptions:
         """Options of an existing table; refuses what the writer cannot continue."""
-        table_type = props.get("hoodie.table.type", TableType.COPY_ON_WRITE).upper()
-        name = props.get("hoodie.table.name")
-        if not name:
-            raise HudiError(f"{where}: hoodie.properties has no hoodie.table.name; this is not a valid Hudi table")
-        if TableType.parse(table_type) is not TableType.COPY_ON_WRITE:
-            raise UnsupportedTableError(
-                f"{where}: table {name!r} is {table_type}; Tributary's embedded writer only writes Copy-on-Write "
-                "tables. Write it with Spark/Glue (engine 'glue'), or recreate it as COPY_ON_WRITE."
-            )
-        if props.get("hoodie.table.metadata.partitions", "").strip():
-            raise UnsupportedTableError(
-                f"{where}: table {name!r} has a metadata table (hoodie.table.metadata.partitions="
-                f"{props['hoodie.table.metadata.partitions']}); the embedded writer cannot keep it in step. "
-                "Disable it with Spark (hoodie.metadata.enable=false on the next write, which deletes "
-                ".hoodie/metadata and clears the property), or use engine 'glue'."
-            )
-        if props.get("hoodie.populate.meta.fields", "true").lower() == "false":
-            raise UnsupportedTableError(
-                f"{where}: table {name!r} has hoodie.populate.meta.fields=false (no _hoodie_* columns); the "
-                "embedded writer needs the meta columns to locate records. Rewrite the table with meta fields "
-                "(Spark: hoodie.populate.meta.fields=true) or use engine 'glue'."
-            )
-        if props.get("hoodie.table.base.file.format", "PARQUET").upper() != "PARQUET":
-            raise UnsupportedTableError(f"{where}: table {name!r} does not use PARQUET base files")
-        if props.get("hoodie.datasource.write.drop.partition.columns", "false").lower() == "true":
-            raise UnsupportedTableError(f"{where}: table {name!r} drops partition columns; not supported")
-        check_supported(props, where, name)
-        version = int(props.get("hoodie.table.version", "0"))
-        if version not in (6, 8):
-            raise UnsupportedTableError(
-                f"{where}: table {name!r} has hoodie.table.version={version}; the embedded writer writes versions "
-                "6 and 8 only. Upgrade/downgrade it with Hudi's CLI or Spark first."
-            )
+        name, version = _writable_table(props, where)
         keygen = _stored_keygen(props, name, where)
         rk = tuple(f.strip() for f in props.get("hoodie.table.recordkey.fields", "").split(",") if f.strip())
         if not rk:
@@ -256,7 +235,7 @@ class TableOptions:
             == "true",
             partition_field_types=pf_types,
             extra_properties=extra,
-            **maintenance,  # type: ignore[arg-type]
+            **maintenance,
         )
         from tributary.hudi.timestamp_keygen import TimestampKeygen
 
@@ -288,6 +267,46 @@ class TableOptions:
                     f"{where}: table {existing.table_name!r} has {prop}={_fmt(theirs)} but the options ask for "
                     f"{_fmt(mine)}; fix the table config to match, or write to a new table"
                 )
+
+
+def _writable_table(props: dict[str, str], where: str) -> tuple[str, int]:
+    """The table's name and version, once its layout is one the embedded writer can continue:
+    Copy-on-Write, no metadata table, meta fields, PARQUET base files, partition columns kept,
+    a supported merge mode, table version 6 or 8."""
+    table_type = props.get("hoodie.table.type", TableType.COPY_ON_WRITE).upper()
+    name = props.get("hoodie.table.name")
+    if not name:
+        raise HudiError(f"{where}: hoodie.properties has no hoodie.table.name; this is not a valid Hudi table")
+    if TableType.parse(table_type) is not TableType.COPY_ON_WRITE:
+        raise UnsupportedTableError(
+            f"{where}: table {name!r} is {table_type}; Tributary's embedded writer only writes Copy-on-Write "
+            "tables. Write it with Spark/Glue (engine 'glue'), or recreate it as COPY_ON_WRITE."
+        )
+    if props.get("hoodie.table.metadata.partitions", "").strip():
+        raise UnsupportedTableError(
+            f"{where}: table {name!r} has a metadata table (hoodie.table.metadata.partitions="
+            f"{props['hoodie.table.metadata.partitions']}); the embedded writer cannot keep it in step. "
+            "Disable it with Spark (hoodie.metadata.enable=false on the next write, which deletes "
+            ".hoodie/metadata and clears the property), or use engine 'glue'."
+        )
+    if props.get("hoodie.populate.meta.fields", "true").lower() == "false":
+        raise UnsupportedTableError(
+            f"{where}: table {name!r} has hoodie.populate.meta.fields=false (no _hoodie_* columns); the "
+            "embedded writer needs the meta columns to locate records. Rewrite the table with meta fields "
+            "(Spark: hoodie.populate.meta.fields=true) or use engine 'glue'."
+        )
+    if props.get("hoodie.table.base.file.format", "PARQUET").upper() != "PARQUET":
+        raise UnsupportedTableError(f"{where}: table {name!r} does not use PARQUET base files")
+    if props.get("hoodie.datasource.write.drop.partition.columns", "false").lower() == "true":
+        raise UnsupportedTableError(f"{where}: table {name!r} drops partition columns; not supported")
+    check_supported(props, where, name)
+    version = int(props.get("hoodie.table.version", "0"))
+    if version not in (6, 8):
+        raise UnsupportedTableError(
+            f"{where}: table {name!r} has hoodie.table.version={version}; the embedded writer writes versions "
+            "6 and 8 only. Upgrade/downgrade it with Hudi's CLI or Spark first."
+        )
+    return name, version
 
 
 def _stored_keygen(props: dict[str, str], name: str, where: str) -> KeyGenerator | None:

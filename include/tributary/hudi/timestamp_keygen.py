@@ -133,6 +133,8 @@ class TimestampKeygen:
                 f"{PREFIX}output.dateformat (Spark passes it as a write option only, for a CustomKeyGenerator); "
                 "add the table's hoodie.keygen.timebased.* settings to hoodie.properties or use engine 'glue'"
             )
+        zin: str | None
+        zout: str | None
         if PREFIX + "timezone" in props:
             zin = zout = _zone(props[PREFIX + "timezone"] or "GMT", PREFIX + "timezone", table)
         else:
@@ -238,6 +240,13 @@ def _format_column(
     return pc.binary_join_element_wise(*cols, "")
 
 
+def _offset_ms(minute: int, tz: ZoneInfo) -> int:
+    """The zone's UTC offset in milliseconds at epoch minute ``minute``."""
+    offset = datetime.fromtimestamp(minute * 60, tz).utcoffset()
+    assert offset is not None  # an aware datetime always has one
+    return int(offset.total_seconds() * 1000)
+
+
 def _local_millis(millis: pa.ChunkedArray | pa.Array, zone: str) -> pa.Array:
     """Wall-clock milliseconds in ``zone``: offsets from Python's zoneinfo, which follows the
     zone's rules past 2037 as Joda does (Arrow's own conversion stops applying DST there)."""
@@ -247,7 +256,7 @@ def _local_millis(millis: pa.ChunkedArray | pa.Array, zone: str) -> pa.Array:
     tz = ZoneInfo(zone)
     minutes, where = np.unique(np.floor_divide(ms, 60_000), return_inverse=True)
     offsets = np.array(
-        [int(datetime.fromtimestamp(int(m) * 60, tz).utcoffset().total_seconds() * 1000) for m in minutes],  # type: ignore[union-attr]
+        [_offset_ms(int(m), tz) for m in minutes],
         np.int64,
     )
     return pa.array(ms + offsets[where.reshape(-1)])

@@ -21,8 +21,9 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, Result, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -101,7 +102,7 @@ def check_and_extend(lease: Lease, ttl: timedelta = DEFAULT_TTL, session: Sessio
         )
         .values(heartbeat_at=now, expires_at=now + ttl)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if _rowcount(result) != 1:
         raise LeaseLostError(
             f"table {lease.table_id}: lease token {lease.token} of {lease.holder} expired or was taken over; "
             "this worker must not write (another worker owns the table now)"
@@ -123,7 +124,7 @@ def release(lease: Lease, session: Session | None = None) -> bool:
         )
         .values(holder=None, expires_at=None, heartbeat_at=None)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return _rowcount(result) == 1
 
 
 def force_release(table_id: str, session: Session) -> TableLockRow | None:
@@ -222,3 +223,9 @@ class LeaseKeeper:
             raise LeaseLostError(str(self.lost))
         with self._lock:
             self.lease = check_and_extend(self.lease, self.ttl, session)
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE matched (an UPDATE executed by the session returns a CursorResult)."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount

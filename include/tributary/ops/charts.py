@@ -52,7 +52,7 @@ def bars(
     keys = keys or labels
     for i, (label, stack) in enumerate(zip(labels, values, strict=True)):
         x = left + i * slot + (slot - bar_w) / 2
-        y = top + plot_h
+        y: float = top + plot_h
         figures = ", ".join(f"{s.name} {v:g}" for s, v in zip(series, stack, strict=True))
         parts.append(
             f'<g class="bar" data-key="{escape(keys[i])}" data-values="{",".join(f"{v:g}" for v in stack)}">'

@@ -14,8 +14,15 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 
-def _hadoop_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
+def _jvm(spark: SparkSession) -> Any:
+    """The py4j view of the driver's JVM (None only before a SparkContext starts)."""
     jvm = spark.sparkContext._jvm
+    assert jvm is not None, "no running SparkContext"
+    return jvm
+
+
+def _hadoop_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
+    jvm = _jvm(spark)
     path = jvm.org.apache.hadoop.fs.Path(uri)
     return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
 
@@ -44,7 +51,7 @@ def latest_instant(spark: SparkSession, target: str) -> str | None:
 def writer_schema(rows: DataFrame, table_name: str) -> str:
     """The Avro schema of ``rows`` as Hudi's Spark writer derives it (record ``<table>_record`` in
     namespace ``hoodie.<table>``), by Hudi's own conversion."""
-    jvm = rows.sparkSession.sparkContext._jvm
+    jvm = _jvm(rows.sparkSession)
     convert = jvm.org.apache.hudi.AvroConversionUtils.convertStructTypeToAvroSchema
     return str(convert(rows._jdf.schema(), f"{table_name}_record", f"hoodie.{table_name}").toString())
 

@@ -282,6 +282,20 @@ def up(
         down(directory)
     if db not in ("sqlite", "postgres"):
         raise StackError(f"--db must be sqlite or postgres, not {db!r}")
+    state, env = _new_state(directory, db)
+    state.save()
+    _write_env_file(directory, state.env)
+    try:
+        _start_processes(state, env, config, timeout)
+    except BaseException:
+        down(directory)
+        raise
+    return state
+
+
+def _new_state(directory: Path, db: str) -> tuple[StackState, dict[str, str]]:
+    """A new stack's state (id, free loopback ports, URLs, fresh secrets) and its processes'
+    environment."""
     stack_id = uuid.uuid4().hex[:12]
     ports = {"api": free_port(), "moto": free_port(), "worker_log": free_port(), "trigger_log": free_port()}
     login_file = write_secrets(directory, ports["api"])
@@ -308,51 +322,56 @@ def up(
         env={k: v for k, v in env.items() if k.startswith(("AIRFLOW", "AWS_", "TRIBUTARY_"))},
         login_file=str(login_file),
     )
-    state.save()
-    _write_env_file(directory, state.env)
-    logs = directory / "logs"
-    try:
-        _start(state, "moto", [_bin("moto_server"), "-H", "127.0.0.1", "-p", str(ports["moto"])], env, logs)
-        if db == "postgres":
-            state.pg_dir = str(_pg_dir(directory))
-            state.save()
-            data = _init_pg(Path(state.pg_dir))
-            pg_argv = [
-                str(_pg_bin() / "postgres"),
-                "-D",
-                str(data),
-                "-p",
-                str(ports["postgres"]),
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-k",
-                str(data.parent),
-                "-c",
-                "fsync=off",
-                "-c",
-                "max_connections=200",
-            ]
-            _start(state, "postgres", _as_postgres(pg_argv), env, logs)
-            _wait_port(ports["postgres"], 30, "postgres")
-            _create_pg_databases(ports["postgres"], ["tributary", "airflow"])
-        _wait_port(ports["moto"], 30, "moto")
-        _create_alert_topic(state.urls["moto"])
-        _migrate(env, db_urls["tributary"], logs, config)
-        if config:  # the buckets, queues and S3 notifications the config names, before the triggerer polls
-            from tributary.config.service import validate_paths
-            from tributary.stack.provision import provision
+    return state, env
 
-            provision(validate_paths(list(config)), state.urls["moto"], REGION)
-        for component in COMPONENTS:
-            argv = [_bin("airflow"), component]
-            if component == "api-server":
-                argv += ["-H", "127.0.0.1", "-p", str(ports["api"]), "-w", "1"]
-            _start(state, component, argv, env, logs)
-        _wait_healthy(state, timeout)
-    except BaseException:
-        down(directory)
-        raise
-    return state
+
+def _start_processes(state: StackState, env: dict[str, str], config: list[Path] | None, timeout: float) -> None:
+    """Start moto (and PostgreSQL), migrate, provision what ``config`` names, start Airflow's
+    components and wait until they report healthy."""
+    directory, ports, logs = Path(state.dir), state.ports, Path(state.dir) / "logs"
+    _start(state, "moto", [_bin("moto_server"), "-H", "127.0.0.1", "-p", str(ports["moto"])], env, logs)
+    if state.db == "postgres":
+        _start_postgres(state, directory, env, logs)
+    _wait_port(ports["moto"], 30, "moto")
+    _create_alert_topic(state.urls["moto"])
+    _migrate(env, state.urls["tributary_db"], logs, config)
+    if config:  # the buckets, queues and S3 notifications the config names, before the triggerer polls
+        from tributary.config.service import validate_paths
+        from tributary.stack.provision import provision
+
+        provision(validate_paths(list(config)), state.urls["moto"], REGION)
+    for component in COMPONENTS:
+        argv = [_bin("airflow"), component]
+        if component == "api-server":
+            argv += ["-H", "127.0.0.1", "-p", str(ports["api"]), "-w", "1"]
+        _start(state, component, argv, env, logs)
+    _wait_healthy(state, timeout)
+
+
+def _start_postgres(state: StackState, directory: Path, env: dict[str, str], logs: Path) -> None:
+    """The stack's own PostgreSQL cluster on its port, with the tributary and airflow databases."""
+    port = state.ports["postgres"]
+    state.pg_dir = str(_pg_dir(directory))
+    state.save()
+    data = _init_pg(Path(state.pg_dir))
+    pg_argv = [
+        str(_pg_bin() / "postgres"),
+        "-D",
+        str(data),
+        "-p",
+        str(port),
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-k",
+        str(data.parent),
+        "-c",
+        "fsync=off",
+        "-c",
+        "max_connections=200",
+    ]
+    _start(state, "postgres", _as_postgres(pg_argv), env, logs)
+    _wait_port(port, 30, "postgres")
+    _create_pg_databases(port, ["tributary", "airflow"])
 
 
 def write_secrets(directory: Path, api_port: int) -> Path:

@@ -194,6 +194,8 @@ def test_cli_process_reports_and_exits_nonzero_on_failure(configure: Callable[..
     assert code == 0 and "idle" in out
     code, _, err = run_cli("process", "--table", "shop.t9")
     assert code == 1 and "'shop.t9' is not configured" in err and "Traceback" not in err
+    code, _, err = run_cli("process", "--table", "")  # an empty table name is a table, not "no --table"
+    assert code == 1 and "table '' is not configured" in err and "Traceback" not in err
 
 
 def test_reload_replaces_content_and_later_cdc_applies_after(configure: Callable[..., Path]) -> None:
