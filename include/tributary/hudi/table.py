@@ -6,19 +6,19 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from tributary.errors import HudiError, StorageError, UnsupportedTableError
-from tributary.hudi import archive, maintenance
 from tributary.hudi import schema as sch
-from tributary.hudi.base_file import Footer
-from tributary.hudi.file_index import FileIndex
 from tributary.hudi.options import KeyGenerator, TableOptions, WriteOperation, format_properties, parse_properties
 from tributary.hudi.timeline import Instant, Timeline
-from tributary.hudi.writer import CommitResult, CommitWriter
 from tributary.storage import Storage, hudi_storage_options
+
+if TYPE_CHECKING:  # the writer and table services are imported when a table is written or read
+    from tributary.hudi.base_file import Footer
+    from tributary.hudi.writer import CommitResult
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +117,7 @@ class HudiTable:
         the spelling its newest base file holds (footer min and max key), else upserts would miss
         every stored row and duplicate it."""
         from tributary.hudi.base_file import read_footer
+        from tributary.hudi.file_index import FileIndex
 
         latest = FileIndex(self.storage, self.timeline).latest_files()
         if not latest:
@@ -171,6 +172,8 @@ class HudiTable:
     @property
     def schema(self) -> pa.Schema | None:
         """Data columns of the table (no meta columns), or None before the first data commit."""
+        from tributary.hudi.file_index import FileIndex
+
         self.timeline.reload()
         index = FileIndex(self.storage, self.timeline)
         latest = index.latest_files()
@@ -205,6 +208,9 @@ class HudiTable:
         allow_empty: bool = True,
     ) -> CommitResult:
         """Write one commit; see the package docs for the semantics of each argument."""
+        from tributary.hudi import maintenance
+        from tributary.hudi.writer import CommitWriter
+
         self.timeline.reload()
         maintenance.rollback_pending(self.storage, self.timeline)
         result = CommitWriter(self).run(upserts, deletes, operation, extra_metadata, before_complete, allow_empty)
@@ -214,11 +220,15 @@ class HudiTable:
 
     def rollback_pending(self) -> list[str]:
         """Roll back instants left pending by a crashed writer; returns their times."""
+        from tributary.hudi import maintenance
+
         self.timeline.reload()
         return maintenance.rollback_pending(self.storage, self.timeline)
 
     def _table_services(self) -> None:
         """Clean and archive after a commit; failures are logged, the commit stands."""
+        from tributary.hudi import archive, maintenance
+
         try:
             self.timeline.reload()
             maintenance.clean(self.storage, self.timeline, self.options.clean_retain_commits)
