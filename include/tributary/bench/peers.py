@@ -1,10 +1,13 @@
 """``tributary bench peers``: Tributary against delta-rs on the same DMS files, side by side.
 
-The workload (:mod:`tributary.bench.peers_workload`) is written once; each repeat runs every
-system in its own child process, in an order rotated per repeat, so load from other work falls on
-all of them alike. The figure per step is the median over repeats of ``tributary / delta`` taken
-within each repeat. Every system's table is checked after every step against the oracle's digest;
-a wrong result makes the bench fail (exit 1) after it printed what it measured.
+The workload (:mod:`tributary.bench.peers_workload`) is written once. Each repeat runs the steps
+in order, and every step on every system before the next step, each in its own child process
+(:func:`~tributary.bench.peers_contenders.spawn_step`), in an order of the systems rotated per
+repeat, so load from other work falls on all of them alike. The figure per step is the median
+over repeats of ``tributary / delta`` taken within each repeat. Every system's table is checked
+after every step against the oracle's digest; a wrong result makes the bench fail (exit 1) after
+it printed what it measured. Each repeat ends with the no-op ``tributary cdc apply`` (every file
+applied), timed as a user's scheduler runs it.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tributary.bench.peers_contenders import System, spawn
+from tributary.bench.peers_contenders import System, spawn_step, time_noop
 from tributary.bench.peers_workload import write_files
 
 logger = logging.getLogger(__name__)
 
 SYSTEMS = (System.TRIBUTARY, System.TRIBUTARY_CLI, System.DELTA, System.DUCKDB)
+NOOP_RUNS = 5
+"""No-op ``cdc apply`` runs per repeat (their median is the repeat's figure)."""
 
 
 def _rotated(repeat: int) -> list[System]:
@@ -39,83 +44,109 @@ def run(
         staging = tmp / "staging"
         steps, expected = write_files(rows, staging)
         runs: list[dict[str, dict[str, Any]]] = []
+        noop: list[dict[str, float]] = []
         load_before = os.getloadavg()
         for repeat in range(repeats):
-            this: dict[str, dict[str, Any]] = {}
-            for system in _rotated(repeat):
-                logger.info("repeat %d/%d: %s", repeat + 1, repeats, system.value)
-                this[system.value] = spawn(system, staging, tmp / f"{system.value}-{repeat}", rows, partitioned)
-            runs.append(this)
+            roots = {s: tmp / f"{s.value}-{repeat}" for s in SYSTEMS}
+            runs.append(_repeat(repeat, len(steps), staging, roots, rows, partitioned))
+            if "error" not in runs[-1][System.TRIBUTARY_CLI.value]:
+                noop.append(time_noop(roots[System.TRIBUTARY_CLI], partitioned, NOOP_RUNS))
+            for root in roots.values():
+                shutil.rmtree(root, ignore_errors=True)
         figures = summarise([s.name for s in steps], expected, runs)
         figures.update(rows=rows, repeats=repeats, partitioned=partitioned, columns=14)
+        figures["noop_apply_seconds"] = _median([n["seconds"] for n in noop])
+        figures["noop_apply_peak_rss_mb"] = _median([n["peak_rss_mb"] for n in noop])
+        figures["noop_apply_runs"] = NOOP_RUNS * len(noop)
         figures["load_average"] = {"before": list(load_before), "after": list(os.getloadavg())}
         return figures
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _repeat(
+    repeat: int, steps: int, staging: Path, roots: dict[System, Path], rows: int, partitioned: bool
+) -> dict[str, dict[str, Any]]:
+    """One repeat: each step on every system (in this repeat's order) before the next step. A
+    system that failed a step is not run further (its later steps cannot be checked)."""
+    this: dict[str, dict[str, Any]] = {s.value: {"system": s.value, "steps": []} for s in SYSTEMS}
+    for index in range(steps):
+        for system in _rotated(repeat):
+            result = this[system.value]
+            if "error" in result:
+                continue
+            logger.info("repeat %d step %d: %s", repeat + 1, index + 1, system.value)
+            got = spawn_step(system, index, staging, roots[system], rows, partitioned)
+            if "error" in got:
+                result["error"] = f"step {index + 1}: {got['error']}"
+            else:
+                result["steps"].append(got)
+    return this
+
+
 def _check(result: dict[str, Any], index: int, want: dict[str, Any]) -> str | None:
     """None when the system's table after step ``index`` matches the oracle, else what differs."""
-    if "error" in result:
-        return f"failed: {result['error'][-300:]}"
-    got = result["steps"][index]["digest"]
+    steps = result.get("steps", [])
+    if index >= len(steps):
+        return f"failed: {result.get('error', 'no result')[-300:]}"
+    got = steps[index]["digest"]
     if got == want:
         return None
-    diffs = [k for k in ("rows", "key_sum", "column_hashes", "missing_column") if got.get(k) != want.get(k)]
+    diffs = [k for k in ("rows", "key_sum", "row_hash", "column_hashes", "missing_column") if got.get(k) != want.get(k)]
     return f"differs in {', '.join(diffs)} (rows {got.get('rows')} vs {want['rows']})"
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _step_figures(
+    name: str, index: int, want: dict[str, Any], runs: list[dict[str, dict[str, Any]]], failures: list[str]
+) -> dict[str, Any]:
+    """One step over every repeat; appends what was wrong to ``failures``. A ratio is taken only
+    within a repeat where both tables are right."""
+    secs: dict[str, list[float]] = {s.value: [] for s in SYSTEMS}
+    rss: dict[str, float] = {}
+    ratios: dict[str, list[float]] = {s.value: [] for s in SYSTEMS if s is not System.DELTA}
+    wrong = len(failures)
+    for repeat, this in enumerate(runs):
+        good: dict[str, float] = {}
+        for system, result in this.items():
+            problem = _check(result, index, want)
+            if problem:
+                failures.append(f"repeat {repeat + 1} step '{name}' {system}: {problem}")
+                continue
+            step = result["steps"][index]
+            good[system] = step["seconds"]
+            secs[system].append(step["seconds"])
+            rss[system] = max(rss.get(system, 0.0), step["peak_rss_mb"])
+        for system in ratios:
+            if system in good and System.DELTA.value in good:
+                ratios[system].append(good[system] / good[System.DELTA.value])
+    return {
+        "step": name,
+        "seconds": {s: _median(v) for s, v in secs.items()},
+        "ratio_vs_delta": _median(ratios[System.TRIBUTARY.value]),
+        "cli_ratio_vs_delta": _median(ratios[System.TRIBUTARY_CLI.value]),
+        "floor_ratio_vs_delta": _median(ratios[System.DUCKDB.value]),
+        "correct": len(failures) == wrong,
+        "peak_rss_mb": rss,
+    }
 
 
 def summarise(
     names: list[str], expected: list[dict[str, Any]], runs: list[dict[str, dict[str, Any]]]
 ) -> dict[str, Any]:
-    """Per step: median seconds per system, the median of per-repeat ratios, correctness, peak RSS."""
-    out_steps: list[dict[str, Any]] = []
-    load_rss: dict[str, float] = {}
+    """Per step: median seconds per system, the median of per-repeat ratios, correctness and peak
+    RSS (each step's own child process); overall: every check passed, the peak RSS of each system
+    over the workload."""
     failures: list[str] = []
-    for i, name in enumerate(names):
-        secs: dict[str, list[float]] = {s.value: [] for s in SYSTEMS}
-        rss: dict[str, float] = {}
-        ratios: dict[str, list[float]] = {"tributary": [], "tributary_cli": [], "duckdb": []}
-        for repeat, this in enumerate(runs):
-            for system, result in this.items():
-                problem = _check(result, i, expected[i])
-                if problem:
-                    failures.append(f"repeat {repeat + 1} step '{name}' {system}: {problem}")
-                    continue
-                step = result["steps"][i]
-                secs[system].append(step["seconds"])
-                rss[system] = max(rss.get(system, 0.0), step["peak_rss_mb"])
-            delta = this.get("delta", {}).get("steps")
-            for system in ratios:
-                mine = this.get(system, {}).get("steps")
-                if (
-                    delta
-                    and mine
-                    and not _check(this[system], i, expected[i])
-                    and not _check(this["delta"], i, expected[i])
-                ):
-                    ratios[system].append(mine[i]["seconds"] / delta[i]["seconds"])
-        out_steps.append(
-            {
-                "step": name,
-                "seconds": {s: statistics.median(v) if v else None for s, v in secs.items()},
-                "ratio_vs_delta": statistics.median(ratios["tributary"]) if ratios["tributary"] else None,
-                "cli_ratio_vs_delta": statistics.median(ratios["tributary_cli"]) if ratios["tributary_cli"] else None,
-                "floor_ratio_vs_delta": statistics.median(ratios["duckdb"]) if ratios["duckdb"] else None,
-                "correct": not any(f"step '{name}'" in f for f in failures),
-                "peak_rss_mb": rss,
-            }
-        )
-        if i == 0:
-            load_rss = rss
-    noop = [r["tributary_cli"]["noop_seconds"] for r in runs if "noop_seconds" in r.get("tributary_cli", {})]
-    # peak RSS at the load: later steps' figures also hold the (untimed) read-back of the checks
-    peak = {s.value: load_rss.get(s.value, 0.0) for s in SYSTEMS}
+    steps = [_step_figures(name, i, expected[i], runs, failures) for i, name in enumerate(names)]
+    peak = {s.value: max((st["peak_rss_mb"].get(s.value, 0.0) for st in steps), default=0.0) for s in SYSTEMS}
     return {
-        "steps": out_steps,
+        "steps": steps,
         "correct": not failures,
         "failures": failures,
-        "noop_cli_seconds": statistics.median(noop) if noop else None,
         "peak_rss_mb": peak,
         "peak_rss_vs_delta": peak["tributary"] / peak["delta"] if peak["delta"] else None,
     }
@@ -146,9 +177,10 @@ def report(figures: dict[str, Any], results_dir: Path | None = None) -> Path:
             ]
         )
     rss = figures["peak_rss_mb"]
-    rows.append(["load peak RSS MB", f"{rss['tributary']:.0f}", f"{rss['tributary_cli']:.0f}", f"{rss['delta']:.0f}",
+    rows.append(["peak RSS MB", f"{rss['tributary']:.0f}", f"{rss['tributary_cli']:.0f}", f"{rss['delta']:.0f}",
                  f"{rss['duckdb']:.0f}", _fmt(figures["peak_rss_vs_delta"], "x"), "", "", ""])  # fmt: skip
-    rows.append(["no-op cli", "", _fmt(figures["noop_cli_seconds"], " s"), "", "", "", "", "", ""])
+    noop = _fmt(figures["noop_apply_seconds"], " s")
+    rows.append([f"no-op cdc apply (median of {figures['noop_apply_runs']})", "", noop, "", "", "", "", "", ""])
     part = ", partitioned" if figures["partitioned"] else ""
     title = (
         f"Tributary vs delta-rs: {figures['rows']:,} rows x 14 columns{part}, median of {figures['repeats']} "

@@ -7,17 +7,20 @@
   ``when_not_matched_insert_all`` for the rest);
 - ``duckdb``: the floor, a duckdb rewrite of one Parquet file (anti-join plus the new rows).
 
-Each (system, repeat) runs in a child process (``python -m tributary.bench.peers_contenders``)
-so peak RSS is that system's alone; times are taken inside it around each step only. The child
-reads its table back after every step (untimed) and reports the digest the parent checks.
+Every (system, repeat, step) runs in its own child process (``python -m
+tributary.bench.peers_contenders``), its table kept on disk between steps, so the peak RSS of a
+step is that system's alone (its imports and that step; for the command, the command's process)
+and never the checker's. The child imports its library first (untimed), times the step only,
+takes the peak RSS, then reads its table back (untimed) and reports the digest the parent checks.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import resource
-import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -28,7 +31,20 @@ from typing import Any, Protocol
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tributary.bench.peers_rss import vm_hwm_mb
 from tributary.bench.peers_workload import KEY, OP, PARTITION, PRECOMBINE, Step, StepKind, digest, steps_for
+
+ENGINE_MODULES = (
+    "pyarrow.compute",
+    "tributary.cdc.apply",
+    "tributary.cdc.merge",
+    "tributary.cdc.ordering",
+    "tributary.cdc.reader",
+    "tributary.hudi.table",
+    "tributary.hudi.writer",
+    "tributary.hudi.maintenance",
+)
+"""What ``apply_pending`` imports on its first write (its start-up, not the step's work)."""
 
 
 class System(StrEnum):
@@ -39,6 +55,8 @@ class System(StrEnum):
 
 
 class Contender(Protocol):
+    def warm(self) -> None: ...
+
     def apply(self, step: Step, file: Path) -> None: ...
 
     def read(self) -> pa.Table: ...
@@ -51,9 +69,14 @@ class TributaryApi:
         from tributary.cdc.options import CdcOptions
 
         self.staging, self.target = root / "staging", root / "table"
-        self.staging.mkdir(parents=True)
+        self.staging.mkdir(parents=True, exist_ok=True)
         parts = (PARTITION,) if partitioned else ()
         self.options = CdcOptions("bench", (KEY,), PRECOMBINE, partition_fields=parts)
+
+    def warm(self) -> None:
+        """The engine's modules, imported before the clock starts (they load on the first write)."""
+        for name in ENGINE_MODULES:
+            importlib.import_module(name)
 
     def land(self, file: Path) -> None:
         os.link(file, self.staging / file.name)
@@ -73,6 +96,12 @@ class TributaryApi:
 class TributaryCli(TributaryApi):
     """``tributary cdc apply`` as a user runs it."""
 
+    measured: dict[str, Any]
+    """Wall seconds and peak RSS of the last command (see :mod:`tributary.bench.peers_rss`)."""
+
+    def warm(self) -> None:
+        """Nothing: the command's start-up is part of what it costs."""
+
     def command(self) -> list[str]:
         cli = Path(sys.executable).with_name("tributary")
         cmd = [str(cli), "cdc", "apply", "--source", str(self.staging), "--target", str(self.target)]
@@ -82,9 +111,9 @@ class TributaryCli(TributaryApi):
         return cmd
 
     def apply(self, step: Step, file: Path) -> None:
-        done = subprocess.run(self.command(), capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"tributary cdc apply failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+        done, self.measured = measured(self.command())
+        if self.measured.get("returncode") != 0:
+            raise RuntimeError(f"tributary cdc apply failed ({self.measured}): {done.stderr.strip()[-500:]}")
 
 
 class DeltaMerge:
@@ -93,6 +122,9 @@ class DeltaMerge:
     def __init__(self, root: Path, partitioned: bool) -> None:
         self.target = str(root / "delta")
         self.partition_by = [PARTITION] if partitioned else None
+
+    def warm(self) -> None:
+        import deltalake  # noqa: F401
 
     def apply(self, step: Step, file: Path) -> None:
         from deltalake import DeltaTable, write_deltalake
@@ -121,6 +153,9 @@ class DuckdbRewrite:
 
     def __init__(self, root: Path, partitioned: bool) -> None:
         self.current = root / "floor.parquet"
+
+    def warm(self) -> None:
+        import duckdb  # noqa: F401
 
     def apply(self, step: Step, file: Path) -> None:
         import duckdb
@@ -151,48 +186,71 @@ def contender(system: System, root: Path, partitioned: bool) -> Contender:
     return made
 
 
-def _peak_rss_mb(system: System) -> float:
-    who = resource.RUSAGE_CHILDREN if system is System.TRIBUTARY_CLI else resource.RUSAGE_SELF
-    return resource.getrusage(who).ru_maxrss / 1024
+def measured(command: list[str]) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Run ``command`` under :mod:`tributary.bench.peers_rss`: its output, then its exit status,
+    wall seconds and own peak RSS (none of this process's memory counted)."""
+    args = [sys.executable, "-m", "tributary.bench.peers_rss", *command]
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    lines = done.stdout.strip().splitlines()
+    try:
+        figures: dict[str, Any] = json.loads(lines[-1]) if lines else {}
+    except ValueError:
+        figures = {}
+    return done, figures
 
 
-def run_one(system: System, staging: Path, root: Path, rows: int, partitioned: bool) -> dict[str, Any]:
-    """Every step on one system: seconds, peak RSS so far and the digest after each step."""
+def peak_rss_mb() -> float:
+    """This process's peak RSS: ``VmHWM`` (its own, where ``ru_maxrss`` would also count the
+    memory its parent held when it was started), ``ru_maxrss`` off Linux."""
+    return vm_hwm_mb() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_step(system: System, index: int, staging: Path, root: Path, rows: int, partitioned: bool) -> dict[str, Any]:
+    """Step ``index`` of the workload on the table ``system`` keeps under ``root`` (the steps
+    before it applied by earlier calls): seconds, peak RSS, and the digest of the table after it."""
     root.mkdir(parents=True, exist_ok=True)
     engine = contender(system, root, partitioned)
-    out: list[dict[str, Any]] = []
-    for step in steps_for(rows):
-        file = staging / step.file_name
-        if isinstance(engine, TributaryApi):
-            engine.land(file)
-        start = time.perf_counter()
-        engine.apply(step, file)
-        seconds = time.perf_counter() - start
-        out.append({"step": step.name, "seconds": seconds, "peak_rss_mb": _peak_rss_mb(system)})
-        out[-1]["digest"] = digest(engine.read())
-    result: dict[str, Any] = {"system": system.value, "steps": out}
-    if isinstance(engine, TributaryCli):
-        start = time.perf_counter()
-        engine.apply(steps_for(rows)[-1], staging)  # nothing new: the no-op command
-        result["noop_seconds"] = time.perf_counter() - start
-    shutil.rmtree(root, ignore_errors=True)
-    return result
+    engine.warm()
+    step = steps_for(rows)[index]
+    file = staging / step.file_name
+    if isinstance(engine, TributaryApi):
+        engine.land(file)
+    start = time.perf_counter()
+    engine.apply(step, file)
+    seconds, peak = time.perf_counter() - start, peak_rss_mb()
+    if isinstance(engine, TributaryCli):  # the command's own figures, not this process's
+        seconds, peak = engine.measured["seconds"], engine.measured["peak_rss_mb"]
+    return {"step": step.name, "seconds": seconds, "peak_rss_mb": peak, "digest": digest(engine.read())}
 
 
-def spawn(system: System, staging: Path, root: Path, rows: int, partitioned: bool) -> dict[str, Any]:
-    """Run one system in a fresh child process and return what it measured."""
-    args = [sys.executable, "-m", "tributary.bench.peers_contenders", system.value, str(staging), str(root)]
-    args += [str(rows), "1" if partitioned else "0"]
+def spawn_step(system: System, index: int, staging: Path, root: Path, rows: int, partitioned: bool) -> dict[str, Any]:
+    """:func:`run_step` in a fresh child process; ``{"error": ...}`` when it failed."""
+    args = [sys.executable, "-m", "tributary.bench.peers_contenders", system.value, str(index), str(staging)]
+    args += [str(root), str(rows), "1" if partitioned else "0"]
     done = subprocess.run(args, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        return {"system": system.value, "error": done.stderr.strip()[-2000:] or f"exit {done.returncode}"}
+        return {"error": done.stderr.strip()[-2000:] or f"exit {done.returncode}"}
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 
+def time_noop(root: Path, partitioned: bool, runs: int) -> dict[str, float]:
+    """Median wall seconds and peak RSS of ``tributary cdc apply`` on the command's table when
+    every file under its source is applied (each run checked to have applied nothing)."""
+    command = TributaryCli(root, partitioned).command()
+    seconds, rss = [], []
+    for _ in range(runs):
+        done, figures = measured(command)
+        if figures.get("returncode") != 0 or " files=0 " not in done.stdout:
+            raise RuntimeError(f"no-op cdc apply applied something or failed: {done.stdout}{done.stderr}")
+        seconds.append(figures["seconds"])
+        rss.append(figures["peak_rss_mb"])
+    return {"seconds": statistics.median(seconds), "peak_rss_mb": statistics.median(rss)}
+
+
 def _main(argv: list[str]) -> int:
-    system, staging, root, rows, partitioned = argv
-    result = run_one(System(system), Path(staging), Path(root), int(rows), partitioned == "1")
+    system, index, staging, root, rows, partitioned = argv
+    result = run_step(System(system), int(index), Path(staging), Path(root), int(rows), partitioned == "1")
     print(json.dumps(result), flush=True)
     return 0
 

@@ -133,7 +133,8 @@ def write_files(rows: int, staging: Path, seed: int = 7) -> tuple[list[Step], li
 
 
 def digest(table: pa.Table) -> dict[str, Any]:
-    """Row count, key sum and an order-independent hash of every data column.
+    """Row count, key sum, an order-independent hash of every data column and one of whole rows
+    (which also sees values moved between rows, e.g. an update applied to the wrong key).
 
     Values are compared, not physical types: timestamps as UTC microseconds, floats as doubles,
     integers as int64, so a reader that widens a type still matches; every value must be equal.
@@ -157,7 +158,9 @@ def digest(table: pa.Table) -> dict[str, Any]:
     con = duckdb.connect()
     con.register("norm", pa.table(cols))
     hashes = ", ".join(f'sum(hash("{c}"))::VARCHAR' for c in DATA_COLUMNS)
-    row = con.execute(f'SELECT count(*), coalesce(sum("{KEY}"), 0)::BIGINT, {hashes} FROM norm').fetchone()
+    whole_rows = "sum(hash(" + ", ".join(f'"{c}"' for c in DATA_COLUMNS) + "))::VARCHAR"
+    query = f'SELECT count(*), coalesce(sum("{KEY}"), 0)::BIGINT, {whole_rows}, {hashes} FROM norm'
+    row = con.execute(query).fetchone()
     con.close()
     assert row is not None
-    return {"rows": int(row[0]), "key_sum": int(row[1]), "column_hashes": list(row[2:])}
+    return {"rows": int(row[0]), "key_sum": int(row[1]), "row_hash": row[2], "column_hashes": list(row[3:])}

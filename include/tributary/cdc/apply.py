@@ -16,25 +16,24 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from tributary.cdc.checkpoint import K_VERSION, Checkpoint, applied_files
 from tributary.cdc.files import CdcFile, FileKind, list_source, sort_files
 from tributary.cdc.generations import Refusal, admit_loads, generation_floor, sort_out
 from tributary.cdc.ledger import forget, read_ledger, read_markers, write_markers, write_segments
-from tributary.cdc.merge import WritePlan, plan
 from tributary.cdc.options import CHANGE_ID_COLUMN, OP_COLUMN, CdcOptions
-from tributary.cdc.ordering import Arbiter, decode_value, encode_value
-from tributary.cdc.reader import read_file, read_versioned
-from tributary.cdc.schema import data_schema
-from tributary.cdc.stored import stored_rows, stored_since
 from tributary.errors import CdcFileError, CommitConflictError, HudiError
 
 if TYPE_CHECKING:
+    from tributary.cdc.merge import WritePlan
+    from tributary.cdc.ordering import Arbiter
     from tributary.hudi import HudiTable, TableOptions
     from tributary.hudi.table import CommitInfo
     from tributary.hudi.writer import CommitResult
     from tributary.modes import WriteOperationType
+
+# The engine (merge planning, ordering, reading, pyarrow.compute, the Hudi writer) is imported by
+# the functions that use it: a run with nothing pending answers before loading it (start-up time).
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +196,8 @@ def apply_files(
     if not pending:
         log.info("%s: nothing to apply (%d files applied already)", options.table_name, len(sorting.skipped))
         return ApplyResult(options.table_name, skipped=sorting.skipped, refused=sorting.refused)
+    from tributary.cdc.merge import plan
+
     table_schema = table.schema if table is not None else None
     batches, refused = admit_loads(read_batches(pending, options, table_schema), sorting, options, checkpoint)
     refusals = (*sorting.refused, *refused)
@@ -252,6 +253,9 @@ def read_batches(
     files: Sequence[CdcFile], options: CdcOptions, table_schema: pa.Schema | None
 ) -> list[tuple[CdcFile, pa.Table]]:
     """Every file read (raising on the first bad one), each with its content digest set."""
+    from tributary.cdc.reader import read_versioned
+    from tributary.cdc.schema import data_schema
+
     types = {**options.csv_type_map(), **{f.name: f.type for f in data_schema(table_schema)}}
     out = []
     for f in files:
@@ -281,6 +285,11 @@ def _arbiter(
 ) -> Arbiter | None:
     """Orders this batch against the table's rows, delete markers and generation floor (current
     mode with a precombine field; without one, arrival order decides)."""
+    import pyarrow.compute as pc
+
+    from tributary.cdc.ordering import Arbiter, decode_value
+    from tributary.cdc.stored import stored_rows
+
     field_name = options.precombine_field
     if options.historical or not field_name:
         return None
@@ -311,6 +320,8 @@ def _survivors(table: HudiTable, floor: pa.Scalar, options: CdcOptions) -> list[
     """Rows the table holds that are not older than a new generation (CDC files after the reload
     that arrived before its first file): the generation's overwrite keeps them, ordered first
     (they lose a tie against the generation's files)."""
+    from tributary.cdc.stored import stored_since
+
     assert options.precombine_field
     rows = stored_since(table, options.precombine_field, floor)
     if rows.num_rows == 0:
@@ -322,6 +333,10 @@ def _survivors(table: HudiTable, floor: pa.Scalar, options: CdcOptions) -> list[
 
 
 def _max_values(batches: Sequence[tuple[CdcFile, pa.Table]], options: CdcOptions) -> dict[str, str]:
+    import pyarrow.compute as pc
+
+    from tributary.cdc.ordering import encode_value
+
     name = options.precombine_field
     if not name:
         return {}
@@ -338,6 +353,8 @@ def _advance(
     reload: bool,
 ) -> Checkpoint:
     """The checkpoint of this commit, its ledger segment and delete markers written."""
+    from tributary.cdc.ordering import encode_value
+
     pending = [f for f, _ in batches]
     advanced = checkpoint.advance(pending, reload=reload, keep=options.recent_files_kept)
     segments = write_segments(target, checkpoint.segments, checkpoint.ledger, pending, _max_values(batches, options))
@@ -414,6 +431,10 @@ def read_and_plan(
     paths are computed first, so a value Hudi cannot key or place (a colliding composite key, a
     partition value that is a path) fails the file that holds it, before anything is written.
     """
+    from tributary.cdc.merge import plan
+    from tributary.cdc.reader import read_file
+    from tributary.cdc.schema import data_schema
+
     types = {**options.csv_type_map(), **{f.name: f.type for f in data_schema(table_schema)}}
     batches = [(f, read_file(f, options, types)) for f in files]
     if key_options is not None:
@@ -424,6 +445,8 @@ def read_and_plan(
 
 def check_keys(file: CdcFile, batch: pa.Table, key_options: TableOptions) -> None:
     """Raise CdcFileError naming ``file`` when its rows cannot be keyed or placed in the table."""
+    import pyarrow.compute as pc
+
     from tributary.hudi.keys import check_record_keys, partition_paths
 
     if CHANGE_ID_COLUMN in key_options.record_key_fields and CHANGE_ID_COLUMN not in batch.column_names:

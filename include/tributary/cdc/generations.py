@@ -19,13 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from tributary.cdc.checkpoint import Checkpoint, FileState
 from tributary.cdc.files import CdcFile, FileKind, content_digest
 from tributary.cdc.ledger import Version
 from tributary.cdc.options import CdcOptions
-from tributary.cdc.ordering import decode_value, encode_value
 from tributary.errors import CdcFileError, StorageError
 
 log = logging.getLogger(__name__)
@@ -117,6 +115,10 @@ def generation_floor(batches: Sequence[Batch], options: CdcOptions, checkpoint: 
     value (DMS stamps load rows with the load time) is the generation's floor, below which later
     changes predate the load and are dropped. None without one, or for a first file older than
     the current generation."""
+    import pyarrow.compute as pc  # here, not at the top: sorting files out (a no-op run) needs no compute
+
+    from tributary.cdc.ordering import decode_value
+
     if not dates_generations(options):
         return None
     name = options.precombine_field
@@ -138,6 +140,8 @@ def admit_loads(
     candidates = sorting.reloads | sorting.rewritten
     if not any(f.path in candidates for f, _ in batches):
         return list(batches), []
+    from tributary.cdc.ordering import decode_value
+
     current = decode_value(checkpoint.reload_floor) if dates_generations(options) else None
     name = options.precombine_field  # set whenever ``current`` is: dates_generations needs it
     if current is None or name is None:
@@ -155,6 +159,10 @@ def admit_loads(
 
 
 def _dated_before(table: pa.Table, name: str, floor: pa.Scalar) -> bool:
+    import pyarrow.compute as pc
+
+    from tributary.cdc.ordering import encode_value
+
     if name not in table.column_names or table.num_rows == 0:
         return False
     least = pc.min(table.column(name))

@@ -83,7 +83,8 @@ def _write(target: str, name: str, table: pa.Table) -> None:
 
 def _read(target: str, name: str) -> pa.Table:
     try:
-        return pq.read_table(io.BytesIO(_storage(target).read_bytes(name)))
+        # ParquetFile, not read_table: one file needs no pyarrow.dataset (start-up time of a no-op run)
+        return pq.ParquetFile(io.BytesIO(_storage(target).read_bytes(name))).read()
     except (StorageError, OSError, pa.ArrowException) as exc:
         raise CdcError(
             f"{target}: side state {AUX}/{name} named by the latest commit cannot be read ({exc}); restore it "

@@ -55,3 +55,17 @@ def parse(
 
     counts = [int(x) for x in flows.split(",") if x.strip()]
     bench_parse.report(bench_parse.run(flows=counts, tables=tables, repeat=repeat, workdir=workdir), results_dir)
+
+
+def _register_more() -> None:
+    """The benchmarks defined beside what they measure."""
+    from tributary.bench import events as bench_events
+    from tributary.bench import ops as bench_ops
+    from tributary.cli import bench_processing
+
+    bench_processing.register(app)
+    bench_events.register(app)
+    bench_ops.register(app)
+
+
+_register_more()

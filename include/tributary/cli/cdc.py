@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import typer
 
 from tributary.cdc.options import StorageMode, parse_type_list
 from tributary.errors import CdcError
+
+if TYPE_CHECKING:
+    from tributary.cdc.apply import ApplyResult
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -20,13 +25,43 @@ def _types(value: str | None) -> tuple[tuple[str, str], ...]:
 
 def _check_columns(options: dict[str, tuple[str, ...]]) -> None:
     """The same rule as config rows: no key, ordering or partition column named Op or _hoodie_*."""
-    from tributary.config.models import reserved_column
+    from tributary.config.columns import reserved_column
 
     for option, columns in options.items():
         for column in columns:
             reason = reserved_column(column)
             if reason:
                 raise CdcError(f"{option}: {column!r} {reason}")
+
+
+def _key_fields(record_key: str, precombine: str | None, partition_fields: str | None) -> dict[str, Any]:
+    """CdcOptions' key, ordering and partition fields, checked against the reserved names."""
+    keys, ordering, partitions = _fields(record_key), _fields(precombine), _fields(partition_fields)
+    _check_columns({"--record-key": keys, "--precombine": ordering, "--partition-fields": partitions})
+    return {"record_key_fields": keys, "precombine_field": precombine or None, "partition_fields": partitions}
+
+
+def _csv_fields(columns: str | None, header: bool | None, null: str | None, types: str | None) -> dict[str, Any]:
+    """CdcOptions' CSV settings."""
+    return {
+        "csv_columns": _fields(columns) or None,
+        "csv_header": header,
+        "csv_null_value": null,
+        "csv_types": _types(types),
+    }
+
+
+def _report(result: ApplyResult) -> None:
+    """The summary line; ignored and refused files on stderr (refused ones: exit 1)."""
+    typer.echo(result.summary())
+    for path in result.ignored:
+        typer.echo(
+            f"ignored {path}: not a DMS data file name (LOAD<hex> or <yyyymmdd>-<digits>, .csv|.parquet)", err=True
+        )
+    for refusal in result.refused:
+        typer.echo(f"refused {refusal.message}", err=True)
+    if result.refused:
+        raise typer.Exit(1)
 
 
 @app.command("apply")
@@ -65,35 +100,14 @@ def apply_command(
     from tributary.cdc.apply import apply_pending, default_table_name
     from tributary.cdc.options import CdcOptions
 
-    _check_columns(
-        {
-            "--record-key": _fields(record_key),
-            "--precombine": _fields(precombine),
-            "--partition-fields": _fields(partition_fields),
-        }
-    )
     options = CdcOptions(
         table_name=table_name or default_table_name(target),
-        record_key_fields=_fields(record_key),
-        precombine_field=precombine or None,
-        partition_fields=_fields(partition_fields),
         mode=mode,
         table_version=table_version,
         hive_style_partitioning=hive_style,
         database_name=database_name,
-        csv_columns=_fields(columns) or None,
-        csv_header=csv_header,
-        csv_null_value=csv_null,
-        csv_types=_types(csv_types),
         delete_markers_hours=delete_markers_hours,
+        **_key_fields(record_key, precombine, partition_fields),
+        **_csv_fields(columns, csv_header, csv_null, csv_types),
     )
-    result = apply_pending(source, target, options, max_files=max_files, rebuild=reload)
-    typer.echo(result.summary())
-    for path in result.ignored:
-        typer.echo(
-            f"ignored {path}: not a DMS data file name (LOAD<hex> or <yyyymmdd>-<digits>, .csv|.parquet)", err=True
-        )
-    for refusal in result.refused:
-        typer.echo(f"refused {refusal.message}", err=True)
-    if result.refused:
-        raise typer.Exit(1)
+    _report(apply_pending(source, target, options, max_files=max_files, rebuild=reload))

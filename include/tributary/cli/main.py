@@ -1,76 +1,113 @@
-"""Entry point of the ``tributary`` command: mounts the sub-command groups and turns expected
-errors (:class:`~tributary.errors.TributaryError`) into a clear message and a non-zero exit."""
+"""Entry point of the ``tributary`` command: the sub-command groups, loaded when they run, and
+expected errors (:class:`~tributary.errors.TributaryError`) turned into a clear message and a
+non-zero exit.
+
+Start-up time matters (a scheduler runs ``tributary cdc apply`` per table and cadence, mostly
+with nothing to do), so this module imports only typer: a command's module, and the libraries it
+needs, are imported when that command is resolved (``tributary --help`` resolves them all).
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
+from dataclasses import dataclass
+from typing import Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
+from typer.core import TyperGroup
 
 from tributary.errors import TributaryError
 
+
+@dataclass(frozen=True)
+class _Entry:
+    """A sub-command: ``module.attribute`` is a Typer app (a group) or a command function."""
+
+    module: str
+    attribute: str
+    help: str | None = None
+    """The group's help (a command function's help is its docstring)."""
+
+
+_CLI = "tributary.cli."
+COMMANDS: dict[str, _Entry] = {
+    "db": _Entry(_CLI + "db_cmd", "app", "Metadata database: migrations."),
+    "config": _Entry(_CLI + "config_cmd", "app", "Validate, apply and export configuration."),
+    "flows": _Entry(_CLI + "inventory", "flows_app", "Configured flows."),
+    "tables": _Entry(_CLI + "inventory", "tables_app", "Configured raw tables."),
+    "cdc": _Entry(_CLI + "cdc", "app", "Apply CDC files to one Hudi table (no Airflow, no DB)."),
+    "files": _Entry(_CLI + "processing_cmd", "files_app", "Tracked CDC files: register, list, retry, skip."),
+    "runs": _Entry(_CLI + "processing_cmd", "runs_app", "Processing history."),
+    "locks": _Entry(_CLI + "processing_cmd", "locks_app", "Table leases: list, release --force."),
+    "catalog": _Entry(_CLI + "catalog_cmd", "app", "Glue Data Catalog: sync tables, show what it holds."),
+    "process": _Entry(_CLI + "processing_cmd", "process"),
+    "status": _Entry(_CLI + "status_cmd", "status"),
+    "demo": _Entry(_CLI + "demo_cmd", "app", "The demo: taxi dataset → Hudi tables → validation report."),
+    "events": _Entry(_CLI + "events_cmd", "app", "S3 events: parse, invoke, sweep, build the Lambda zip."),
+    "stack": _Entry(_CLI + "stack_cmd", "app", "The local stack (moto, metadata DB, Airflow): up, down, status."),
+    "bench": _Entry(_CLI + "bench", "app", "Benchmarks: a readable table, then one JSON line."),
+}
+"""Every sub-command, in the order ``tributary --help`` lists them."""
+
+
+def load_command(name: str) -> Any:
+    """The click command of sub-command ``name``, its module imported now (one broken group
+    names itself instead of breaking every command)."""
+    entry = COMMANDS[name]
+    target = getattr(importlib.import_module(entry.module), entry.attribute)
+    if isinstance(target, typer.Typer):
+        command: Any = typer.main.get_group(target)
+        command.help = entry.help
+    else:
+        single = typer.Typer(add_completion=False)
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """The root group: lists every sub-command, imports one only when it is resolved."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(dict.fromkeys([*COMMANDS, *super().list_commands(ctx)]))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            self.add_command(load_command(cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
 app = typer.Typer(
     name="tributary",
+    cls=LazyGroup,
     help="Metadata-driven CDC-to-Hudi orchestration on Apache Airflow 3.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-err_console = Console(stderr=True)
 
 
-_mounted = False
+class ErrConsole:
+    """Standard error through rich, which is imported on the first message (not at start-up).
+    Takes rich ``Console``'s ``file`` and ``width`` (tests point it at a buffer)."""
+
+    def __init__(self, file: Any = None, width: int | None = None) -> None:
+        self.file, self.width = file, width
+        self._console: Any = None
+
+    def print(self, message: str) -> None:
+        """Print ``message``, rich markup in it applied."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self.file is None, file=self.file, width=self.width)
+        self._console.print(message, highlight=False, soft_wrap=True)
 
 
-def _mount() -> None:
-    """Add the sub-command groups once per process (``main`` may be called many times, e.g. by
-    tests; mounting again would register every group again)."""
-    global _mounted
-    if _mounted:
-        return
-    _mounted = True
-    # Imported here so `tributary --help` stays fast and one broken group names itself.
-    from tributary.cli import (
-        bench,
-        bench_processing,
-        catalog_cmd,
-        cdc,
-        config_cmd,
-        db_cmd,
-        demo_cmd,
-        inventory,
-        processing_cmd,
-    )
-
-    app.add_typer(db_cmd.app, name="db", help="Metadata database: migrations.")
-    app.add_typer(config_cmd.app, name="config", help="Validate, apply and export configuration.")
-    app.add_typer(inventory.flows_app, name="flows", help="Configured flows.")
-    app.add_typer(inventory.tables_app, name="tables", help="Configured raw tables.")
-    app.add_typer(cdc.app, name="cdc", help="Apply CDC files to one Hudi table (no Airflow, no DB).")
-    app.add_typer(processing_cmd.files_app, name="files", help="Tracked CDC files: register, list, retry, skip.")
-    app.add_typer(processing_cmd.runs_app, name="runs", help="Processing history.")
-    app.add_typer(processing_cmd.locks_app, name="locks", help="Table leases: list, release --force.")
-    app.add_typer(catalog_cmd.app, name="catalog", help="Glue Data Catalog: sync tables, show what it holds.")
-    app.command("process")(processing_cmd.process)
-    from tributary.cli import status_cmd
-
-    app.command("status")(status_cmd.status)
-    app.add_typer(demo_cmd.app, name="demo", help="The demo: taxi dataset → Hudi tables → validation report.")
-    from tributary.cli import events_cmd, stack_cmd
-
-    app.add_typer(events_cmd.app, name="events", help="S3 events: parse, invoke, sweep, build the Lambda zip.")
-    app.add_typer(stack_cmd.app, name="stack", help="The local stack (moto, metadata DB, Airflow): up, down, status.")
-    bench_processing.register(bench.app)
-    from tributary.bench import events as bench_events
-
-    bench_events.register(bench.app)
-    from tributary.bench import ops as bench_ops
-
-    bench_ops.register(bench.app)
-    app.add_typer(bench.app, name="bench", help="Benchmarks: a readable table, then one JSON line.")
+err_console = ErrConsole()
 
 
 @app.callback()
@@ -96,11 +133,12 @@ def _is_usage_error(exc: Exception) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    _mount()
     try:
         result = app(args=argv, standalone_mode=False)
     except TributaryError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
         return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code

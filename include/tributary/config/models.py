@@ -14,6 +14,7 @@ from typing import Any, Literal
 from croniter import CroniterBadDateError, croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from tributary.config.columns import reserved_column
 from tributary.config.entry_points import entry_point_refusal
 from tributary.config.identifiers import (
     CATALOG_NAME_RE,
@@ -38,9 +39,6 @@ def _verified(info: ValidationInfo) -> bool:
     return bool(info.context and info.context.get(VERIFIED_ROW))
 
 
-HUDI_META_PREFIX = "_hoodie_"
-CHANGE_ID_COLUMN = "_tributary_change_id"
-"""As in :mod:`tributary.cdc.options` (not imported: it loads the engine)."""
 _CRON_FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
 _CRON_SPANS = (60, 24, 31, 12, 7)
 SCHEDULE_PRESETS = frozenset(
@@ -210,15 +208,6 @@ class RefreshCadence(BaseModel):
 
     def key(self) -> str:
         return self.cadence_id
-
-
-def reserved_column(column: str) -> str | None:
-    """Why ``column`` cannot be a data column a table is keyed, ordered or partitioned by."""
-    if column.lower() == "op":  # Glue and Athena fold case: 'op' meets DMS's 'Op' there
-        return "is the DMS operation column (I/U/D) every change file carries; name the source column you mean"
-    if column.lower().startswith(HUDI_META_PREFIX) or column == CHANGE_ID_COLUMN:
-        return f"is a column Hudi or Tributary adds ({HUDI_META_PREFIX}*, {CHANGE_ID_COLUMN}); name a source column"
-    return None
 
 
 class RawTable(BaseModel):

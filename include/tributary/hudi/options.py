@@ -237,11 +237,11 @@ class TableOptions:
             extra_properties=extra,
             **maintenance,
         )
-        from tributary.hudi.timestamp_keygen import TimestampKeygen
-
         types = ("timestamp",) * len(pf) if keygen == KeyGenerator.TIMESTAMP else pf_types
         for fld, typ in zip(pf, types, strict=False):
             if typ == "timestamp":  # refuse unsupported settings when the table is opened
+                from tributary.hudi.timestamp_keygen import TimestampKeygen  # only then: it loads compute
+
                 TimestampKeygen.from_properties(props, fld, f"{name!r} at {where}")
         return opts
 

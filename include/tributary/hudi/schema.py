@@ -13,7 +13,6 @@ import math
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from tributary.errors import SchemaEvolutionError
 from tributary.hudi.options import META_COLUMNS
@@ -313,4 +312,6 @@ def empty_like(schema: pa.Schema) -> pa.Table:
 
 
 def is_null_mask(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    import pyarrow.compute as pc  # here: opening a table (a no-op run) needs no compute
+
     return pc.is_null(col)

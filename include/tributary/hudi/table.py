@@ -6,19 +6,20 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from tributary.errors import HudiError, StorageError, UnsupportedTableError
-from tributary.hudi import archive, instants, maintenance
 from tributary.hudi import schema as sch
-from tributary.hudi.base_file import BaseFile, Footer, parse_base_file, read_footer
-from tributary.hudi.file_index import FileIndex, list_base_files
 from tributary.hudi.options import KeyGenerator, TableOptions, WriteOperation, format_properties, parse_properties
 from tributary.hudi.timeline import Instant, Timeline
-from tributary.hudi.writer import CommitResult, CommitWriter
 from tributary.storage import Storage, hudi_storage_options
+
+if TYPE_CHECKING:  # the writer, file index and table services load when a table is written or read
+    from tributary.hudi.base_file import BaseFile, Footer
+    from tributary.hudi.file_index import FileIndex
+    from tributary.hudi.writer import CommitResult
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +178,8 @@ class HudiTable:
 
     def footer(self, base: BaseFile) -> Footer:
         """The footer of a base file (read once: a base file never changes)."""
+        from tributary.hudi.base_file import read_footer
+
         footer = self._footer_cache.get(base.path)
         if footer is None:
             footer = read_footer(self.storage, base.path)
@@ -190,6 +193,8 @@ class HudiTable:
         The table's files are listed once and then followed through this table's own commits,
         cleans and archiving; any other change of the timeline lists them again.
         """
+        from tributary.hudi.file_index import FileIndex, list_base_files
+
         state = self.timeline.state()
         if self._listing is None or self._listing.state != state:
             self._listing = _Listing(state, list_base_files(self.storage))
@@ -239,6 +244,10 @@ class HudiTable:
         allow_empty: bool = True,
     ) -> CommitResult:
         """Write one commit; see the package docs for the semantics of each argument."""
+        from tributary.hudi import instants
+        from tributary.hudi.base_file import parse_base_file
+        from tributary.hudi.writer import CommitWriter
+
         self.timeline.reload()
         instants.rollback_pending(self.storage, self.timeline)
         index = self.file_index()
@@ -254,11 +263,15 @@ class HudiTable:
 
     def rollback_pending(self) -> list[str]:
         """Roll back instants left pending by a crashed writer; returns their times."""
+        from tributary.hudi import instants
+
         self.timeline.reload()
         return instants.rollback_pending(self.storage, self.timeline)
 
     def _table_services(self) -> None:
         """Clean and archive after a commit; failures are logged, the commit stands."""
+        from tributary.hudi import archive, maintenance
+
         try:
             # the timeline is loaded (write reloaded it); the services' own writes unload it
             deleted = maintenance.clean(self.storage, self.timeline, self.options.clean_retain_commits, self.file_index)

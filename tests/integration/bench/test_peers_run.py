@@ -28,5 +28,11 @@ def test_bench_peers_runs_checks_every_system_and_writes_json(tmp_path: Path) ->
         assert step["correct"] is True
         assert step["ratio_vs_delta"] > 0 and step["cli_ratio_vs_delta"] > 0 and step["floor_ratio_vs_delta"] > 0
         assert set(step["seconds"]) == {"tributary", "tributary_cli", "delta", "duckdb"}
-    assert last["noop_cli_seconds"] > 0 and last["peak_rss_vs_delta"] > 0
+    assert last["noop_apply_seconds"] > 0 and last["noop_apply_runs"] == 5 and last["noop_apply_peak_rss_mb"] > 0
+    assert last["peak_rss_vs_delta"] > 0
+    # each step's peak RSS is its own child's (imports and that step), never the bench's
+    for step in last["steps"]:
+        assert set(step["peak_rss_mb"]) == {"tributary", "tributary_cli", "delta", "duckdb"}
+    assert all(0 < v < 1_000 for s in last["steps"] for v in s["peak_rss_mb"].values())
+    assert set(last["load_average"]) == {"before", "after"} and "load avg" in done.stdout
     assert "trib/delta" in done.stdout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tributary.bench.peers import summarise
+from tributary.bench.peers_contenders import System, run_step
 from tributary.bench.peers_workload import DATA_COLUMNS, KEY, OP, digest, write_files
 
 
@@ -67,3 +70,71 @@ def test_a_wrong_table_fails_the_bench_and_is_left_out_of_the_ratio() -> None:
     assert figures["steps"][1]["correct"] is False
     assert any("step 'b' tributary: differs in key_sum" in f for f in figures["failures"])
     assert any("duckdb: failed: boom" in f for f in figures["failures"])
+
+
+def _run_floor(tmp_path: Path, rows: int) -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The duckdb floor through every step of a small workload, as the bench's children run it."""
+    staging = tmp_path / "staging"
+    steps, expected = write_files(rows, staging)
+    results = [run_step(System.DUCKDB, i, staging, tmp_path / "floor", rows, False) for i in range(len(steps))]
+    return [s.name for s in steps], expected, results
+
+
+def _swap_values(table: pa.Table, column: str, i: int, j: int) -> pa.Table:
+    values = table.column(column).to_pylist()
+    values[i], values[j] = values[j], values[i]
+    return table.set_column(table.column_names.index(column), column, pa.array(values, table.column(column).type))
+
+
+def test_a_real_table_with_a_wrong_row_fails_the_bench(tmp_path: Path) -> None:
+    names, expected, results = _run_floor(tmp_path, 400)
+    assert [r["digest"] for r in results] == expected  # the system measured is right: the check passes
+    assert summarise(names, expected, [{"duckdb": {"steps": results}}])["correct"] is True
+    final = pq.read_table(tmp_path / "floor" / "floor.parquet")
+    amounts = final.column("amount").to_pylist()
+    wrong_tables = {
+        "a row missing (a delete applied twice)": final.slice(1),
+        "a row twice (an insert applied twice)": pa.concat_tables([final, final.slice(0, 1)]),
+        "one value off": final.set_column(
+            final.column_names.index("amount"), "amount", pa.array([amounts[0] + 1, *amounts[1:]])
+        ),
+        "values moved between rows (an update on the wrong key)": _swap_values(final, "amount", 0, 1),
+    }
+    assert amounts[0] != amounts[1]
+    for why, wrong in wrong_tables.items():
+        bad = [*results[:-1], {**results[-1], "digest": digest(wrong)}]
+        figures = summarise(names, expected, [{"duckdb": {"steps": bad}, "delta": {"steps": results}}])
+        assert figures["correct"] is False, why
+        assert figures["steps"][-1]["correct"] is False and figures["steps"][0]["correct"] is True, why
+        assert figures["steps"][-1]["floor_ratio_vs_delta"] is None, why  # a wrong result has no ratio
+        assert len(figures["failures"]) == 1 and f"step '{names[-1]}' duckdb: differs" in figures["failures"][0]
+
+
+def _hold_memory_then(code: str) -> float:
+    """Run ``code`` (it prints a number) in a child of a process that holds 400 MB."""
+    holder = (
+        "import subprocess, sys; ballast = bytearray(400 << 20); ballast[::4096] = b'x' * len(ballast[::4096]); "
+        f"print(subprocess.run([sys.executable, '-c', {code!r}], capture_output=True, text=True).stdout)"
+    )
+    out = subprocess.run([sys.executable, "-c", holder], capture_output=True, text=True, check=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def test_a_steps_peak_rss_is_its_own_not_the_benchs_that_started_it() -> None:
+    # Linux keeps ru_maxrss across fork and exec: a child of the 400 MB holder would report >= 400 MB
+    inherited = _hold_memory_then("import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    assert inherited >= 400  # the trap the bench must avoid
+    own = _hold_memory_then("from tributary.bench.peers_contenders import peak_rss_mb; print(peak_rss_mb())")
+    assert 0 < own < 300
+
+
+def test_a_commands_peak_rss_is_its_own_not_the_benchs_that_started_it() -> None:
+    # the process that measures holds 400 MB, the command 64 MB
+    code = (
+        "import sys; from tributary.bench.peers_contenders import measured; "
+        "ballast = bytearray(400 << 20); ballast[::4096] = b'x' * len(ballast[::4096]); "
+        "done, figures = measured([sys.executable, '-c', 'x = bytearray(64 << 20); x[::4096] = b\"y\" * len(x[::4096])']); "
+        "assert figures['returncode'] == 0 and figures['seconds'] > 0, figures; print(figures['peak_rss_mb'])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert 64 < float(out.strip().splitlines()[-1]) < 200
