@@ -76,13 +76,6 @@ def _fires(cadence: str, now: datetime) -> list[datetime]:
     return out
 
 
-def _table(row_class: type[Base]) -> Table:
-    """The Core table of a mapped class (declarative mapping types ``__table__`` as a FromClause)."""
-    table = row_class.__table__
-    assert isinstance(table, Table)
-    return table
-
-
 def _config_rows(session: Session, n: int) -> None:
     if session.get(TemplateRow, "cdc_to_hudi") is None:
         session.add(TemplateRow(template_id="cdc_to_hudi", kind="cdc_to_hudi", params_schema={}))
