@@ -29,7 +29,11 @@ def test_both_engines_and_the_writer_use_the_one_operation_enum() -> None:
     assert WriteOperation is WriteOperationType
     assert WritePlan.__annotations__["operation"] == SparkPlan.__annotations__["operation"] == "WriteOperationType"
     assert set(OPERATIONS) <= set(WriteOperationType)
-    table = {"table_name": "t", "record_key_fields": ["id"], "catalog": "none"}
+    from tributary.config.table_options import RawTableOptions
+
+    # the typed options a RawTable dump carries (the Spark job refuses hand-written ones)
+    options = RawTableOptions().model_dump(mode="json")
+    table = {"table_name": "t", "record_key_fields": ["id"], "catalog": "none", "options": options}
     for given in (WriteOperationType.UPSERT, "upsert", "UPSERT"):
         assert hudi_options(table, given)["hoodie.datasource.write.operation"] == "upsert"
     with pytest.raises(ValueError, match="unknown Hudi write operation 'DELETE'"):
@@ -43,7 +47,16 @@ def test_table_types_translate_in_one_place() -> None:
     assert ConfigTableType is TableType
     assert TableType("cow") is TableType("copy_on_write") is TableType.COPY_ON_WRITE
     assert TableType.parse("MOR") is TableType.MERGE_ON_READ and TableType.parse("log") is None
-    table = {"table_name": "t", "record_key_fields": ["id"], "catalog": "none", "table_type": "MERGE_ON_READ"}
+    from tributary.config.table_options import RawTableOptions
+
+    options = RawTableOptions().model_dump(mode="json")
+    table = {
+        "table_name": "t",
+        "record_key_fields": ["id"],
+        "catalog": "none",
+        "table_type": "MERGE_ON_READ",
+        "options": options,
+    }
     opts = hudi_options(table, "upsert")
     assert opts["hoodie.datasource.write.table.type"] == "MERGE_ON_READ" and "hoodie.metadata.enable" not in opts
     cow = hudi_options({**table, "table_type": "COPY_ON_WRITE"}, "upsert")
