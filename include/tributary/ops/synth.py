@@ -125,22 +125,7 @@ def _table_runs(i: int, now: datetime, exp: Expected) -> tuple[list[dict[str, An
             continue
         failed = (i % 100 == 13 and k == len(fires) - 1) or (i % 50 == 1 and k % 8 == 0)
         dag_run = f"scheduled__{fire.isoformat()}"
-        run: dict[str, Any] = {
-            "table_id": tid,
-            "status": RunStatus.FAILED if failed else RunStatus.COMPLETED,
-            "dag_id": f"tributary__{cad}",
-            "dag_run_id": dag_run,
-            "task_id": "process_batch",
-            "holder": f"worker-{i % 4}",
-            "started_at": start,
-            "finished_at": end,
-            "inserted": 0 if failed else 10 + i % 7,
-            "updated": 0 if failed else k % 5,
-            "deleted": 0 if failed else int(k % 4 == 0),
-            "files": [f"{tid}/{k:05d}.parquet"],
-            "commit_instant": None if failed else end.strftime("%Y%m%d%H%M%S%f")[:17],
-            "error": f"synthetic failure in {tid} run {k}" if failed else None,
-        }
+        run = _run_row(i, k, dag_run, start, end, failed=failed)
         runs.append(run)
         exp.add_cycle(cad, dag_run, start, end)
         hour = end.strftime("%Y-%m-%d %H")
@@ -176,6 +161,27 @@ def _table_runs(i: int, now: datetime, exp: Expected) -> tuple[list[dict[str, An
     exp.states[tid] = _state(i, files, last_status)
     exp.last_applied[tid], exp.commits[tid] = applied, commits
     return runs, files
+
+
+def _run_row(i: int, k: int, dag_run: str, start: datetime, end: datetime, *, failed: bool) -> dict[str, Any]:
+    """The k-th processing run of table i (a dict for a Core bulk insert)."""
+    tid, cad = table_id(i), cadence_of(i)
+    return {
+        "table_id": tid,
+        "status": RunStatus.FAILED if failed else RunStatus.COMPLETED,
+        "dag_id": f"tributary__{cad}",
+        "dag_run_id": dag_run,
+        "task_id": "process_batch",
+        "holder": f"worker-{i % 4}",
+        "started_at": start,
+        "finished_at": end,
+        "inserted": 0 if failed else 10 + i % 7,
+        "updated": 0 if failed else k % 5,
+        "deleted": 0 if failed else int(k % 4 == 0),
+        "files": [f"{tid}/{k:05d}.parquet"],
+        "commit_instant": None if failed else end.strftime("%Y%m%d%H%M%S%f")[:17],
+        "error": f"synthetic failure in {tid} run {k}" if failed else None,
+    }
 
 
 def _state(i: int, files: list[dict[str, Any]], last_status: str | None) -> TableState:

@@ -167,29 +167,32 @@ def hudi_options(
         opts["hoodie.compact.inline.max.delta.commits"] = str(options["compaction_delta_commits"])
     catalog_on = str(table.get("catalog", "glue")) != "none" and options["hive_sync"] is True
     if sync and catalog_on:
-        # the table definition the embedded engine's catalog sync writes (tributary.catalog):
-        # an external table with the meta columns, Spark datasource properties, timestamp-micros
-        # as timestamp, partitions by MultiPartKeysValueExtractor; one entry whichever engine wrote last
-        opts.update(
-            {
-                "hoodie.datasource.hive_sync.enable": "true",
-                "hoodie.datasource.hive_sync.mode": "hms",
-                "hoodie.datasource.hive_sync.use_jdbc": "false",
-                "hoodie.datasource.hive_sync.database": str(table["database_name"]),
-                "hoodie.datasource.hive_sync.table": str(table["table_name"]),
-                "hoodie.datasource.hive_sync.partition_fields": ",".join(partitions),
-                "hoodie.datasource.hive_sync.partition_extractor_class": (
-                    MULTIPART_EXTRACTOR if partitions else NONPARTITIONED_EXTRACTOR
-                ),
-                "hoodie.datasource.hive_sync.support_timestamp": "true",
-                "hoodie.datasource.hive_sync.sync_as_datasource": "true",
-                "hoodie.datasource.hive_sync.create_managed_table": "false",
-                "hoodie.datasource.hive_sync.omit_metadata_fields": "false",
-            }
-        )
+        opts.update(hive_sync_options(table, partitions))
     # pass-through keys (validated at config load: strings, none of the keys Tributary derives)
     opts.update({str(k): str(v) for k, v in options.items() if str(k).startswith("hoodie.")})
     return opts
+
+
+def hive_sync_options(table: Mapping[str, Any], partitions: list[str]) -> dict[str, str]:
+    """Glue Data Catalog (hive) sync: the table definition the embedded engine's catalog sync
+    writes (tributary.catalog): an external table with the meta columns, Spark datasource
+    properties, timestamp-micros as timestamp, partitions by MultiPartKeysValueExtractor; one
+    entry whichever engine wrote last."""
+    return {
+        "hoodie.datasource.hive_sync.enable": "true",
+        "hoodie.datasource.hive_sync.mode": "hms",
+        "hoodie.datasource.hive_sync.use_jdbc": "false",
+        "hoodie.datasource.hive_sync.database": str(table["database_name"]),
+        "hoodie.datasource.hive_sync.table": str(table["table_name"]),
+        "hoodie.datasource.hive_sync.partition_fields": ",".join(partitions),
+        "hoodie.datasource.hive_sync.partition_extractor_class": (
+            MULTIPART_EXTRACTOR if partitions else NONPARTITIONED_EXTRACTOR
+        ),
+        "hoodie.datasource.hive_sync.support_timestamp": "true",
+        "hoodie.datasource.hive_sync.sync_as_datasource": "true",
+        "hoodie.datasource.hive_sync.create_managed_table": "false",
+        "hoodie.datasource.hive_sync.omit_metadata_fields": "false",
+    }
 
 
 def merge_options(table: Mapping[str, Any], *, new_table: bool = False) -> dict[str, str]:
