@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # README command 2: the whole test suite on real parts. Sets up .venv, starts a private
-# PostgreSQL cluster on loopback (installing the server if absent), runs ruff and pytest, and
+# PostgreSQL cluster on loopback (installing the server if absent), runs ruff, mypy and pytest, and
 # stops the cluster again, also on failure. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,4 +23,6 @@ export TRIBUTARY_TEST_PG_URL
 echo "PostgreSQL for tests: $TRIBUTARY_TEST_PG_URL"
 
 .venv/bin/ruff check --output-format concise .
+# typed code: mypy on include/tributary (settings in pyproject.toml)
+.venv/bin/mypy
 .venv/bin/python -m pytest "$@"
