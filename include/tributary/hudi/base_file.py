@@ -174,17 +174,7 @@ def write_base_file(
     encoded: numpy and Parquet both release the GIL).
     """
     n = data.num_rows
-    name = path.rsplit("/", 1)[-1]
-    meta_cols = [commit_time, seqno, record_key, _constant(partition_path, n), _constant(name, n)]
-    meta_schema = [
-        META_SCHEMA[0].with_type(commit_time.type),  # a rewrite keeps the commit times' dictionary
-        *META_SCHEMA[1:3],
-        *(pa.field(f.name, pa.dictionary(pa.int32(), pa.string()), True) for f in META_SCHEMA[3:]),
-    ]
-    table = pa.Table.from_arrays(
-        [*meta_cols, *data.columns],
-        schema=pa.schema([*meta_schema, *[pa.field(f.name, f.type, True) for f in data.schema]]),
-    )
+    table = _with_meta_columns(data, commit_time, seqno, record_key, partition_path, path.rsplit("/", 1)[-1])
     pool: ThreadPoolExecutor | None = None
     pending: Future[DynamicBloomFilter] | None = None
     if isinstance(bloom, Future):
@@ -211,12 +201,7 @@ def write_base_file(
                 if pending is not None:
                     bloom = pending.result()
                 assert bloom is not None
-                kv[BLOOM] = bloom.to_footer().encode()
-                kv[BLOOM_TYPE] = TYPE_CODE.encode()
-                if avro_schema_json:
-                    kv[b"parquet.avro.schema"] = avro_schema_json.encode()
-                    kv[b"writer.model.name"] = b"avro"
-                writer.add_key_value_metadata({k.decode(): v.decode() for k, v in kv.items()})
+                writer.add_key_value_metadata(_footer_metadata(kv, bloom, avro_schema_json))
         except (OSError, pa.ArrowException) as exc:
             storage.delete(path)
             raise HudiError(f"{storage.full_uri(path)}: cannot write base file: {exc}") from exc
@@ -227,6 +212,38 @@ def write_base_file(
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return storage.size(path)
+
+
+def _with_meta_columns(
+    data: pa.Table,
+    commit_time: pa.Array | pa.ChunkedArray,
+    seqno: pa.Array | pa.ChunkedArray,
+    record_key: pa.Array | pa.ChunkedArray,
+    partition_path: str,
+    name: str,
+) -> pa.Table:
+    """``data`` behind Hudi's five meta columns (partition path and file name constant)."""
+    n = data.num_rows
+    meta_cols = [commit_time, seqno, record_key, _constant(partition_path, n), _constant(name, n)]
+    meta_schema = [
+        META_SCHEMA[0].with_type(commit_time.type),  # a rewrite keeps the commit times' dictionary
+        *META_SCHEMA[1:3],
+        *(pa.field(f.name, pa.dictionary(pa.int32(), pa.string()), True) for f in META_SCHEMA[3:]),
+    ]
+    return pa.Table.from_arrays(
+        [*meta_cols, *data.columns],
+        schema=pa.schema([*meta_schema, *[pa.field(f.name, f.type, True) for f in data.schema]]),
+    )
+
+
+def _footer_metadata(kv: dict[bytes, bytes], bloom: DynamicBloomFilter, avro_schema_json: str | None) -> dict[str, str]:
+    """Hudi's footer key-values: min/max key (``kv``), the bloom filter and the Avro schema."""
+    kv[BLOOM] = bloom.to_footer().encode()
+    kv[BLOOM_TYPE] = TYPE_CODE.encode()
+    if avro_schema_json:
+        kv[b"parquet.avro.schema"] = avro_schema_json.encode()
+        kv[b"writer.model.name"] = b"avro"
+    return {k.decode(): v.decode() for k, v in kv.items()}
 
 
 def new_bloom(record_key: pa.Array | pa.ChunkedArray) -> DynamicBloomFilter:

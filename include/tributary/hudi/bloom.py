@@ -26,6 +26,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -97,14 +98,7 @@ class KeyHasher:
     """
 
     def __init__(self, keys: pa.Array | pa.ChunkedArray) -> None:
-        if isinstance(keys, pa.ChunkedArray):
-            keys = keys.combine_chunks()
-        if pa.types.is_large_string(keys.type) or pa.types.is_large_binary(keys.type):
-            keys = keys.view(pa.large_binary()) if pa.types.is_large_string(keys.type) else keys
-            off_type = np.int64
-        else:
-            keys = keys.view(pa.binary()) if pa.types.is_string(keys.type) else pc.cast(keys, pa.binary())
-            off_type = np.int32
+        keys, off_type = _as_binary(keys)
         if keys.null_count:
             raise ValueError("bloom filter keys must not be null")
         n = self.n = len(keys)
@@ -139,26 +133,7 @@ class KeyHasher:
             edges = [0, *cuts.tolist(), n]
             bounds = [(a, b, int(lengths[a])) for a, b in pairwise(edges)]
         for a, b, length in bounds:
-            st = starts[a:b]
-            n4 = length >> 2
-            blocks = []
-            for i in range(n4):
-                k = words[st + 4 * i] if i else words[st]  # a gather: a fresh array
-                k *= _M32
-                k ^= k >> _S24
-                k *= _M32
-                blocks.append(k.astype(np.uint32, copy=False))
-            left = length - (n4 << 2)
-            tail = None
-            if left:
-                at = st + (n4 << 2)
-                tail = np.zeros(len(st), np.uint32)
-                for j in range(left):
-                    # Java sign-extends the byte, then shifts it into place: Hadoop takes
-                    # data[len-3] << 16, data[len-2] << 8, data[len-1], the first tail byte highest
-                    byte = data[at + j].view(np.int8).astype(np.int32).view(np.uint32)
-                    shift = 8 * (left - 1 - j)
-                    tail ^= byte << np.uint32(shift) if shift else byte
+            blocks, tail = _mixed_blocks(words, data, starts[a:b], length)
             self.groups.append((a, b, length, blocks, tail))
 
     def ranges(self, block: int | None = None) -> list[tuple[int, int]]:
@@ -205,16 +180,51 @@ class KeyHasher:
         """Bit positions (uint32) of the keys ``start:stop`` (grouped order) for each hash function:
         Java ``abs(h % vectorSize)``. Each yielded array is reused for the next hash."""
         vs = np.uint32(vector_size)
-        mag = q = None
+        stop = self.n if stop is None else stop
+        mag, q = np.empty(stop - start, np.uint32), np.empty(stop - start, np.uint32)
         for h in self.hashes(nb_hash, start, stop):
-            if mag is None:
-                mag, q = np.empty_like(h), np.empty_like(h)
             # abs(signed % vs) == abs(signed) % vs; int32 abs(-2**31) wraps to 2**31 as uint32
             np.abs(h.view(np.int32), out=mag.view(np.int32))
             np.floor_divide(mag, vs, out=q)
             q *= vs
             mag -= q
             yield mag
+
+
+def _as_binary(keys: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, type[np.signedinteger[Any]]]:
+    """The keys as one binary array (a view where the type allows) and its offsets' integer type."""
+    if isinstance(keys, pa.ChunkedArray):
+        keys = keys.combine_chunks()
+    if pa.types.is_large_string(keys.type) or pa.types.is_large_binary(keys.type):
+        return (keys.view(pa.large_binary()) if pa.types.is_large_string(keys.type) else keys), np.int64
+    return (keys.view(pa.binary()) if pa.types.is_string(keys.type) else pc.cast(keys, pa.binary())), np.int32
+
+
+def _mixed_blocks(
+    words: np.ndarray, data: np.ndarray, st: np.ndarray, length: int
+) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """Murmur's seed-independent mixing of every whole 4-byte block of keys of one ``length``
+    starting at byte offsets ``st``, and their sign-extended tail (None when length % 4 == 0)."""
+    n4 = length >> 2
+    blocks = []
+    for i in range(n4):
+        k = words[st + 4 * i] if i else words[st]  # a gather: a fresh array
+        k *= _M32
+        k ^= k >> _S24
+        k *= _M32
+        blocks.append(k.astype(np.uint32, copy=False))
+    left = length - (n4 << 2)
+    if not left:
+        return blocks, None
+    at = st + (n4 << 2)
+    tail = np.zeros(len(st), np.uint32)
+    for j in range(left):
+        # Java sign-extends the byte, then shifts it into place: Hadoop takes
+        # data[len-3] << 16, data[len-2] << 8, data[len-1], the first tail byte highest
+        byte = data[at + j].view(np.int8).astype(np.int32).view(np.uint32)
+        shift = 8 * (left - 1 - j)
+        tail ^= byte << np.uint32(shift) if shift else byte
+    return blocks, tail
 
 
 def hash_positions(keys: pa.Array, nb_hash: int, vector_size: int) -> list[tuple[pa.Array | None, list[pa.Array]]]:
