@@ -188,8 +188,9 @@ class FileWriter:
             # hash the keys in a thread while the rest of the file is put together and encoded
             pending = self._pool().submit(new_bloom, file_keys)
         parts.extend(self._incoming(task, incoming))
-        if len(parts) > 1:
-            # the kept rows' dictionary columns: the incoming values join their dictionaries
+        if plan.base is not None:
+            # one dictionary per column for the kept rows (their row groups may each have had
+            # one), which the incoming values join
             kept_data, new_data = share_dictionaries(parts[0].data, [p.data for p in parts[1:]])
             parts = [p._replace(data=d) for p, d in zip(parts, [kept_data, *new_data], strict=True)]
         data = pa.concat_tables([p.data for p in parts]) if len(parts) > 1 else parts[0].data
