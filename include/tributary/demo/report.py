@@ -106,7 +106,8 @@ def _file_progress(table_id: str, now: datetime) -> tuple[int, float | None]:
         last = s.scalar(select(func.max(CdcFileRow.processed_at)).where(CdcFileRow.table_id == table_id))
         oldest_pending = s.scalar(
             select(func.min(CdcFileRow.landed_at)).where(
-                CdcFileRow.table_id == table_id, CdcFileRow.status.in_((FileStatus.PENDING, FileStatus.FAILED, FileStatus.QUARANTINED))
+                CdcFileRow.table_id == table_id,
+                CdcFileRow.status.in_((FileStatus.PENDING, FileStatus.FAILED, FileStatus.QUARANTINED)),
             )
         )
     lag = None
