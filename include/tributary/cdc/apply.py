@@ -358,17 +358,16 @@ def _advance(
     pending = [f for f, _ in batches]
     advanced = checkpoint.advance(pending, reload=reload, keep=options.recent_files_kept)
     segments = write_segments(target, checkpoint.segments, checkpoint.ledger, pending, _max_values(batches, options))
-    changes: dict[str, object] = {
-        "segments": segments,
-        "legacy_floor": checkpoint.legacy_floor if checkpoint.segments else checkpoint.floor,
-    }
+    legacy_floor = checkpoint.legacy_floor if checkpoint.segments else checkpoint.floor
+    advanced = replace(advanced, segments=segments, legacy_floor=legacy_floor)
     if arbiter is not None:
-        changes["markers"] = write_markers(target, arbiter.new_markers, options.delete_markers_hours)
-        changes["max_order"] = encode_value(arbiter.new_max_order)
-        changes["reload_floor"] = encode_value(arbiter.reload_floor)
-    elif reload:
-        changes["markers"] = ""
-    return replace(advanced, **changes)  # type: ignore[arg-type]
+        return replace(
+            advanced,
+            markers=write_markers(target, arbiter.new_markers, options.delete_markers_hours),
+            max_order=encode_value(arbiter.new_max_order),
+            reload_floor=encode_value(arbiter.reload_floor),
+        )
+    return replace(advanced, markers="") if reload else advanced
 
 
 def _commit(

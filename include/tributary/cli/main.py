@@ -13,7 +13,7 @@ import importlib
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeGuard
 
 import typer
 from typer.core import TyperGroup
@@ -118,7 +118,15 @@ def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DE
     )
 
 
-def _is_usage_error(exc: Exception) -> bool:
+class _UsageError(Protocol):
+    """What click's (and typer's vendored click's) ClickException offers."""
+
+    exit_code: int
+
+    def show(self) -> None: ...
+
+
+def _is_usage_error(exc: Exception) -> TypeGuard[_UsageError]:
     """Typer vendors its own click; accept either click's exception classes."""
     import click
 
@@ -147,8 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         if _is_usage_error(exc):  # bad options or arguments: click's own message, no traceback
-            exc.show()  # type: ignore[attr-defined]
-            return int(exc.exit_code)  # type: ignore[attr-defined]
+            exc.show()
+            return int(exc.exit_code)
         raise
     # click returns a typer.Exit's code instead of raising it when not in standalone mode
     return result if isinstance(result, int) else 0

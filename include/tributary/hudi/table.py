@@ -301,9 +301,10 @@ class HudiTable:
             )
         self._partition_md.add(partition)
 
-    def with_options(self, **changes: object) -> HudiTable:
-        """This table with maintenance options changed (not persisted)."""
-        table = HudiTable(self.uri, replace(self.options, **changes), self.storage)  # type: ignore[arg-type]
+    def with_options(self, *, single_key_field_named: bool) -> HudiTable:
+        """This table with its key spelling option changed (not persisted)."""
+        options = replace(self.options, single_key_field_named=single_key_field_named)
+        table = HudiTable(self.uri, options, self.storage)
         table._footer_cache = self._footer_cache  # same files: what was read of them holds
         table._listing = self._listing
         return table
