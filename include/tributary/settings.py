@@ -91,6 +91,10 @@ class Settings(NamedTuple):
     """Register tables in the data catalog after each commit, as their rows ask
     (``TRIBUTARY_CATALOG_SYNC=off`` turns it off for a machine with no catalog, e.g. unit tests)."""
 
+    write_threads: int = 2
+    """Base files of one embedded commit written at the same time (``TRIBUTARY_WRITE_THREADS``;
+    default: the CPU count, at most 2). Each one in flight holds its file group's rows in memory."""
+
     @property
     def is_sqlite(self) -> bool:
         return self.db_url.startswith("sqlite")
@@ -132,4 +136,5 @@ def get_settings() -> Settings:
             p.strip() for p in os.environ.get("TRIBUTARY_ENTRY_POINT_PACKAGES", "").split(",") if p.strip()
         ),
         catalog_sync=os.environ.get("TRIBUTARY_CATALOG_SYNC", "on").lower() not in {"0", "false", "no", "off"},
+        write_threads=max(1, int(os.environ.get("TRIBUTARY_WRITE_THREADS") or min(2, os.cpu_count() or 1))),
     )

@@ -38,6 +38,11 @@ _MINE_ORDER = "__tributary_mine_order"
 _ROW = "__tributary_row"
 
 
+def _plain(order: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """A file order column as plain strings (a batch carries it dictionary-encoded)."""
+    return order.cast(pa.string()) if pa.types.is_dictionary(order.type) else order
+
+
 def encode_value(value: pa.Scalar | None) -> str:
     """A precombine value as checkpoint text (typed: Arrow IPC, base64); "" for none."""
     if value is None or not value.is_valid:
@@ -120,7 +125,7 @@ class Arbiter:
             [
                 *(winners.column(k) for k in self.keys),
                 winners.column(self.precombine),
-                winners.column(ORDER_COLUMN),
+                _plain(winners.column(ORDER_COLUMN)),
                 pa.array(range(winners.num_rows), pa.int64()),
             ],
             names=[*self.keys, _MINE, _MINE_ORDER, _ROW],
@@ -147,6 +152,8 @@ class Arbiter:
         """Markers after this batch: kept deletes replace their key's marker; upserted keys lose it."""
         cols = [*self.keys, self.precombine, ORDER_COLUMN]
         deletes = winners.filter(pc.equal(winners.column(OP_COLUMN), "D")).select(cols)
+        order_at = deletes.schema.get_field_index(ORDER_COLUMN)
+        deletes = deletes.set_column(order_at, ORDER_COLUMN, _plain(deletes.column(ORDER_COLUMN)))
         deletes = deletes.append_column(AT_COLUMN, pa.array([time.time_ns()] * deletes.num_rows, pa.int64()))
         old = self.markers
         if old is not None and old.num_rows:

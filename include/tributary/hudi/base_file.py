@@ -12,7 +12,7 @@ import logging
 import re
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -114,11 +114,16 @@ class Footer:
     max_key: str | None
     bloom_text: bytes | None
     schema: pa.Schema
+    _bloom: DynamicBloomFilter | None = field(default=None, repr=False, compare=False)
 
     def bloom(self) -> DynamicBloomFilter | None:
+        """The file's bloom filter, decoded once per footer (locating a key and rewriting the
+        file both need it); each caller gets its own copy to add keys to."""
         if not self.bloom_text:
             return None
-        return DynamicBloomFilter.from_footer(self.bloom_text)
+        if self._bloom is None:
+            self._bloom = DynamicBloomFilter.from_footer(self.bloom_text)
+        return self._bloom.copy()
 
 
 def read_footer(storage: Storage, path: str) -> Footer:

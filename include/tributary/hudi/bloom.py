@@ -21,6 +21,7 @@ LSB first. ``murmur_hash`` is the scalar reference the vectorised code is tested
 from __future__ import annotations
 
 import base64
+import copy
 import math
 import struct
 from collections.abc import Iterator
@@ -262,6 +263,12 @@ class DynamicBloomFilter:
         cap = rmax * nr
         k = np.arange(self.count, self.count + n, dtype=np.int64)
         return np.where(k < cap, k // nr, np.where(k == cap, 0, (k - cap - 1) % rmax))
+
+    def copy(self) -> DynamicBloomFilter:
+        """An independent filter with the same bits (``add_keys`` replaces rows, never edits them)."""
+        twin = copy.copy(self)
+        twin.rows = list(self.rows)
+        return twin
 
     def add_keys(self, keys: pa.Array | pa.ChunkedArray) -> None:
         """Add UTF-8 keys in order (the order of the rows in the base file)."""

@@ -46,11 +46,15 @@ PLAIN_META = ("_hoodie_record_key", "_hoodie_commit_seqno")
 """Meta columns a rewrite reads as plain strings, however the old file encoded them."""
 REUSE_BLOOM_MAX_GONE = 0.1
 """Rebuild a rewritten file's bloom filter when more than this share of its keys left it."""
-WRITE_THREADS = 1
-"""Base files of one commit written at the same time (as Hudi's Spark tasks write a commit's files).
-One, as measured on the shared 2-core machine (bench peers, 1M rows, ratio to delta-rs, 2 threads
-vs 1): idle (load 1-5) load 2.00x vs 2.04x, upd 100k 1.43x vs 1.58x, upd 1k 1.26x vs 1.48x, del 10k
-1.46x vs 1.30x, ins 0.65x vs 0.56x: a wash; under load 9-14 two threads were 5-40% slower."""
+def write_threads() -> int:
+    """Base files of one commit written at the same time, as Hudi's Spark tasks write a commit's
+    files (setting ``write_threads``). Measured on this 2-core machine, idle (load average
+    0.6-1.5), 1M-row table in 9 file groups, 1 thread -> 2: upsert 1k keys 1.02-1.09 s -> 0.78-0.85
+    s, upsert 100k 1.00-1.05 -> 0.71-0.78 s, delete 1k 0.87-0.90 -> 0.56-0.63 s; an earlier
+    measurement on a machine loaded 9-14 by other work found 2 threads 5-40% slower."""
+    from tributary.settings import get_settings
+
+    return get_settings().write_threads
 
 
 @dataclass(frozen=True)
@@ -135,8 +139,8 @@ class FileWriter:
 
     def write(self, plans: list[FilePlan]) -> list[WriteStat]:
         """Write every planned file group (task numbers follow the order of ``plans``), up to
-        :data:`WRITE_THREADS` at a time: Parquet encoding and compression release the GIL."""
-        threads = min(WRITE_THREADS, len(plans))
+        :func:`write_threads` at a time: Parquet encoding and compression release the GIL."""
+        threads = min(write_threads(), len(plans))
         try:
             if threads <= 1:
                 stats = [self.write_file(task, plan) for task, plan in enumerate(plans)]

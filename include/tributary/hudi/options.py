@@ -80,7 +80,7 @@ class TableOptions:
     small_file_limit_bytes: int = 100 * 1024 * 1024
     record_size_estimate_bytes: int = 1024
     """Bytes per record assumed until the table holds rows (Hudi's default): sizes the first write's
-    file groups, which are then written in parallel (see ``hudi.file_writer.WRITE_THREADS``)."""
+    file groups, which are then written in parallel (see ``hudi.file_writer.write_threads``)."""
     key_generator: KeyGenerator | None = None
     """The table's key generator; None: inferred from the field counts on construction (new tables)."""
     partition_path_urlencode: bool = False

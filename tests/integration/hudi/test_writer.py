@@ -297,9 +297,10 @@ def test_file_groups_written_in_threads_match_one_at_a_time(
     """A first write sized by the record estimate (40 rows of 1024 B per 40 KB file) makes several
     file groups; written by several threads they hold the same rows, the task numbers of the plan
     order, and an update rewrites each of them."""
-    from tributary.hudi import file_writer
+    from tributary.settings import get_settings
 
-    monkeypatch.setattr(file_writer, "WRITE_THREADS", threads)
+    monkeypatch.setenv("TRIBUTARY_WRITE_THREADS", str(threads))
+    get_settings.cache_clear()
     uri = str(tmp_path / "t")
     t = HudiTable.create(uri, opts(6, "nonpartitioned", target_file_size_bytes=40 * 1024, small_file_limit_bytes=0))
     r1 = t.write(rows(list(range(200))))

@@ -131,6 +131,26 @@ def test_dynamic_rows_and_round_trip() -> None:
     assert sum(misses) < 100
 
 
+def test_footer_decodes_once_and_hands_out_independent_copies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Locating keys and rewriting a file share one decoded filter; a rewrite adding its inserts
+    to its copy never changes what the next caller gets."""
+    from tributary.hudi.base_file import Footer
+
+    bf = DynamicBloomFilter(num_entries=10, fpp=0.01, max_entries=25)
+    bf.add_keys(pa.array([f"k{i}" for i in range(12)]))
+    footer = Footer(12, "k0", "k9", bf.to_footer().encode(), pa.schema([]))
+    decoded = []
+    parse = DynamicBloomFilter.from_footer
+    monkeypatch.setattr(DynamicBloomFilter, "from_footer", lambda text: decoded.append(text) or parse(text))
+    first = footer.bloom()
+    assert first is not None and first.serialize() == bf.serialize()
+    first.add_keys(pa.array([f"new{i}" for i in range(30)]))
+    second = footer.bloom()
+    assert second is not None and second.serialize() == bf.serialize() != first.serialize()
+    assert second is not first and footer.bloom() is not second
+    assert len(decoded) == 1
+
+
 def test_numpy_murmur_equals_scalar_reference_on_random_keys() -> None:
     keys = [*_random_keys(3_000, 1), "a", "ab", "abc", "abcd", "\u00ff", "🙂", "x" * 4096]
     hasher = KeyHasher(pa.array(keys))
