@@ -46,6 +46,8 @@ PLAIN_META = ("_hoodie_record_key", "_hoodie_commit_seqno")
 """Meta columns a rewrite reads as plain strings, however the old file encoded them."""
 REUSE_BLOOM_MAX_GONE = 0.1
 """Rebuild a rewritten file's bloom filter when more than this share of its keys left it."""
+
+
 def write_threads() -> int:
     """Base files of one commit written at the same time, as Hudi's Spark tasks write a commit's
     files (setting ``write_threads``). Measured on this 2-core machine, idle (load average

@@ -66,3 +66,20 @@ def test_dictionary_columns_skip_delta_encoded_and_non_strings(tmp_path: Path) -
         pa.types.is_dictionary(got.schema.field("low").type)
         and got.column("low").to_pylist() == table.column("low").to_pylist()
     )
+
+
+def test_dictionary_columns_skip_a_big_dictionary(tmp_path: Path) -> None:
+    """A high-cardinality string column (a dictionary page over the bound) is read as plain
+    strings; a small dictionary is still carried."""
+    from tributary.hudi.dictionaries import MAX_DICTIONARY_PAGE_BYTES
+
+    path = tmp_path / "f.parquet"
+    n = 20_000
+    table = pa.table(
+        {"low": ["a", "b"] * (n // 2), "many": [f"customer-{i:08d}-{i * 7919 % 104729}" for i in range(n)]}
+    )
+    pq.write_table(table, path, compression="none")
+    md = pq.read_metadata(path)
+    many = md.row_group(0).column(1)
+    assert many.has_dictionary_page and many.data_page_offset - many.dictionary_page_offset > MAX_DICTIONARY_PAGE_BYTES
+    assert dictionary_columns(md, ["low", "many"]) == ["low"]
