@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tributary.cdc.options import StorageMode, parse_type_list
+from tributary.cdc.options import (
+    DEFAULT_RECORD_SIZE_ESTIMATE_BYTES,
+    DEFAULT_SMALL_FILE_LIMIT_BYTES,
+    DEFAULT_TARGET_FILE_SIZE_BYTES,
+    StorageMode,
+    parse_type_list,
+)
 from tributary.errors import CdcError
 
 if TYPE_CHECKING:
@@ -93,6 +99,21 @@ def apply_command(
     delete_markers_hours: float = typer.Option(
         168.0, "--delete-markers-hours", help="How long deletes are remembered against late, older changes."
     ),
+    target_file_size: int = typer.Option(
+        DEFAULT_TARGET_FILE_SIZE_BYTES, "--target-file-size-bytes", min=1, help="hoodie.parquet.max.file.size."
+    ),
+    small_file_limit: int = typer.Option(
+        DEFAULT_SMALL_FILE_LIMIT_BYTES,
+        "--small-file-limit-bytes",
+        min=0,
+        help="hoodie.parquet.small.file.limit: files under it take inserts (0: off).",
+    ),
+    record_size_estimate: int = typer.Option(
+        DEFAULT_RECORD_SIZE_ESTIMATE_BYTES,
+        "--record-size-estimate-bytes",
+        min=1,
+        help="hoodie.copyonwrite.record.size.estimate: bytes per row until the table holds rows.",
+    ),
 ) -> None:
     """Apply, in DMS order, every CDC file under --source that the target has not applied yet,
     in one Hudi commit, and print one summary line. Running it again with no new files writes
@@ -107,6 +128,9 @@ def apply_command(
         hive_style_partitioning=hive_style,
         database_name=database_name,
         delete_markers_hours=delete_markers_hours,
+        target_file_size_bytes=target_file_size,
+        small_file_limit_bytes=small_file_limit,
+        record_size_estimate_bytes=record_size_estimate,
         **_key_fields(record_key, precombine, partition_fields),
         **_csv_fields(columns, csv_header, csv_null, csv_types),
     )
