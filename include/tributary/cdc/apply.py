@@ -89,7 +89,7 @@ def table_options(options: CdcOptions) -> TableOptions:
         archive_min_instants=options.archive_min_instants,
         archive_max_instants=options.archive_max_instants,
         target_file_size_bytes=options.target_file_size_bytes,
-        small_file_limit_bytes=options.small_file_limit_bytes,
+        small_file_limit_bytes=options.small_file_limit,
         record_size_estimate_bytes=options.record_size_estimate_bytes,
     )
 

@@ -8,7 +8,6 @@ import typer
 
 from tributary.cdc.options import (
     DEFAULT_RECORD_SIZE_ESTIMATE_BYTES,
-    DEFAULT_SMALL_FILE_LIMIT_BYTES,
     DEFAULT_TARGET_FILE_SIZE_BYTES,
     StorageMode,
     parse_type_list,
@@ -102,11 +101,11 @@ def apply_command(
     target_file_size: int = typer.Option(
         DEFAULT_TARGET_FILE_SIZE_BYTES, "--target-file-size-bytes", min=1, help="hoodie.parquet.max.file.size."
     ),
-    small_file_limit: int = typer.Option(
-        DEFAULT_SMALL_FILE_LIMIT_BYTES,
+    small_file_limit: int | None = typer.Option(
+        None,
         "--small-file-limit-bytes",
         min=0,
-        help="hoodie.parquet.small.file.limit: files under it take inserts (0: off).",
+        help="hoodie.parquet.small.file.limit: files under it take inserts (0: off; default 100 MiB or 5/6 of the target).",
     ),
     record_size_estimate: int = typer.Option(
         DEFAULT_RECORD_SIZE_ESTIMATE_BYTES,

@@ -324,7 +324,9 @@ def _derive_small_file_limit(out: dict[str, Any]) -> None:
         target = int(out["target_file_size_bytes"])
     except (TypeError, ValueError, OverflowError):
         return  # the field check reports it
-    out["small_file_limit_bytes"] = max(0, min(DEFAULT_SMALL_FILE_LIMIT_BYTES, target * 5 // 6))
+    from tributary.cdc.options import small_file_limit_for  # only here: it loads pyarrow
+
+    out["small_file_limit_bytes"] = small_file_limit_for(target)
 
 
 def cdc_options(table: RawTable) -> CdcOptions:
