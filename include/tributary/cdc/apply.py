@@ -88,6 +88,9 @@ def table_options(options: CdcOptions) -> TableOptions:
         clean_retain_commits=options.clean_retain_commits,
         archive_min_instants=options.archive_min_instants,
         archive_max_instants=options.archive_max_instants,
+        target_file_size_bytes=options.target_file_size_bytes,
+        small_file_limit_bytes=options.small_file_limit,
+        record_size_estimate_bytes=options.record_size_estimate_bytes,
     )
 
 

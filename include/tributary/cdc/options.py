@@ -61,6 +61,16 @@ CHANGE_ID_COLUMN = "_tributary_change_id"
 
 DEFAULT_DELETE_MARKERS_HOURS = 168.0
 """A week: how long a delete is remembered against late, older changes (``options.delete_markers_hours``)."""
+#: Hudi's file sizing defaults (``options.target_file_size_bytes`` and its neighbours)
+DEFAULT_TARGET_FILE_SIZE_BYTES = 120 * 1024 * 1024
+DEFAULT_SMALL_FILE_LIMIT_BYTES = 100 * 1024 * 1024
+DEFAULT_RECORD_SIZE_ESTIMATE_BYTES = 1024
+
+
+def small_file_limit_for(target_file_size_bytes: int) -> int:
+    """The small file limit when only the target is set: Hudi's default, or for a lower target
+    5/6 of it (Hudi's 100 MiB : 120 MiB), so a file of the target size is never small."""
+    return max(0, min(DEFAULT_SMALL_FILE_LIMIT_BYTES, target_file_size_bytes * 5 // 6))
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,13 @@ class CdcOptions:
     archive_min_instants: int = 20
     archive_max_instants: int = 30
     """Archival bounds of the timeline (``options.archive_min_commits`` / ``archive_max_commits``)."""
+    target_file_size_bytes: int = DEFAULT_TARGET_FILE_SIZE_BYTES
+    small_file_limit_bytes: int | None = DEFAULT_SMALL_FILE_LIMIT_BYTES
+    """0: inserts never go into existing files; None: :func:`small_file_limit_for` the target."""
+    record_size_estimate_bytes: int = DEFAULT_RECORD_SIZE_ESTIMATE_BYTES
+    """File sizing of each write (``options.target_file_size_bytes`` / ``small_file_limit_bytes`` /
+    ``record_size_estimate_bytes``, Hudi's ``hoodie.parquet.max.file.size`` /
+    ``hoodie.parquet.small.file.limit`` / ``hoodie.copyonwrite.record.size.estimate``)."""
 
     def __post_init__(self) -> None:
         if not self.record_key_fields or any(not f for f in self.record_key_fields):
@@ -115,9 +132,30 @@ class CdcOptions:
             raise CdcError(f"table {self.table_name}: recent_files_kept must be positive")
         if not self.delete_markers_hours > 0:
             raise CdcError(f"table {self.table_name}: delete_markers_hours must be positive")
+        if self.small_file_limit_bytes is None:
+            object.__setattr__(self, "small_file_limit_bytes", small_file_limit_for(self.target_file_size_bytes))
+        if not 0 <= self.small_file_limit < self.target_file_size_bytes:
+            raise CdcError(
+                f"table {self.table_name}: small_file_limit_bytes ({self.small_file_limit_bytes}) must be >= 0 "
+                f"and less than target_file_size_bytes ({self.target_file_size_bytes}); 0 turns packing off"
+            )
+        if not 0 < self.record_size_estimate_bytes <= self.target_file_size_bytes:
+            raise CdcError(
+                f"table {self.table_name}: record_size_estimate_bytes ({self.record_size_estimate_bytes}) must be "
+                f"> 0 and at most target_file_size_bytes ({self.target_file_size_bytes})"
+            )
         object.__setattr__(self, "mode", StorageMode(self.mode))
         for column, name in self.csv_types:
             parse_type(name, f"table {self.table_name}: CSV type of {column}")
+
+    @property
+    def small_file_limit(self) -> int:
+        """``small_file_limit_bytes`` as set on construction (never None after it)."""
+        return (
+            small_file_limit_for(self.target_file_size_bytes)
+            if self.small_file_limit_bytes is None
+            else self.small_file_limit_bytes
+        )
 
     def csv_type_map(self) -> dict[str, pa.DataType]:
         return {column: parse_type(name, column) for column, name in self.csv_types}

@@ -6,7 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tributary.cdc.options import StorageMode, parse_type_list
+from tributary.cdc.options import (
+    DEFAULT_RECORD_SIZE_ESTIMATE_BYTES,
+    DEFAULT_TARGET_FILE_SIZE_BYTES,
+    StorageMode,
+    parse_type_list,
+)
 from tributary.errors import CdcError
 
 if TYPE_CHECKING:
@@ -51,6 +56,16 @@ def _csv_fields(columns: str | None, header: bool | None, null: str | None, type
     }
 
 
+_TARGET = "hoodie.parquet.max.file.size: bytes of rows per new file group."
+_SMALL = "hoodie.parquet.small.file.limit: files under it take inserts (0: off; default 100 MiB or 5/6 of the target)."
+_RECORD = "hoodie.copyonwrite.record.size.estimate: bytes per row until the table holds rows."
+
+
+def _size_fields(target: int, small: int | None, record: int) -> dict[str, Any]:
+    """CdcOptions' file sizing (``options.target_file_size_bytes`` and its neighbours)."""
+    return {"target_file_size_bytes": target, "small_file_limit_bytes": small, "record_size_estimate_bytes": record}
+
+
 def _report(result: ApplyResult) -> None:
     """The summary line; ignored and refused files on stderr (refused ones: exit 1)."""
     typer.echo(result.summary())
@@ -93,6 +108,13 @@ def apply_command(
     delete_markers_hours: float = typer.Option(
         168.0, "--delete-markers-hours", help="How long deletes are remembered against late, older changes."
     ),
+    target_file_size: int = typer.Option(
+        DEFAULT_TARGET_FILE_SIZE_BYTES, "--target-file-size-bytes", min=1, help=_TARGET
+    ),
+    small_file_limit: int | None = typer.Option(None, "--small-file-limit-bytes", min=0, help=_SMALL),
+    record_size: int = typer.Option(
+        DEFAULT_RECORD_SIZE_ESTIMATE_BYTES, "--record-size-estimate-bytes", min=1, help=_RECORD
+    ),
 ) -> None:
     """Apply, in DMS order, every CDC file under --source that the target has not applied yet,
     in one Hudi commit, and print one summary line. Running it again with no new files writes
@@ -107,6 +129,7 @@ def apply_command(
         hive_style_partitioning=hive_style,
         database_name=database_name,
         delete_markers_hours=delete_markers_hours,
+        **_size_fields(target_file_size, small_file_limit, record_size),
         **_key_fields(record_key, precombine, partition_fields),
         **_csv_fields(columns, csv_header, csv_null, csv_types),
     )

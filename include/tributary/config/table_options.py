@@ -8,6 +8,9 @@ a surprise in a run. Keys:
   ``csv_types`` (types of CSV columns new to the table);
 - retention (both engines): ``cleaner_commits_retained`` and the archival bounds
   ``archive_min_commits`` / ``archive_max_commits`` (Hudi's ``hoodie.keep.min/max.commits``);
+- file sizing (both engines, Hudi's rule): ``target_file_size_bytes``, ``small_file_limit_bytes``
+  (0: inserts never go into existing files) and ``record_size_estimate_bytes``; sizes are bytes,
+  as in Hudi's own keys;
 - ``delete_markers_hours`` (local engine: how long deletes are remembered against late changes);
 - Merge-on-Read compaction (Spark engine): ``compaction_delta_commits``;
 - catalog: ``hive_sync`` (``false``: the table is not registered after a run, on either engine);
@@ -39,6 +42,14 @@ DEFAULT_ARCHIVE_MAX_COMMITS = 30
 DEFAULT_COMPACTION_DELTA_COMMITS = 5
 DEFAULT_DELETE_MARKERS_HOURS = 168.0
 """A week; as :data:`tributary.cdc.options.DEFAULT_DELETE_MARKERS_HOURS` (not imported: it loads pyarrow)."""
+#: Hudi's defaults for hoodie.parquet.max.file.size, hoodie.parquet.small.file.limit and
+#: hoodie.copyonwrite.record.size.estimate (the same in tributary.cdc.options and hudi.options)
+DEFAULT_TARGET_FILE_SIZE_BYTES = 120 * 1024 * 1024
+DEFAULT_SMALL_FILE_LIMIT_BYTES = 100 * 1024 * 1024
+DEFAULT_RECORD_SIZE_ESTIMATE_BYTES = 1024
+#: the largest target accepted (1 TiB), and Hudi's int bound of the record size estimate
+MAX_TARGET_FILE_SIZE_BYTES = 1 << 40
+MAX_RECORD_SIZE_ESTIMATE_BYTES = (1 << 31) - 1
 
 HUDI_PREFIX = "hoodie."
 _HUDI_KEY = re.compile(r"^hoodie\.[A-Za-z0-9_.-]+$")
@@ -48,6 +59,9 @@ HUDI_ALIASES: dict[str, str] = {
     "hoodie.keep.min.commits": "archive_min_commits",
     "hoodie.keep.max.commits": "archive_max_commits",
     "hoodie.compact.inline.max.delta.commits": "compaction_delta_commits",
+    "hoodie.parquet.max.file.size": "target_file_size_bytes",
+    "hoodie.parquet.small.file.limit": "small_file_limit_bytes",
+    "hoodie.copyonwrite.record.size.estimate": "record_size_estimate_bytes",
 }
 """Hudi's spelling → the typed option it sets (older configs and the maintenance DAG used these)."""
 
@@ -153,8 +167,19 @@ class RawTableOptions(BaseModel):
     archive_max_commits: int = Field(default=DEFAULT_ARCHIVE_MAX_COMMITS, ge=3)
     """Default: the larger of 30 and archive_min_commits + 10."""
 
-    # -- write sizes (both engines) ------------------------------------------------------------
-    # (file size options, e.g. small_file_limit_mb / max_file_size_mb, belong here)
+    # -- file sizing (both engines; bytes, as Hudi's keys) -------------------------------------
+    target_file_size_bytes: int = Field(default=DEFAULT_TARGET_FILE_SIZE_BYTES, ge=1, le=MAX_TARGET_FILE_SIZE_BYTES)
+    """``hoodie.parquet.max.file.size``: new file groups take this many bytes of rows (by the record
+    size), and small files are filled up to it. Larger: fewer files, but an update rewrites more."""
+    small_file_limit_bytes: int = Field(default=DEFAULT_SMALL_FILE_LIMIT_BYTES, ge=0)
+    """``hoodie.parquet.small.file.limit``: a file under this size takes inserts (rewritten with
+    them) before a new file group opens; 0 turns packing off (inserts only write new files).
+    Default: the lower of 100 MiB and 5/6 of the target (Hudi's ratio, 100 MiB / 120 MiB)."""
+    record_size_estimate_bytes: int = Field(
+        default=DEFAULT_RECORD_SIZE_ESTIMATE_BYTES, ge=1, le=MAX_RECORD_SIZE_ESTIMATE_BYTES, validate_default=True
+    )
+    """``hoodie.copyonwrite.record.size.estimate``: bytes per row until the table holds rows, so it
+    sizes a table's first write (target / estimate rows per file group)."""
 
     # -- local engine ---------------------------------------------------------------------------
     delete_markers_hours: float = Field(default=DEFAULT_DELETE_MARKERS_HOURS, gt=0, allow_inf_nan=False)
@@ -188,6 +213,7 @@ class RawTableOptions(BaseModel):
             else:
                 out[key] = _Extra(str(key), value)
         _derive_archival(out)
+        _derive_small_file_limit(out)
         return out
 
     @field_validator("csv_delimiter")
@@ -246,6 +272,28 @@ class RawTableOptions(BaseModel):
             raise ValueError(f"{value} must be greater than archive_min_commits ({low}); raise it or leave it unset")
         return value
 
+    @field_validator("small_file_limit_bytes")
+    @classmethod
+    def _small_limit(cls, value: int, info: ValidationInfo) -> int:
+        target = info.data.get("target_file_size_bytes")
+        if target is not None and value >= target:
+            raise ValueError(
+                f"{value} must be less than target_file_size_bytes ({target}): a file of the target size is "
+                "full; lower it (hoodie.parquet.small.file.limit), or set 0 to turn small-file packing off"
+            )
+        return value
+
+    @field_validator("record_size_estimate_bytes")
+    @classmethod
+    def _record_estimate(cls, value: int, info: ValidationInfo) -> int:
+        target = info.data.get("target_file_size_bytes")
+        if target is not None and value > target:
+            raise ValueError(
+                f"{value} must not exceed target_file_size_bytes ({target}): a file group holds target / "
+                "estimate rows; lower it (hoodie.copyonwrite.record.size.estimate) or raise the target"
+            )
+        return value
+
     @property
     def hudi_settings(self) -> dict[str, str]:
         """The ``hoodie.*`` pass-through keys (Spark engine only)."""
@@ -266,6 +314,19 @@ def _derive_archival(out: dict[str, Any]) -> None:
         return
     if "archive_max_commits" not in out:
         out["archive_max_commits"] = max(DEFAULT_ARCHIVE_MAX_COMMITS, low + 10)
+
+
+def _derive_small_file_limit(out: dict[str, Any]) -> None:
+    """An unset small file limit follows a target below Hudi's default (Hudi's 100:120 ratio)."""
+    if "small_file_limit_bytes" in out or "target_file_size_bytes" not in out:
+        return
+    try:
+        target = int(out["target_file_size_bytes"])
+    except (TypeError, ValueError, OverflowError):
+        return  # the field check reports it
+    from tributary.cdc.options import small_file_limit_for  # only here: it loads pyarrow
+
+    out["small_file_limit_bytes"] = small_file_limit_for(target)
 
 
 def cdc_options(table: RawTable) -> CdcOptions:
@@ -292,4 +353,7 @@ def cdc_options(table: RawTable) -> CdcOptions:
         clean_retain_commits=opts.cleaner_commits_retained,
         archive_min_instants=opts.archive_min_commits,
         archive_max_instants=opts.archive_max_commits,
+        target_file_size_bytes=opts.target_file_size_bytes,
+        small_file_limit_bytes=opts.small_file_limit_bytes,
+        record_size_estimate_bytes=opts.record_size_estimate_bytes,
     )

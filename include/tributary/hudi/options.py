@@ -60,6 +60,7 @@ class Maintenance(TypedDict, total=False):
     archive_max_instants: int
     target_file_size_bytes: int
     small_file_limit_bytes: int
+    record_size_estimate_bytes: int
 
 
 @dataclass(frozen=True)

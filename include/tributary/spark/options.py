@@ -5,7 +5,7 @@ cluster needs neither pydantic nor the rest of Tributary. Its ``options`` are th
 options (:class:`tributary.config.table_options.RawTableOptions`, validated when the config
 loaded): every typed option with its value, plus the ``hoodie.*`` pass-through keys.
 :func:`hudi_options` is their one translation into the Spark engine's writer settings
-(retention, archival, compaction, catalog sync; pass-through keys last, so they win), and
+(retention, archival, file sizing, compaction, catalog sync; pass-through keys last, so they win), and
 :mod:`tributary.spark.semantics` reads the CSV options from :func:`table_options`.
 
 A table keeps one merge behaviour whichever engine writes it: the latest ``precombine_field``
@@ -99,6 +99,9 @@ _TYPED_OPTIONS = (
     "archive_max_commits",
     "compaction_delta_commits",
     "hive_sync",
+    "target_file_size_bytes",
+    "small_file_limit_bytes",
+    "record_size_estimate_bytes",
 )
 
 
@@ -151,6 +154,7 @@ def hudi_options(
         # Hudi refuses keep.min.commits <= cleaner.commits.retained: the bounds follow the retention
         "hoodie.keep.min.commits": str(options["archive_min_commits"]),
         "hoodie.keep.max.commits": str(options["archive_max_commits"]),
+        **sizing_options(options),
         # the commit carries the checkpoint (options with this prefix go to extraMetadata)
         COMMIT_META_PREFIX_KEY: CHECKPOINT_PREFIX,
     }
@@ -171,6 +175,16 @@ def hudi_options(
     # pass-through keys (validated at config load: strings, none of the keys Tributary derives)
     opts.update({str(k): str(v) for k, v in options.items() if str(k).startswith("hoodie.")})
     return opts
+
+
+def sizing_options(options: Mapping[str, Any]) -> dict[str, str]:
+    """File sizing, the embedded writer's rule too (``hudi.planner``): file groups of target /
+    record size rows, the estimate until the table holds rows, inserts into files under the limit."""
+    return {
+        "hoodie.parquet.max.file.size": str(int(options["target_file_size_bytes"])),
+        "hoodie.parquet.small.file.limit": str(int(options["small_file_limit_bytes"])),
+        "hoodie.copyonwrite.record.size.estimate": str(int(options["record_size_estimate_bytes"])),
+    }
 
 
 def hive_sync_options(table: Mapping[str, Any], partitions: list[str]) -> dict[str, str]:

@@ -145,3 +145,48 @@ def test_continues_spark_written_table(fixture: str, tmp_path: Path, capsys: pyt
         assert after[i] == old[i]  # Spark rows (structs, maps, decimals) carried over unchanged
     assert len(completed_commits(target)) == spark_commits + 1
     assert main(args) == 0 and "files=0" in capsys.readouterr().out
+
+
+def _file_groups(target: str) -> int:
+    return len({p.name.split("_")[0] for p in Path(target).rglob("*.parquet") if ".hoodie" not in p.parts})
+
+
+def test_file_sizing_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--target-file-size-bytes / --record-size-estimate-bytes size the first write (100 rows per
+    file group: 250 rows make 3), --small-file-limit-bytes 0 makes later inserts open a new one;
+    without the flags, Hudi's defaults: one file group that takes the inserts."""
+    dms = DmsFolder(tmp_path / "src")
+    dms.load([{"id": i, "ts": 1, "name": f"n{i}"} for i in range(250)])
+    sized, plain = str(tmp_path / "lake" / "sized"), str(tmp_path / "lake" / "plain")
+    flags = ["--target-file-size-bytes", "100000", "--record-size-estimate-bytes", "1000"]
+    flags += ["--small-file-limit-bytes", "0"]
+    assert main(_apply(str(dms.root), sized, "--precombine", "ts", *flags)) == 0
+    assert main(_apply(str(dms.root), plain, "--precombine", "ts")) == 0
+    assert (_file_groups(sized), _file_groups(plain)) == (3, 1)
+    dms.cdc([{"Op": "I", "id": 1000 + i, "ts": 2, "name": "new"} for i in range(50)])
+    assert main(_apply(str(dms.root), sized, "--precombine", "ts", *flags)) == 0
+    assert main(_apply(str(dms.root), plain, "--precombine", "ts")) == 0
+    assert (_file_groups(sized), _file_groups(plain)) == (4, 1)
+    assert hudi_snapshot(sized, ["id"]).num_rows == hudi_snapshot(plain, ["id"]).num_rows == 300
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--target-file-size-bytes", "0"], "--target-file-size-bytes"),
+        (["--small-file-limit-bytes", "-1"], "--small-file-limit-bytes"),
+        (["--target-file-size-bytes", "1000", "--small-file-limit-bytes", "1000"], "small_file_limit_bytes (1000)"),
+        (["--target-file-size-bytes", "1000"], "record_size_estimate_bytes (1024) must be > 0 and at most"),
+    ],
+)
+def test_file_sizing_flags_refuse_what_hudi_cannot_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    dms = DmsFolder(tmp_path / "src")
+    dms.load([{"id": 1, "ts": 1, "name": "a"}])
+    target = tmp_path / "lake" / "t"
+    assert main(_apply(str(dms.root), str(target), "--precombine", "ts", *flags)) != 0
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not target.exists()

@@ -87,6 +87,9 @@ def test_every_option_typed() -> None:
         ("hoodie.keep.min.commits", "archive_min_commits", 25),
         ("hoodie.keep.max.commits", "archive_max_commits", 45),
         ("hoodie.compact.inline.max.delta.commits", "compaction_delta_commits", 3),
+        ("hoodie.parquet.max.file.size", "target_file_size_bytes", 64 * 1024 * 1024),
+        ("hoodie.parquet.small.file.limit", "small_file_limit_bytes", 0),
+        ("hoodie.copyonwrite.record.size.estimate", "record_size_estimate_bytes", 200),
     ],
 )
 def test_hudi_spellings_set_the_typed_option(hudi_key: str, field: str, value: int) -> None:
@@ -115,6 +118,9 @@ def test_json_form_round_trips_and_carries_every_typed_option() -> None:
         "archive_min_commits": 20,
         "archive_max_commits": 30,
         "delete_markers_hours": 168.0,
+        "target_file_size_bytes": 125829120,
+        "small_file_limit_bytes": 104857600,
+        "record_size_estimate_bytes": 1024,
         "compaction_delta_commits": 5,
         "hive_sync": False,
         "hoodie.x.y": "1",
@@ -122,6 +128,60 @@ def test_json_form_round_trips_and_carries_every_typed_option() -> None:
     again = RawTable.model_validate(dumped)
     assert again == table and again.options.hudi_settings == {"hoodie.x.y": "1"}
     assert RawTableOptions.model_validate(table.options) is table.options
+
+
+def test_sizing_defaults_are_hudis_everywhere() -> None:
+    """One default per option: the config's, the CDC layer's and the embedded writer's agree, and
+    they are Hudi's (120 MiB max file size, 100 MiB small file limit, 1024-byte estimate)."""
+    from tributary.cdc.options import CdcOptions
+    from tributary.hudi import TableOptions
+
+    opts = _table({}).options
+    hudi = (120 * 1024 * 1024, 100 * 1024 * 1024, 1024)
+    assert (opts.target_file_size_bytes, opts.small_file_limit_bytes, opts.record_size_estimate_bytes) == hudi
+    cdc = CdcOptions("t", ("id",))
+    assert (cdc.target_file_size_bytes, cdc.small_file_limit_bytes, cdc.record_size_estimate_bytes) == hudi
+    table = TableOptions("t", ("id",))
+    assert (table.target_file_size_bytes, table.small_file_limit_bytes, table.record_size_estimate_bytes) == hudi
+
+
+def test_small_file_limit_follows_a_lower_target() -> None:
+    """Unset, the small file limit keeps Hudi's ratio to a target below 120 MiB (else a file of
+    the target size would still count as small); set, it is what the config says."""
+    assert _table({"target_file_size_bytes": 60_000}).options.small_file_limit_bytes == 50_000
+    assert _table({"hoodie.parquet.max.file.size": "600000000"}).options.small_file_limit_bytes == 100 * 1024 * 1024
+    opts = _table({"target_file_size_bytes": 60_000, "small_file_limit_bytes": 10}).options
+    assert opts.small_file_limit_bytes == 10
+
+
+def test_sizing_reaches_the_embedded_writer() -> None:
+    """raw_tables options -> CdcOptions -> the Hudi writer's TableOptions (what sizes a write)."""
+    from tributary.cdc.apply import table_options
+
+    sizes = {"target_file_size_bytes": 2_000_000, "small_file_limit_bytes": 0, "record_size_estimate_bytes": 300}
+    opts = cdc_options(_table({**sizes}))
+    assert (opts.target_file_size_bytes, opts.small_file_limit_bytes, opts.record_size_estimate_bytes) == (
+        2_000_000,
+        0,
+        300,
+    )
+    hudi = table_options(opts)
+    assert (hudi.target_file_size_bytes, hudi.small_file_limit_bytes, hudi.record_size_estimate_bytes) == (
+        2_000_000,
+        0,
+        300,
+    )
+
+
+def test_cdc_options_refuse_sizes_hudi_cannot_use() -> None:
+    """The CLI builds CdcOptions without the config model: the same rules, as a CdcError."""
+    from tributary.cdc.options import CdcOptions
+    from tributary.errors import CdcError
+
+    with pytest.raises(CdcError, match=r"small_file_limit_bytes \(1000\) must be >= 0 and less than"):
+        CdcOptions("t", ("id",), target_file_size_bytes=1000, small_file_limit_bytes=1000)
+    with pytest.raises(CdcError, match=r"record_size_estimate_bytes \(2000\) must be > 0 and at most"):
+        CdcOptions("t", ("id",), target_file_size_bytes=1000, small_file_limit_bytes=0, record_size_estimate_bytes=2000)
 
 
 def test_local_engine_translation() -> None:
@@ -157,7 +217,7 @@ def test_csv_header_true_replaces_csv_columns() -> None:
 BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("unknown key", {"delimiter": ","}, "options.delimiter", "unknown option 'delimiter'; use one of csv_delimiter"),
     ("reserved hudi key", {"hoodie.table.name": "x"}, "options.hoodie.table.name", "table_name instead"),
-    ("hudi value not text", {"hoodie.parquet.max.file.size": 5}, "options.hoodie.parquet.max.file.size", "quote"),
+    ("hudi value not text", {"hoodie.bulkinsert.sort.mode": 5}, "options.hoodie.bulkinsert.sort.mode", "quote"),
     ("not a hudi name", {"hoodie.a b": "1"}, "options.hoodie.a b", "is not a Hudi setting name"),
     (
         "alias and name",
@@ -180,6 +240,41 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("marker hours nan", {"delete_markers_hours": "nan"}, "options.delete_markers_hours", "finite number"),
     ("compaction", {"compaction_delta_commits": 0}, "options.compaction_delta_commits", "greater than or equal to 1"),
     ("hive sync", {"hive_sync": "perhaps"}, "options.hive_sync", "valid boolean"),
+    ("target zero", {"target_file_size_bytes": 0}, "options.target_file_size_bytes", "greater than or equal to 1"),
+    ("target text", {"target_file_size_bytes": "120MB"}, "options.target_file_size_bytes", "valid integer"),
+    ("target huge", {"target_file_size_bytes": 1 << 41}, "options.target_file_size_bytes", "less than or equal"),
+    ("small negative", {"small_file_limit_bytes": -1}, "options.small_file_limit_bytes", "greater than or equal to 0"),
+    (
+        "small not below target",
+        {"target_file_size_bytes": 2000, "small_file_limit_bytes": 2000},
+        "options.small_file_limit_bytes",
+        "must be less than target_file_size_bytes (2000)",
+    ),
+    (
+        "small above target (hudi spellings)",
+        {"hoodie.parquet.max.file.size": "1048576", "hoodie.parquet.small.file.limit": "2000000"},
+        "options.small_file_limit_bytes",
+        "or set 0 to turn small-file packing off",
+    ),
+    (
+        "default estimate above a tiny target",
+        {"target_file_size_bytes": 1000},
+        "options.record_size_estimate_bytes",
+        "1024 must not exceed target_file_size_bytes (1000)",
+    ),
+    ("estimate zero", {"record_size_estimate_bytes": 0}, "options.record_size_estimate_bytes", "greater than or equal"),
+    (
+        "estimate above target",
+        {"target_file_size_bytes": 1000, "small_file_limit_bytes": 0, "record_size_estimate_bytes": 1001},
+        "options.record_size_estimate_bytes",
+        "must not exceed target_file_size_bytes (1000)",
+    ),
+    (
+        "size alias and name",
+        {"small_file_limit_bytes": 0, "hoodie.parquet.small.file.limit": "0"},
+        "options.hoodie.parquet.small.file.limit",
+        "sets the same option as options.small_file_limit_bytes",
+    ),
 ]
 
 

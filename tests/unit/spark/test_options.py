@@ -153,3 +153,33 @@ def test_hand_written_options_are_refused() -> None:
     table = {**_table(), "options": {"cleaner_commits_retained": "3"}}
     with pytest.raises(ValueError, match="options lack csv_delimiter"):
         hudi_options(table, "upsert")
+
+
+SIZING_KEYS = (
+    "hoodie.parquet.max.file.size",
+    "hoodie.parquet.small.file.limit",
+    "hoodie.copyonwrite.record.size.estimate",
+)
+
+
+def _sizing(opts: dict[str, str]) -> tuple[str, ...]:
+    return tuple(opts[k] for k in SIZING_KEYS)
+
+
+def test_file_sizing_options_reach_the_spark_writer() -> None:
+    """Hudi's defaults are written out explicitly; typed options and their Hudi spellings (one
+    validated value) become the writer's keys, on every operation."""
+    assert _sizing(hudi_options(_table(), "upsert")) == ("125829120", "104857600", "1024")
+    typed = {"target_file_size_bytes": 100_000, "small_file_limit_bytes": 0, "record_size_estimate_bytes": 500}
+    for op in ("upsert", "insert_overwrite_table"):
+        assert _sizing(hudi_options(_table(options=typed), op)) == ("100000", "0", "500")
+    spelled = {"hoodie.parquet.max.file.size": "100000", "hoodie.copyonwrite.record.size.estimate": "500"}
+    # the unset small file limit follows the lower target (5/6 of it, Hudi's default ratio)
+    assert _sizing(hudi_options(_table(options=spelled), "upsert")) == ("100000", "83333", "500")
+
+
+def test_options_without_sizing_are_refused() -> None:
+    table = _table()
+    del table["options"]["record_size_estimate_bytes"]
+    with pytest.raises(ValueError, match="options lack record_size_estimate_bytes"):
+        hudi_options(table, "upsert")
