@@ -36,9 +36,15 @@ def _rotated(repeat: int) -> list[System]:
 
 
 def run(
-    rows: int = 1_000_000, repeats: int = 5, partitioned: bool = False, workdir: Path | None = None
+    rows: int = 1_000_000,
+    repeats: int = 5,
+    partitioned: bool = False,
+    workdir: Path | None = None,
+    sizing: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """Measure every system ``repeats`` times; returns the figures (see :func:`summarise`)."""
+    """Measure every system ``repeats`` times; returns the figures (see :func:`summarise`).
+    ``sizing``: Tributary's file sizing options (CdcOptions fields), Hudi's defaults if empty."""
+    sizing = dict(sizing or {})
     tmp = Path(tempfile.mkdtemp(prefix="tributary-peers-", dir=workdir))
     try:
         staging = tmp / "staging"
@@ -48,13 +54,13 @@ def run(
         load_before = os.getloadavg()
         for repeat in range(repeats):
             roots = {s: tmp / f"{s.value}-{repeat}" for s in SYSTEMS}
-            runs.append(_repeat(repeat, len(steps), staging, roots, rows, partitioned))
+            runs.append(_repeat(repeat, len(steps), staging, roots, rows, partitioned, sizing))
             if "error" not in runs[-1][System.TRIBUTARY_CLI.value]:
-                noop.append(time_noop(roots[System.TRIBUTARY_CLI], partitioned, NOOP_RUNS))
+                noop.append(time_noop(roots[System.TRIBUTARY_CLI], partitioned, NOOP_RUNS, sizing))
             for root in roots.values():
                 shutil.rmtree(root, ignore_errors=True)
         figures = summarise([s.name for s in steps], expected, runs)
-        figures.update(rows=rows, repeats=repeats, partitioned=partitioned, columns=14)
+        figures.update(rows=rows, repeats=repeats, partitioned=partitioned, columns=14, sizing=sizing)
         figures["noop_apply_seconds"] = _median([n["seconds"] for n in noop])
         figures["noop_apply_peak_rss_mb"] = _median([n["peak_rss_mb"] for n in noop])
         figures["noop_apply_runs"] = NOOP_RUNS * len(noop)
@@ -65,7 +71,13 @@ def run(
 
 
 def _repeat(
-    repeat: int, steps: int, staging: Path, roots: dict[System, Path], rows: int, partitioned: bool
+    repeat: int,
+    steps: int,
+    staging: Path,
+    roots: dict[System, Path],
+    rows: int,
+    partitioned: bool,
+    sizing: dict[str, int],
 ) -> dict[str, dict[str, Any]]:
     """One repeat: each step on every system (in this repeat's order) before the next step. A
     system that failed a step is not run further (its later steps cannot be checked)."""
@@ -76,7 +88,7 @@ def _repeat(
             if "error" in result:
                 continue
             logger.info("repeat %d step %d: %s", repeat + 1, index + 1, system.value)
-            got = spawn_step(system, index, staging, roots[system], rows, partitioned)
+            got = spawn_step(system, index, staging, roots[system], rows, partitioned, sizing)
             if "error" in got:
                 result["error"] = f"step {index + 1}: {got['error']}"
             else:

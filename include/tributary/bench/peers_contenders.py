@@ -62,16 +62,36 @@ class Contender(Protocol):
     def read(self) -> pa.Table: ...
 
 
+SIZING_FLAGS = {
+    "target_file_size_bytes": "--target-file-size-bytes",
+    "small_file_limit_bytes": "--small-file-limit-bytes",
+    "record_size_estimate_bytes": "--record-size-estimate-bytes",
+}
+"""The table's file sizing options a run may set (CdcOptions field -> ``cdc apply`` flag)."""
+
+
 class TributaryApi:
     """The one-shot apply through the Python API: the files land in its own staging folder."""
 
-    def __init__(self, root: Path, partitioned: bool) -> None:
-        from tributary.cdc.options import CdcOptions
+    def __init__(self, root: Path, partitioned: bool, sizing: dict[str, int] | None = None) -> None:
+        from tributary.cdc import options as cdc
 
         self.staging, self.target = root / "staging", root / "table"
         self.staging.mkdir(parents=True, exist_ok=True)
         parts = (PARTITION,) if partitioned else ()
-        self.options = CdcOptions("bench", (KEY,), PRECOMBINE, partition_fields=parts)
+        self.sizing = {k: v for k, v in (sizing or {}).items() if k in SIZING_FLAGS}
+        target = self.sizing.get("target_file_size_bytes", cdc.DEFAULT_TARGET_FILE_SIZE_BYTES)
+        self.options = cdc.CdcOptions(
+            "bench",
+            (KEY,),
+            PRECOMBINE,
+            partition_fields=parts,
+            target_file_size_bytes=target,
+            small_file_limit_bytes=self.sizing.get("small_file_limit_bytes", cdc.small_file_limit_for(target)),
+            record_size_estimate_bytes=self.sizing.get(
+                "record_size_estimate_bytes", cdc.DEFAULT_RECORD_SIZE_ESTIMATE_BYTES
+            ),
+        )
 
     def warm(self) -> None:
         """The engine's modules, imported before the clock starts (they load on the first write)."""
@@ -108,6 +128,8 @@ class TributaryCli(TributaryApi):
         cmd += ["--record-key", KEY, "--precombine", PRECOMBINE]
         if self.options.partition_fields:
             cmd += ["--partition-fields", ",".join(self.options.partition_fields)]
+        for field, value in self.sizing.items():
+            cmd += [SIZING_FLAGS[field], str(value)]
         return cmd
 
     def apply(self, step: Step, file: Path) -> None:
@@ -119,7 +141,7 @@ class TributaryCli(TributaryApi):
 class DeltaMerge:
     """delta-rs: the load as a write, every CDC file as one MERGE on the key."""
 
-    def __init__(self, root: Path, partitioned: bool) -> None:
+    def __init__(self, root: Path, partitioned: bool, sizing: dict[str, int] | None = None) -> None:
         self.target = str(root / "delta")
         self.partition_by = [PARTITION] if partitioned else None
 
@@ -151,7 +173,7 @@ class DeltaMerge:
 class DuckdbRewrite:
     """The floor: duckdb rewrites one Parquet file per step (no table format, no index, no log)."""
 
-    def __init__(self, root: Path, partitioned: bool) -> None:
+    def __init__(self, root: Path, partitioned: bool, sizing: dict[str, int] | None = None) -> None:
         self.current = root / "floor.parquet"
 
     def warm(self) -> None:
@@ -175,14 +197,14 @@ class DuckdbRewrite:
         return pq.read_table(self.current)
 
 
-def contender(system: System, root: Path, partitioned: bool) -> Contender:
+def contender(system: System, root: Path, partitioned: bool, sizing: dict[str, int] | None = None) -> Contender:
     kinds: dict[System, Any] = {
         System.TRIBUTARY: TributaryApi,
         System.TRIBUTARY_CLI: TributaryCli,
         System.DELTA: DeltaMerge,
         System.DUCKDB: DuckdbRewrite,
     }
-    made: Contender = kinds[system](root, partitioned)
+    made: Contender = kinds[system](root, partitioned, sizing)
     return made
 
 
@@ -205,11 +227,13 @@ def peak_rss_mb() -> float:
     return vm_hwm_mb() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_step(system: System, index: int, staging: Path, root: Path, rows: int, partitioned: bool) -> dict[str, Any]:
+def run_step(
+    system: System, index: int, staging: Path, root: Path, rows: int, partitioned: bool, sizing: dict[str, int]
+) -> dict[str, Any]:
     """Step ``index`` of the workload on the table ``system`` keeps under ``root`` (the steps
     before it applied by earlier calls): seconds, peak RSS, and the digest of the table after it."""
     root.mkdir(parents=True, exist_ok=True)
-    engine = contender(system, root, partitioned)
+    engine = contender(system, root, partitioned, sizing)
     engine.warm()
     step = steps_for(rows)[index]
     file = staging / step.file_name
@@ -223,10 +247,12 @@ def run_step(system: System, index: int, staging: Path, root: Path, rows: int, p
     return {"step": step.name, "seconds": seconds, "peak_rss_mb": peak, "digest": digest(engine.read())}
 
 
-def spawn_step(system: System, index: int, staging: Path, root: Path, rows: int, partitioned: bool) -> dict[str, Any]:
+def spawn_step(
+    system: System, index: int, staging: Path, root: Path, rows: int, partitioned: bool, sizing: dict[str, int]
+) -> dict[str, Any]:
     """:func:`run_step` in a fresh child process; ``{"error": ...}`` when it failed."""
     args = [sys.executable, "-m", "tributary.bench.peers_contenders", system.value, str(index), str(staging)]
-    args += [str(root), str(rows), "1" if partitioned else "0"]
+    args += [str(root), str(rows), "1" if partitioned else "0", json.dumps(sizing)]
     done = subprocess.run(args, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         return {"error": done.stderr.strip()[-2000:] or f"exit {done.returncode}"}
@@ -234,10 +260,10 @@ def spawn_step(system: System, index: int, staging: Path, root: Path, rows: int,
     return result
 
 
-def time_noop(root: Path, partitioned: bool, runs: int) -> dict[str, float]:
+def time_noop(root: Path, partitioned: bool, runs: int, sizing: dict[str, int]) -> dict[str, float]:
     """Median wall seconds and peak RSS of ``tributary cdc apply`` on the command's table when
     every file under its source is applied (each run checked to have applied nothing)."""
-    command = TributaryCli(root, partitioned).command()
+    command = TributaryCli(root, partitioned, sizing).command()
     seconds, rss = [], []
     for _ in range(runs):
         done, figures = measured(command)
@@ -249,8 +275,10 @@ def time_noop(root: Path, partitioned: bool, runs: int) -> dict[str, float]:
 
 
 def _main(argv: list[str]) -> int:
-    system, index, staging, root, rows, partitioned = argv
-    result = run_step(System(system), int(index), Path(staging), Path(root), int(rows), partitioned == "1")
+    system, index, staging, root, rows, partitioned, sizing = argv
+    result = run_step(
+        System(system), int(index), Path(staging), Path(root), int(rows), partitioned == "1", json.loads(sizing)
+    )
     print(json.dumps(result), flush=True)
     return 0
 

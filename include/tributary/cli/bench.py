@@ -32,11 +32,24 @@ def peers(
     partitioned: bool = typer.Option(False, "--partitioned", help="Partition every table by region (8 values)."),
     workdir: Path | None = typer.Option(None, help="Scratch folder (default: system temp)."),
     results_dir: Path | None = typer.Option(None, help="Where peers.json goes (default: bench/results)."),
+    target_file_size_bytes: int | None = typer.Option(None, help="Tributary's table option (Hudi's default if unset)."),
+    small_file_limit_bytes: int | None = typer.Option(
+        None, help="Tributary's table option (0: no small-file packing)."
+    ),
+    record_size_estimate_bytes: int | None = typer.Option(
+        None, help="Tributary's table option (first write's sizing)."
+    ),
 ) -> None:
     """Tributary (API and CLI) vs delta-rs MERGE vs a duckdb floor on one DMS workload, checked."""
     from tributary.bench import peers as bench_peers
 
-    figures = bench_peers.run(rows=rows, repeats=repeats, partitioned=partitioned, workdir=workdir)
+    given = {
+        "target_file_size_bytes": target_file_size_bytes,
+        "small_file_limit_bytes": small_file_limit_bytes,
+        "record_size_estimate_bytes": record_size_estimate_bytes,
+    }
+    sizing = {k: v for k, v in given.items() if v is not None}
+    figures = bench_peers.run(rows=rows, repeats=repeats, partitioned=partitioned, workdir=workdir, sizing=sizing)
     bench_peers.report(figures, results_dir)
     if not figures["correct"]:
         raise typer.Exit(1)

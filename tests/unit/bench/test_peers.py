@@ -76,7 +76,7 @@ def _run_floor(tmp_path: Path, rows: int) -> tuple[list[str], list[dict[str, Any
     """The duckdb floor through every step of a small workload, as the bench's children run it."""
     staging = tmp_path / "staging"
     steps, expected = write_files(rows, staging)
-    results = [run_step(System.DUCKDB, i, staging, tmp_path / "floor", rows, False) for i in range(len(steps))]
+    results = [run_step(System.DUCKDB, i, staging, tmp_path / "floor", rows, False, {}) for i in range(len(steps))]
     return [s.name for s in steps], expected, results
 
 
@@ -138,3 +138,24 @@ def test_a_commands_peak_rss_is_its_own_not_the_benchs_that_started_it() -> None
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert 64 < float(out.strip().splitlines()[-1]) < 200
+
+
+def test_sizing_options_reach_both_tributary_contenders(tmp_path: Path) -> None:
+    """``bench peers --record-size-estimate-bytes ...`` measures the table option it names: the API
+    contender's table is laid out by it (right rows, another file group count) and the command
+    contender passes the same flags."""
+    from tributary.bench.peers_contenders import TributaryCli
+
+    rows = 2_000
+    staging = tmp_path / "staging"
+    _, expected = write_files(rows, staging)
+    sizing = {"target_file_size_bytes": 64 * 1024, "record_size_estimate_bytes": 128}
+    layouts = {}
+    for label, chosen in (("default", {}), ("sized", sizing)):
+        root = tmp_path / label
+        got = run_step(System.TRIBUTARY, 0, staging, root, rows, False, chosen)
+        assert got["digest"] == expected[0], label
+        layouts[label] = len({p.name.split("_")[0] for p in (root / "table").glob("*.parquet")})
+    assert layouts == {"default": 1, "sized": 4}  # ceil(2000 / (65536 // 128))
+    command = TributaryCli(tmp_path / "cli", False, sizing).command()
+    assert command[-4:] == ["--target-file-size-bytes", "65536", "--record-size-estimate-bytes", "128"]
