@@ -15,8 +15,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 
-import pyarrow as pa
-
 from tributary.cdc.checkpoint import K_VERSION, Checkpoint, applied_files
 from tributary.cdc.files import CdcFile, FileKind, list_source, sort_files
 from tributary.cdc.generations import Refusal, admit_loads, generation_floor, sort_out
@@ -25,6 +23,8 @@ from tributary.cdc.options import CHANGE_ID_COLUMN, OP_COLUMN, CdcOptions
 from tributary.errors import CdcFileError, CommitConflictError, HudiError
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from tributary.cdc.merge import WritePlan
     from tributary.cdc.ordering import Arbiter
     from tributary.hudi import HudiTable, TableOptions
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from tributary.hudi.writer import CommitResult
     from tributary.modes import WriteOperationType
 
-# The engine (merge planning, ordering, reading, pyarrow.compute, the Hudi writer) is imported by
-# the functions that use it: a run with nothing pending answers before loading it (start-up time).
+# The engine (pyarrow, merge planning, ordering, reading, the Hudi writer) is imported by the
+# functions that use it: a run with nothing pending answers before loading it (start-up time).
 
 log = logging.getLogger(__name__)
 
@@ -323,6 +323,8 @@ def _survivors(table: HudiTable, floor: pa.Scalar, options: CdcOptions) -> list[
     """Rows the table holds that are not older than a new generation (CDC files after the reload
     that arrived before its first file): the generation's overwrite keeps them, ordered first
     (they lose a tie against the generation's files)."""
+    import pyarrow as pa
+
     from tributary.cdc.stored import stored_since
 
     assert options.precombine_field
@@ -447,6 +449,7 @@ def read_and_plan(
 
 def check_keys(file: CdcFile, batch: pa.Table, key_options: TableOptions) -> None:
     """Raise CdcFileError naming ``file`` when its rows cannot be keyed or placed in the table."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     from tributary.hudi.keys import check_record_keys, partition_paths

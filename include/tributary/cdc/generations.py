@@ -17,8 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, TypeAlias
 
 from tributary.cdc.checkpoint import Checkpoint, FileState
 from tributary.cdc.files import CdcFile, FileKind, content_digest
@@ -26,9 +25,12 @@ from tributary.cdc.ledger import Version
 from tributary.cdc.options import CdcOptions
 from tributary.errors import CdcFileError, StorageError
 
+if TYPE_CHECKING:  # pyarrow loads only when files are read: sort_out decides a no-op run without it
+    import pyarrow as pa
+
 log = logging.getLogger(__name__)
 
-Batch = tuple[CdcFile, pa.Table]
+Batch: TypeAlias = "tuple[CdcFile, pa.Table]"
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,7 @@ def admit_loads(
 
 
 def _dated_before(table: pa.Table, name: str, floor: pa.Scalar) -> bool:
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     from tributary.cdc.ordering import encode_value

@@ -6,26 +6,32 @@ unreferenced file behind, never a reference to a missing one):
 - the **ledger** of applied files: every file version a commit applied (path, kind, size, mtime,
   content digest), in append-only segments (one per commit, merged into one when there are more
   than :data:`MAX_SEGMENTS`). The checkpoint names the segments; nothing is forgotten, so a late
-  file is recognised as new however many files were applied since;
+  file is recognised as new however many files were applied since. A segment is gzipped JSON
+  (``ledger-*.json.gz``: read without pyarrow, so a run with nothing to apply never loads it);
+  tables written before keep their Parquet segments (``ledger-*.parquet``), read as before, until
+  the next merge rewrites them as JSON;
 - the **delete markers**: record key, precombine value and DMS file order of each delete, kept
   ``delete_markers_hours`` so that a late change older than a delete cannot bring the row back.
 """
 
 from __future__ import annotations
 
+import gzip
 import io
+import json
 import logging
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from tributary.cdc.files import CdcFile, FileKind
 from tributary.errors import CdcError, StorageError
 from tributary.storage import Storage
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +41,9 @@ MAX_SEGMENTS = 8
 ORDER_COLUMN = "__tributary_order"
 """DMS order key of the file a change came from (the tie-break after the precombine value)."""
 AT_COLUMN = "__tributary_deleted_at"
-
-_LEDGER_SCHEMA = pa.schema(
-    [
-        ("path", pa.string()),
-        ("kind", pa.string()),
-        ("size", pa.int64()),
-        ("mtime_ns", pa.int64()),
-        ("digest", pa.string()),
-        ("order_key", pa.string()),
-        ("max_value", pa.string()),
-    ]
-)
+LEDGER_COLUMNS = ("path", "kind", "size", "mtime_ns", "digest", "order_key", "max_value")
+"""A ledger row's fields (the Parquet columns of older segments, the keys of JSON ones)."""
+LEDGER_FORMAT = "tributary.ledger/1"
 
 
 @dataclass(frozen=True)
@@ -76,27 +73,50 @@ def _storage(target: str) -> Storage:
 
 
 def _write(target: str, name: str, table: pa.Table) -> None:
+    import pyarrow.parquet as pq
+
     sink = io.BytesIO()
     pq.write_table(table, sink)
     _storage(target).write_bytes(name, sink.getvalue())
 
 
+def _unreadable(target: str, name: str, exc: Exception) -> CdcError:
+    return CdcError(
+        f"{target}: side state {AUX}/{name} named by the latest commit cannot be read ({exc}); restore it "
+        "from a backup or rebuild the table with `tributary tables reload`"
+    )
+
+
 def _read(target: str, name: str) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
-        # ParquetFile, not read_table: one file needs no pyarrow.dataset (start-up time of a no-op run)
+        # ParquetFile, not read_table: one file needs no pyarrow.dataset
         return pq.ParquetFile(io.BytesIO(_storage(target).read_bytes(name))).read()
     except (StorageError, OSError, pa.ArrowException) as exc:
-        raise CdcError(
-            f"{target}: side state {AUX}/{name} named by the latest commit cannot be read ({exc}); restore it "
-            "from a backup or rebuild the table with `tributary tables reload`"
-        ) from exc
+        raise _unreadable(target, name, exc) from exc
+
+
+def _read_rows(target: str, name: str) -> list[dict[str, Any]]:
+    """The rows of one ledger segment, JSON or (written before) Parquet."""
+    if name.endswith(".parquet"):
+        rows: list[dict[str, Any]] = _read(target, name).to_pylist()
+        return rows
+    try:
+        document = json.loads(gzip.decompress(_storage(target).read_bytes(name)))
+        if document.get("format") != LEDGER_FORMAT:
+            raise ValueError(f"not a ledger segment ({LEDGER_FORMAT})")
+        return [dict(zip(LEDGER_COLUMNS, row, strict=True)) for row in document["rows"]]
+    except (StorageError, OSError, EOFError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise _unreadable(target, name, exc) from exc
 
 
 def read_ledger(target: str, segments: Sequence[str]) -> dict[str, Version]:
     """Path → the latest applied version, from the checkpoint's segments (oldest first)."""
     out: dict[str, Version] = {}
     for name in segments:
-        for row in _read(target, name).to_pylist():
+        for row in _read_rows(target, name):
             out[row["path"]] = Version(
                 row["size"],
                 row["mtime_ns"],
@@ -108,20 +128,11 @@ def read_ledger(target: str, segments: Sequence[str]) -> dict[str, Version]:
     return out
 
 
-def _ledger_table(entries: Iterable[tuple[str, Version]]) -> pa.Table:
-    rows = [
-        {
-            "path": p,
-            "kind": v.kind.value,
-            "size": v.size,
-            "mtime_ns": v.mtime_ns,
-            "digest": v.digest,
-            "order_key": v.order_key,
-            "max_value": v.max_value,
-        }
-        for p, v in entries
-    ]
-    return pa.Table.from_pylist(rows, schema=_LEDGER_SCHEMA)
+def _write_ledger(target: str, name: str, entries: Iterable[tuple[str, Version]]) -> None:
+    """One ledger segment: gzipped JSON rows in :data:`LEDGER_COLUMNS` order."""
+    rows = [[p, v.kind.value, v.size, v.mtime_ns, v.digest, v.order_key, v.max_value] for p, v in entries]
+    document = json.dumps({"format": LEDGER_FORMAT, "rows": rows}, separators=(",", ":"))
+    _storage(target).write_bytes(name, gzip.compress(document.encode("utf-8"), compresslevel=6, mtime=0))
 
 
 def write_segments(
@@ -133,12 +144,12 @@ def write_segments(
 ) -> tuple[str, ...]:
     """Record ``applied`` in a new segment (or merge every segment into one) and return the
     segment names the next checkpoint carries."""
-    name = f"ledger-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
+    name = f"ledger-{time.time_ns()}-{uuid.uuid4().hex[:8]}.json.gz"
     new = {f.path: version_of(f, max_values.get(f.path, "")) for f in applied}
     if len(segments) + 1 > MAX_SEGMENTS:
-        _write(target, name, _ledger_table(sorted({**ledger, **new}.items())))
+        _write_ledger(target, name, sorted({**ledger, **new}.items()))
         return (name,)
-    _write(target, name, _ledger_table(new.items()))
+    _write_ledger(target, name, new.items())
     return (*segments, name)
 
 
@@ -151,9 +162,9 @@ def write_markers(target: str, markers: pa.Table | None, keep_hours: float) -> s
     """Store the markers younger than ``keep_hours``; the name for the checkpoint ("" if none)."""
     if markers is None or markers.num_rows == 0:
         return ""
-    cutoff = time.time_ns() - int(keep_hours * 3600 * 1e9)
     import pyarrow.compute as pc
 
+    cutoff = time.time_ns() - int(keep_hours * 3600 * 1e9)
     markers = markers.filter(pc.greater_equal(markers.column(AT_COLUMN), cutoff))
     if markers.num_rows == 0:
         return ""

@@ -4,40 +4,57 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from tributary.errors import CdcError
 from tributary.modes import StorageMode
 
-_TYPES = {
-    "string": pa.string(),
-    "int32": pa.int32(),
-    "int": pa.int32(),
-    "int64": pa.int64(),
-    "long": pa.int64(),
-    "bigint": pa.int64(),
-    "float": pa.float32(),
-    "double": pa.float64(),
-    "float64": pa.float64(),
-    "bool": pa.bool_(),
-    "boolean": pa.bool_(),
-    "date": pa.date32(),
-    "timestamp": pa.timestamp("us"),
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# type name -> pyarrow factory and its arguments (pyarrow is imported only to build a type: the
+# options of a run with nothing to apply are checked without it, start-up time)
+_TYPES: dict[str, tuple[str, ...]] = {
+    "string": ("string",),
+    "int32": ("int32",),
+    "int": ("int32",),
+    "int64": ("int64",),
+    "long": ("int64",),
+    "bigint": ("int64",),
+    "float": ("float32",),
+    "double": ("float64",),
+    "float64": ("float64",),
+    "bool": ("bool_",),
+    "boolean": ("bool_",),
+    "date": ("date32",),
+    "timestamp": ("timestamp", "us"),
 }
 _DECIMAL = re.compile(r"^decimal\((\d+),\s*(\d+)\)$")
+
+
+def check_type(name: str, what: str) -> tuple[int, int] | None:
+    """Raise CdcError unless ``name`` is a type :func:`parse_type` knows; (precision, scale) of
+    a decimal, None for the others."""
+    key = name.strip().lower()
+    if key in _TYPES:
+        return None
+    match = _DECIMAL.match(key)
+    if match and 0 < int(match.group(1)) <= 38 and int(match.group(2)) <= int(match.group(1)):
+        return int(match.group(1)), int(match.group(2))
+    raise CdcError(f"{what}: unknown type {name!r} (use one of {', '.join(_TYPES)} or decimal(p,s))")
 
 
 def parse_type(name: str, what: str) -> pa.DataType:
     """A type by name: string, int/int32, long/int64/bigint, float, double, bool, date,
     timestamp (microseconds) or decimal(p,s)."""
-    key = name.strip().lower()
-    if key in _TYPES:
-        return _TYPES[key]
-    match = _DECIMAL.match(key)
-    if match and 0 < int(match.group(1)) <= 38 and int(match.group(2)) <= int(match.group(1)):
-        return pa.decimal128(int(match.group(1)), int(match.group(2)))
-    raise CdcError(f"{what}: unknown type {name!r} (use one of {', '.join(_TYPES)} or decimal(p,s))")
+    import pyarrow as pa
+
+    decimal = check_type(name, what)
+    if decimal is not None:
+        return pa.decimal128(*decimal)
+    factory, *args = _TYPES[name.strip().lower()]
+    built: pa.DataType = getattr(pa, factory)(*args)
+    return built
 
 
 def parse_type_list(value: str | None, what: str) -> tuple[tuple[str, str], ...]:
@@ -48,7 +65,7 @@ def parse_type_list(value: str | None, what: str) -> tuple[tuple[str, str], ...]
             column, sep, name = item.partition("=")
             if not sep or not column.strip():
                 raise CdcError(f"{what}: {item.strip()!r} is not column=type (e.g. id=int64,ts=timestamp)")
-            parse_type(name, f"{what}: column {column.strip()}")
+            check_type(name, f"{what}: column {column.strip()}")
             pairs.append((column.strip(), name.strip()))
     return tuple(pairs)
 
@@ -146,7 +163,7 @@ class CdcOptions:
             )
         object.__setattr__(self, "mode", StorageMode(self.mode))
         for column, name in self.csv_types:
-            parse_type(name, f"table {self.table_name}: CSV type of {column}")
+            check_type(name, f"table {self.table_name}: CSV type of {column}")
 
     @property
     def small_file_limit(self) -> int:

@@ -8,15 +8,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
 from tributary.errors import HudiError, StorageError, UnsupportedTableError
-from tributary.hudi import schema as sch
 from tributary.hudi.options import KeyGenerator, TableOptions, WriteOperation, format_properties, parse_properties
 from tributary.hudi.timeline import Instant, Timeline
 from tributary.storage import Storage, hudi_storage_options
 
-if TYPE_CHECKING:  # the writer, file index and table services load when a table is written or read
+if TYPE_CHECKING:  # the writer, file index, table services and pyarrow load when a table is written or read
+    import pyarrow as pa
+
     from tributary.hudi.base_file import BaseFile, Footer
     from tributary.hudi.file_index import FileIndex
     from tributary.hudi.writer import CommitResult
@@ -218,6 +217,10 @@ class HudiTable:
 
     def schema_of(self, index: FileIndex) -> pa.Schema | None:
         """The table's data columns when its file slices are ``index``."""
+        import pyarrow as pa
+
+        from tributary.hudi import schema as sch
+
         latest = index.latest_files()
         if latest:
             footer = self.footer(max(latest, key=lambda b: b.instant))
