@@ -25,9 +25,13 @@ UV="uv"; command -v uv >/dev/null 2>&1 || UV="$PYTHON -m uv"
 
 [ -x .venv/bin/python ] || $UV venv --quiet --python "$PYTHON" .venv
 echo "installing the pinned lock into .venv ..."
-$UV pip install --quiet --python .venv/bin/python -r requirements.txt
+# --compile-bytecode: pip's default, not uv's. Without .pyc files every process compiles what it
+# imports (and with PYTHONDONTWRITEBYTECODE set, as on these machines, never keeps the result):
+# a no-op `tributary cdc apply` took 0.15 s without them, 0.08 s with them
+$UV pip install --quiet --compile-bytecode --python .venv/bin/python -r requirements.txt
 # benchmark peers (delta-rs, duckdb) for `tributary bench peers`; never imported by the runtime
-$UV pip install --quiet --python .venv/bin/python -r requirements-bench.txt
+$UV pip install --quiet --compile-bytecode --python .venv/bin/python -r requirements-bench.txt
 $UV pip install --quiet --python .venv/bin/python --no-deps -e .
+.venv/bin/python -m compileall -q include dags plugins > /dev/null || true
 echo "$want" > "$stamp"
 echo "environment ready: .venv ($(.venv/bin/python --version))"
