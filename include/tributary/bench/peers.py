@@ -120,9 +120,11 @@ def _step_figures(
     secs: dict[str, list[float]] = {s.value: [] for s in SYSTEMS}
     rss: dict[str, float] = {}
     ratios: dict[str, list[float]] = {s.value: [] for s in SYSTEMS if s is not System.DELTA}
+    per_repeat: list[dict[str, float]] = []
     wrong = len(failures)
     for repeat, this in enumerate(runs):
         good: dict[str, float] = {}
+        per_repeat.append(good)
         for system, result in this.items():
             problem = _check(result, index, want)
             if problem:
@@ -139,6 +141,8 @@ def _step_figures(
         "step": name,
         "seconds": {s: _median(v) for s, v in secs.items()},
         "ratio_vs_delta": _median(ratios[System.TRIBUTARY.value]),
+        "ratios_vs_delta": ratios[System.TRIBUTARY.value],
+        "seconds_per_repeat": per_repeat,
         "cli_ratio_vs_delta": _median(ratios[System.TRIBUTARY_CLI.value]),
         "floor_ratio_vs_delta": _median(ratios[System.DUCKDB.value]),
         "correct": len(failures) == wrong,
