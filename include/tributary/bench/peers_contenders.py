@@ -26,13 +26,16 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tributary.bench.peers_rss import vm_hwm_mb
 from tributary.bench.peers_workload import KEY, OP, PARTITION, PRECOMBINE, Step, StepKind, digest, steps_for
+
+if TYPE_CHECKING:
+    from tributary.cdc.options import CdcOptions
 
 ENGINE_MODULES = (
     "pyarrow.compute",
@@ -70,28 +73,30 @@ SIZING_FLAGS = {
 """The table's file sizing options a run may set (CdcOptions field -> ``cdc apply`` flag)."""
 
 
+def bench_options(partitioned: bool, sizing: dict[str, int]) -> CdcOptions:
+    """The bench table's CdcOptions with ``sizing`` (CdcError names a bad value)."""
+    from tributary.cdc import options as cdc
+
+    target = sizing.get("target_file_size_bytes", cdc.DEFAULT_TARGET_FILE_SIZE_BYTES)
+    return cdc.CdcOptions(
+        "bench",
+        (KEY,),
+        PRECOMBINE,
+        partition_fields=(PARTITION,) if partitioned else (),
+        target_file_size_bytes=target,
+        small_file_limit_bytes=sizing.get("small_file_limit_bytes", cdc.small_file_limit_for(target)),
+        record_size_estimate_bytes=sizing.get("record_size_estimate_bytes", cdc.DEFAULT_RECORD_SIZE_ESTIMATE_BYTES),
+    )
+
+
 class TributaryApi:
     """The one-shot apply through the Python API: the files land in its own staging folder."""
 
     def __init__(self, root: Path, partitioned: bool, sizing: dict[str, int] | None = None) -> None:
-        from tributary.cdc import options as cdc
-
         self.staging, self.target = root / "staging", root / "table"
         self.staging.mkdir(parents=True, exist_ok=True)
-        parts = (PARTITION,) if partitioned else ()
         self.sizing = {k: v for k, v in (sizing or {}).items() if k in SIZING_FLAGS}
-        target = self.sizing.get("target_file_size_bytes", cdc.DEFAULT_TARGET_FILE_SIZE_BYTES)
-        self.options = cdc.CdcOptions(
-            "bench",
-            (KEY,),
-            PRECOMBINE,
-            partition_fields=parts,
-            target_file_size_bytes=target,
-            small_file_limit_bytes=self.sizing.get("small_file_limit_bytes", cdc.small_file_limit_for(target)),
-            record_size_estimate_bytes=self.sizing.get(
-                "record_size_estimate_bytes", cdc.DEFAULT_RECORD_SIZE_ESTIMATE_BYTES
-            ),
-        )
+        self.options = bench_options(partitioned, self.sizing)
 
     def warm(self) -> None:
         """The engine's modules, imported before the clock starts (they load on the first write)."""

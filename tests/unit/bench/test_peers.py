@@ -159,3 +159,44 @@ def test_sizing_options_reach_both_tributary_contenders(tmp_path: Path) -> None:
     assert layouts == {"default": 1, "sized": 4}  # ceil(2000 / (65536 // 128))
     command = TributaryCli(tmp_path / "cli", False, sizing).command()
     assert command[-4:] == ["--target-file-size-bytes", "65536", "--record-size-estimate-bytes", "128"]
+
+
+def test_bench_peers_refuses_a_missing_workdir_and_bad_sizing_before_it_starts(tmp_path: Path) -> None:
+    """Expected mistakes get one clear line naming what is wrong, exit status non-zero, no
+    traceback, and nothing is measured (no DMS files written, no results)."""
+    import io
+
+    from tributary.cli import main as cli
+
+    missing = tmp_path / "no-such-folder"
+    results = tmp_path / "results"
+    cases = {
+        "missing workdir": (["--workdir", str(missing)], "no-such-folder"),
+        "small limit above target": (
+            ["--target-file-size-bytes", "1000", "--small-file-limit-bytes", "5000"],
+            "small_file_limit",
+        ),
+        "zero estimate": (["--record-size-estimate-bytes", "0"], "record_size_estimate"),
+    }
+    for why, (flags, named) in cases.items():
+        err = io.StringIO()
+        old = cli.err_console
+        cli.err_console = cli.ErrConsole(file=err, width=200)
+        try:
+            code = cli.main(
+                ["bench", "peers", "--rows", "100", "--repeats", "1", "--results-dir", str(results), *flags]
+            )
+        finally:
+            cli.err_console = old
+        assert code != 0, why
+        assert not results.exists() and not missing.exists(), why
+        assert "Traceback" not in err.getvalue(), why
+        if why != "missing workdir":  # click prints usage errors itself (checked below)
+            assert named in err.getvalue(), (why, err.getvalue())
+    done = subprocess.run(
+        [sys.executable, "-m", "tributary.cli.main", "bench", "peers", "--workdir", str(missing)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2 and "no-such-folder" in done.stderr and "Traceback" not in done.stderr
