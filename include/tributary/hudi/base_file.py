@@ -86,7 +86,11 @@ def mostly_distinct(data: pa.Table) -> tuple[str, ...]:
         t = column.type
         if pa.types.is_nested(t) or pa.types.is_dictionary(t) or pa.types.is_boolean(t) or pa.types.is_null(t):
             continue
-        if pc.count_distinct(col, mode="all").as_py() * 10 > sample.num_rows * 9:
+        try:
+            distinct = pc.count_distinct(col, mode="all").as_py()
+        except pa.ArrowNotImplementedError:
+            continue  # no hash kernel for the type (string_view, say): pyarrow's default stays
+        if distinct * 10 > sample.num_rows * 9:
             out.append(column.name)
     return tuple(out)
 

@@ -72,3 +72,12 @@ def test_mostly_distinct_columns_are_written_without_a_dictionary(tmp_path: Path
         "customer",
     ]
     assert pq.read_table(path).equals(table.set_column(8, "region", table.column("region").cast(pa.string())))
+
+
+def test_mostly_distinct_leaves_columns_without_a_hash_kernel_alone() -> None:
+    """A type Arrow cannot count distinct values of keeps pyarrow's default instead of failing
+    the write."""
+    from tributary.hudi.base_file import mostly_distinct
+
+    data = pa.table({"view": pa.array([str(i) for i in range(100)], pa.string_view()), "id": list(range(100))})
+    assert mostly_distinct(data) == ("id",)
