@@ -32,6 +32,6 @@ $UV pip install --quiet --compile-bytecode --python .venv/bin/python -r requirem
 # benchmark peers (delta-rs, duckdb) for `tributary bench peers`; never imported by the runtime
 $UV pip install --quiet --compile-bytecode --python .venv/bin/python -r requirements-bench.txt
 $UV pip install --quiet --python .venv/bin/python --no-deps -e .
-.venv/bin/python -m compileall -q include dags plugins > /dev/null || true
+.venv/bin/python -m compileall -q include dags plugins > /dev/null
 echo "$want" > "$stamp"
 echo "environment ready: .venv ($(.venv/bin/python --version))"
