@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from tributary.errors import CdcError, CdcFileError, StorageError
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from pyarrow import fs as pafs
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ def list_source(source: str) -> tuple[list[CdcFile], list[str]]:
     return sort_files(out), ignored
 
 
-def digest_bytes(raw: bytes) -> str:
+def digest_bytes(raw: bytes | pa.Buffer) -> str:
     """The content identity of a file's bytes."""
     import hashlib
 

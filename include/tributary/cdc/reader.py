@@ -10,6 +10,7 @@ import csv
 import io
 import logging
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,16 +41,20 @@ def read_versioned(
     if file.size == 0:
         raise CdcFileError(file.path, "empty file (0 bytes)")
     try:
-        raw = open_input(file.uri).read()
+        with open_input(file.uri) as stream:
+            raw = stream.read_buffer()
     except OSError as exc:
         raise CdcFileError(file.path, f"cannot be read: {exc}") from exc
-    if not raw:
+    if not raw.size:
         raise CdcFileError(file.path, "empty file (0 bytes)")
-    table = _read_parquet(file, raw) if file.format == "parquet" else _read_csv(file, raw, options, table_types)
-    return _normalise(file, table, options), digest_bytes(raw)
+    with ThreadPoolExecutor(1, thread_name_prefix="digest") as pool:
+        # hashlib releases the GIL: the digest costs no time next to the decoding
+        digest = pool.submit(digest_bytes, raw)
+        table = _read_parquet(file, raw) if file.format == "parquet" else _read_csv(file, raw, options, table_types)
+        return _normalise(file, table, options), digest.result()
 
 
-def _read_parquet(file: CdcFile, raw: bytes) -> pa.Table:
+def _read_parquet(file: CdcFile, raw: pa.Buffer) -> pa.Table:
     import pyarrow.parquet as pq
 
     try:
@@ -58,10 +63,10 @@ def _read_parquet(file: CdcFile, raw: bytes) -> pa.Table:
         raise CdcFileError(file.path, f"not a readable Parquet file (truncated or corrupt?): {exc}") from exc
 
 
-def _first_row(file: CdcFile, raw: bytes, delimiter: str) -> list[str]:
+def _first_row(file: CdcFile, raw: pa.Buffer, delimiter: str) -> list[str]:
     """The first CSV record (a quoted value may span lines), from the file's first 64 KiB."""
-    chunk = raw[: 1 << 16]
-    if len(raw) > len(chunk) and b"\n" in chunk:
+    chunk = raw.slice(0, min(raw.size, 1 << 16)).to_pybytes()
+    if raw.size > len(chunk) and b"\n" in chunk:
         chunk = chunk[: chunk.rfind(b"\n") + 1]  # whole lines: never a split UTF-8 character
     try:
         text = chunk.decode("utf-8")
@@ -71,7 +76,7 @@ def _first_row(file: CdcFile, raw: bytes, delimiter: str) -> list[str]:
 
 
 def _read_csv(
-    file: CdcFile, raw: bytes, options: CdcOptions, table_types: Mapping[str, pa.DataType] | None
+    file: CdcFile, raw: pa.Buffer, options: CdcOptions, table_types: Mapping[str, pa.DataType] | None
 ) -> pa.Table:
     from pyarrow import csv as pacsv
 

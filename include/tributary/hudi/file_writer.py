@@ -162,11 +162,20 @@ class FileWriter:
         so a rollback finds every file by its marker)."""
         self._pool(threads)
         pool = ThreadPoolExecutor(threads, thread_name_prefix="base-file")
-        futures = [pool.submit(self.write_file, task, plan) for task, plan in enumerate(plans)]
+        # the largest files first (task numbers keep the plans' order): a small file last fills a
+        # gap instead of leaving a large one to run alone at the end
+        tasks = sorted(enumerate(plans), key=lambda tp: -self._rows_to_write(tp[1]))
+        futures = {task: pool.submit(self.write_file, task, plan) for task, plan in tasks}
         try:
-            return [f.result() for f in futures]
+            return [futures[task].result() for task in range(len(plans))]
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _rows_to_write(self, plan: FilePlan) -> int:
+        """About the rows of ``plan``'s new file (the base file's rows, its footer already read
+        while locating keys, plus the incoming ones)."""
+        kept = self.table.footer(plan.base).num_rows if plan.base is not None else 0
+        return kept + plan.num_updates + plan.num_inserts
 
     def _pool(self, threads: int = 1) -> ThreadPoolExecutor:
         with self._pool_lock:

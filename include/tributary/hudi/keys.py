@@ -50,8 +50,16 @@ def _require(table: pa.Table, fields: tuple[str, ...], kind: str, opts: TableOpt
         raise HudiError(f"{what}: {kind} column(s) {missing} missing for table {opts.table_name!r}")
 
 
+def _never_empty_text(col: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether every value of ``col`` prints as a non-empty text: an integer or date column
+    without nulls."""
+    return (pa.types.is_integer(col.type) or pa.types.is_date(col.type)) and col.null_count == 0
+
+
 def _simple_key(table: pa.Table, name: str, opts: TableOptions, what: str) -> pa.ChunkedArray:
     keys = java_text(table.column(name), what)
+    if _never_empty_text(table.column(name)):
+        return _chunked(keys)
     bad = pc.sum(pc.cast(pc.or_kleene(pc.is_null(keys), pc.equal(keys, "")), pa.int64())).as_py() or 0
     if bad:
         raise HudiError(
@@ -109,10 +117,8 @@ def check_record_keys(table: pa.Table, opts: TableOptions, what: str) -> None:
     """Raise what :func:`record_keys` raises for ``table``, without building the keys when one
     integer or date field without nulls is the key (its text is never null or empty)."""
     fields = opts.record_key_fields
-    if len(fields) == 1 and fields[0] in table.column_names:
-        col = table.column(fields[0])
-        if (pa.types.is_integer(col.type) or pa.types.is_date(col.type)) and col.null_count == 0:
-            return
+    if len(fields) == 1 and fields[0] in table.column_names and _never_empty_text(table.column(fields[0])):
+        return
     record_keys(table, opts, what)
 
 

@@ -405,3 +405,31 @@ def test_rewrite_keeps_one_dictionary_across_row_groups(tmp_path: Path) -> None:
     status = next(group.column(i) for i in range(group.num_columns) if group.column(i).path_in_schema == "status")
     assert status.total_uncompressed_size < n
     assert pq.read_table(newest).column("status").to_pylist() == words[:1] + words[3:]
+
+
+def test_threads_start_the_largest_file_groups_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool takes the file groups by size, largest first (a small one last fills a gap rather
+    than a large one running alone at the end); task numbers still follow the plan order."""
+    from tributary.hudi import file_writer
+    from tributary.settings import get_settings
+
+    submitted: list[tuple[int, int]] = []
+
+    class Recording(file_writer.ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if getattr(fn, "__name__", "") == "write_file":
+                task, plan = args
+                submitted.append((task, plan.num_updates + plan.num_inserts))
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(file_writer, "ThreadPoolExecutor", Recording)
+    monkeypatch.setenv("TRIBUTARY_WRITE_THREADS", "2")
+    get_settings.cache_clear()
+    uri = str(tmp_path / "t")
+    t = HudiTable.create(uri, opts(6, "nonpartitioned", target_file_size_bytes=40 * 1024, small_file_limit_bytes=0))
+    result = t.write(rows(list(range(215))))
+    sizes = [n for _, n in submitted]
+    assert sorted(sizes) == sorted([40] * 5 + [15]) and sizes == sorted(sizes, reverse=True)
+    by_token = {s.path.split("_")[1]: s.rows_written for s in result.write_stats}
+    assert {f"{task}-1-0": n for task, n in submitted} == by_token
+    assert len(rs.snapshot(uri)) == 215
