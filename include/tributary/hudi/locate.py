@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,9 +58,10 @@ class Located:
 class KeyLocator:
     """Locates keys in base files; ``footer`` returns a file's (cached) footer."""
 
-    def __init__(self, storage: Storage, footer: Callable[[BaseFile], Footer]) -> None:
+    def __init__(self, storage: Storage, footer: Callable[[BaseFile], Footer], threads: int = 1) -> None:
         self.storage = storage
         self.footer = footer
+        self.threads = threads
         self.located: dict[str, Located] = {}  # base file path -> what locating read from it
         self._kept_bytes = 0
 
@@ -89,29 +91,46 @@ class KeyLocator:
         return mask
 
     def locate(self, files: Sequence[BaseFile], keys: pa.Array) -> list[tuple[BaseFile, pa.Array]]:
-        """(file, keys found in it) for every file holding some of ``keys``."""
+        """(file, keys found in it) for every file holding some of ``keys``.
+
+        The files are searched ``threads`` at a time (reading and matching a key column release
+        the GIL); what is kept for the rewrite is decided in file order afterwards."""
         found: list[tuple[BaseFile, pa.Array]] = []
-        if len(keys) == 0:
+        if len(keys) == 0 or not files:
             return found
         probe = KeyProbe(keys)
-        for bf in files:
-            mask = self._candidates(bf, keys, probe)
-            if mask is None:
+        if self.threads > 1 and len(files) > 1:
+            with ThreadPoolExecutor(min(self.threads, len(files)), thread_name_prefix="locate") as pool:
+                searched = list(pool.map(lambda bf: self._search(bf, keys, probe), files))
+        else:
+            searched = [self._search(bf, keys, probe) for bf in files]
+        for bf, match in zip(files, searched, strict=True):
+            if match is None:
                 continue
-            cands = pc.filter(keys, mask)
-            file_keys = read_table(self.storage, bf.path, ["_hoodie_record_key"]).column(0)
-            # hash the smaller side (the candidates), probe the file's keys
-            in_file = pc.is_in(file_keys, value_set=cands)
-            hits = pc.filter(file_keys, in_file).combine_chunks()
-            if len(hits):
-                found.append((bf, hits))
-                # the rewrite of this file drops exactly these rows: keep the mask (and, within a
-                # budget, the key column) so it neither reads the keys again nor probes them again
-                keep_keys = self._kept_bytes + file_keys.nbytes <= LOCATED_KEYS_MAX_BYTES
-                if keep_keys:
-                    self._kept_bytes += file_keys.nbytes
-                self.located[bf.path] = Located(hits, in_file, file_keys if keep_keys else None)
+            hits, in_file, file_keys = match
+            found.append((bf, hits))
+            # the rewrite of this file drops exactly these rows: keep the mask (and, within a
+            # budget, the key column) so it neither reads the keys again nor probes them again
+            keep_keys = self._kept_bytes + file_keys.nbytes <= LOCATED_KEYS_MAX_BYTES
+            if keep_keys:
+                self._kept_bytes += file_keys.nbytes
+            self.located[bf.path] = Located(hits, in_file, file_keys if keep_keys else None)
         return found
+
+    def _search(
+        self, bf: BaseFile, keys: pa.Array, probe: KeyProbe
+    ) -> tuple[pa.Array, pa.ChunkedArray, pa.ChunkedArray] | None:
+        """The keys of ``keys`` in ``bf``, the mask of their rows and the file's key column (None
+        when it holds none of them)."""
+        mask = self._candidates(bf, keys, probe)
+        if mask is None:
+            return None
+        cands = pc.filter(keys, mask)
+        file_keys = read_table(self.storage, bf.path, ["_hoodie_record_key"]).column(0)
+        # hash the smaller side (the candidates), probe the file's keys
+        in_file = pc.is_in(file_keys, value_set=cands)
+        hits = pc.filter(file_keys, in_file).combine_chunks()
+        return (hits, in_file, file_keys) if len(hits) else None
 
     def stored_record_bytes(self, slices: Sequence[BaseFile]) -> float | None:
         """Bytes per stored record in the last few of ``slices`` (None when they hold no rows)."""

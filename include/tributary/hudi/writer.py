@@ -22,7 +22,7 @@ from tributary.errors import HudiError
 from tributary.hudi import instants
 from tributary.hudi import schema as sch
 from tributary.hudi.file_index import FileIndex
-from tributary.hudi.file_writer import FileWriter, WriteStat, stats_by_partition
+from tributary.hudi.file_writer import FileWriter, WriteStat, stats_by_partition, write_threads
 from tributary.hudi.keys import partition_paths, record_keys
 from tributary.hudi.locate import KeyLocator
 from tributary.hudi.options import WriteOperation
@@ -185,7 +185,7 @@ class CommitWriter:
         self, inp: WriteInput, schema: pa.Schema | None, pending: instants.PendingWrite
     ) -> tuple[WritePlan, list[WriteStat]]:
         slices = self.index.latest_files()
-        locator = KeyLocator(self.storage, self.table.footer)
+        locator = KeyLocator(self.storage, self.table.footer, write_threads())
         located = locator.locate(slices, lookup_keys(inp.upserts, inp.deletes, inp.operation))
         plan = plan_write(
             PlanInput(

@@ -433,3 +433,27 @@ def test_threads_start_the_largest_file_groups_first(tmp_path: Path, monkeypatch
     by_token = {s.path.split("_")[1]: s.rows_written for s in result.write_stats}
     assert {f"{task}-1-0": n for task, n in submitted} == by_token
     assert len(rs.snapshot(uri)) == 215
+
+
+def test_locating_in_threads_finds_what_one_thread_finds(tmp_path: Path) -> None:
+    """Files searched side by side give the same (file, keys) pairs, in file order, and keep the
+    same rows and key columns for the rewrite as a search one file at a time."""
+    from tributary.hudi.locate import KeyLocator
+
+    uri = str(tmp_path / "t")
+    t = HudiTable.create(uri, opts(6, "nonpartitioned", target_file_size_bytes=40 * 1024, small_file_limit_bytes=0))
+    t.write(rows(list(range(200))))
+    files = t.file_index().latest_files()
+    assert len(files) == 5
+    keys = pa.array([str(i) for i in (*range(0, 200, 7), 999, 1234)])
+    one, many = KeyLocator(t.storage, t.footer, 1), KeyLocator(t.storage, t.footer, 3)
+    found_one, found_many = one.locate(files, keys), many.locate(files, keys)
+    assert [(bf.path, hits.to_pylist()) for bf, hits in found_one] == [
+        (bf.path, hits.to_pylist()) for bf, hits in found_many
+    ]
+    assert sorted(k for _, hits in found_many for k in hits.to_pylist()) == sorted(str(i) for i in range(0, 200, 7))
+    for bf in files:
+        a, b = one.take(bf.path), many.take(bf.path)
+        assert a is not None and b is not None
+        assert a.mask.equals(b.mask) and a.file_keys is not None and b.file_keys is not None
+        assert a.file_keys.equals(b.file_keys)
