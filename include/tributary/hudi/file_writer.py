@@ -137,12 +137,18 @@ class FileWriter:
         self.locator = locator
         self.avro_meta = sch.avro_schema_json(schema, table.options.table_name, with_meta=True)
         self._bloom_pool: ThreadPoolExecutor | None = None
+        self._bloom_beside = True
         self._pool_lock = threading.Lock()
 
     def write(self, plans: list[FilePlan]) -> list[WriteStat]:
         """Write every planned file group (task numbers follow the order of ``plans``), up to
         :func:`write_threads` at a time: Parquet encoding and compression release the GIL."""
         threads = min(write_threads(), len(plans))
+        # fewer files than threads: a file's bloom filter is hashed beside its encoding; else the
+        # other files keep the cores busy and each thread hashes its own file's keys (measured on
+        # the 1M-row load, 9 files on 2 threads: 0.73 -> 0.67 s, medians of 14 fresh processes;
+        # fewer threads also leave the allocator fewer per-thread heaps of fresh memory)
+        self._bloom_beside = len(plans) < write_threads()
         try:
             if threads <= 1:
                 stats = [self.write_file(task, plan) for task, plan in enumerate(plans)]
@@ -160,7 +166,8 @@ class FileWriter:
         """Every file written by a pool of ``threads``; the first failure cancels the files not
         started and is raised once the running ones ended (no file is written after it returns,
         so a rollback finds every file by its marker)."""
-        self._pool(threads)
+        if self._bloom_beside:
+            self._pool(threads)
         pool = ThreadPoolExecutor(threads, thread_name_prefix="base-file")
         # the largest files first (task numbers keep the plans' order): a small file last fills a
         # gap instead of leaving a large one to run alone at the end
@@ -200,8 +207,9 @@ class FileWriter:
         )
         pending: DynamicBloomFilter | Future[DynamicBloomFilter] | None = bloom
         if bloom is None and len(file_keys) >= BLOOM_THREAD_MIN_KEYS:
-            # hash the keys in a thread while the rest of the file is put together and encoded
-            pending = self._pool().submit(new_bloom, file_keys)
+            # hash the keys in a thread while the rest of the file is put together and encoded,
+            # or here when other files' threads keep the cores busy
+            pending = self._pool().submit(new_bloom, file_keys) if self._bloom_beside else new_bloom(file_keys)
         parts.extend(self._incoming(task, incoming))
         if plan.base is not None:
             # one dictionary per column for the kept rows (their row groups may each have had

@@ -457,3 +457,32 @@ def test_locating_in_threads_finds_what_one_thread_finds(tmp_path: Path) -> None
         assert a is not None and b is not None
         assert a.mask.equals(b.mask) and a.file_keys is not None and b.file_keys is not None
         assert a.file_keys.equals(b.file_keys)
+
+
+@pytest.mark.parametrize(("ids", "where"), [(200, "base-file"), (30, "bloom")])
+def test_bloom_filters_hashed_beside_the_encoding_only_for_fewer_files_than_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ids: int, where: str
+) -> None:
+    """With as many files as threads, each file's thread hashes its own keys (the other files
+    keep the cores busy); a single file's filter is hashed in a thread beside its encoding."""
+    import threading
+
+    from tributary.hudi import file_writer
+    from tributary.settings import get_settings
+
+    hashed_in: list[str] = []
+    real_new_bloom = file_writer.new_bloom
+
+    def recording_new_bloom(keys: pa.ChunkedArray) -> object:
+        hashed_in.append(threading.current_thread().name)
+        return real_new_bloom(keys)
+
+    monkeypatch.setattr(file_writer, "new_bloom", recording_new_bloom)
+    monkeypatch.setattr(file_writer, "BLOOM_THREAD_MIN_KEYS", 1)
+    monkeypatch.setenv("TRIBUTARY_WRITE_THREADS", "2")
+    get_settings.cache_clear()
+    uri = str(tmp_path / "t")
+    t = HudiTable.create(uri, opts(6, "nonpartitioned", target_file_size_bytes=40 * 1024, small_file_limit_bytes=0))
+    result = t.write(rows(list(range(ids))))
+    assert len(hashed_in) == result.files_written and all(name.startswith(where) for name in hashed_in)
+    assert len(rs.snapshot(uri)) == ids
