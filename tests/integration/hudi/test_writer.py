@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -416,7 +417,7 @@ def test_threads_start_the_largest_file_groups_first(tmp_path: Path, monkeypatch
     submitted: list[tuple[int, int]] = []
 
     class Recording(file_writer.ThreadPoolExecutor):
-        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
             if getattr(fn, "__name__", "") == "write_file":
                 task, plan = args
                 submitted.append((task, plan.num_updates + plan.num_inserts))
