@@ -459,6 +459,8 @@ def check_keys(file: CdcFile, batch: pa.Table, key_options: TableOptions) -> Non
         batch = batch.append_column(CHANGE_ID_COLUMN, pa.array([str(i) for i in range(batch.num_rows)]))
     try:
         check_record_keys(batch, key_options, file.path)
+        if not key_options.partition_fields:
+            return  # no partition path to check
         if OP_COLUMN in batch.column_names:
             kept = pc.not_equal(pc.fill_null(batch.column(OP_COLUMN), ""), "D")
             if not pc.all(kept).as_py():  # a load or inserts/updates only: no copy of the rows

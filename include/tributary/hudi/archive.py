@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 
-from tributary.hudi import archive_format, avro
+from tributary.hudi import avro
 from tributary.hudi.timeline import COMMIT_ACTIONS, COMPLETED, Instant, Timeline
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,8 @@ def archive(timeline: Timeline, min_instants: int, max_instants: int, retain_com
     victims = instants_to_archive(timeline, min_instants, max_instants, retain_commits)
     if not victims:
         return []
+    from tributary.hudi import archive_format  # its Avro schemas load only when archiving
+
     if timeline.version == 6:
         archive_format.append_log_block(timeline, victims)
     else:
