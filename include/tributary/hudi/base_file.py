@@ -200,13 +200,15 @@ def write_base_file(
     partition_path: str,
     avro_schema_json: str | None = None,
     bloom: DynamicBloomFilter | Future[DynamicBloomFilter] | None = None,
+    plain: tuple[str, ...] | None = None,
 ) -> int:
     """Write a base file (meta columns + ``data``) with Hudi's footer. Returns its size in bytes.
 
     ``bloom``, when given, already holds every key of the file (a superset is allowed: a bloom
     filter may only answer "maybe"), or is being built (a Future, awaited after the rows are
     encoded); otherwise one is built from ``record_key`` (in a thread, while the rows are
-    encoded: numpy and Parquet both release the GIL).
+    encoded: numpy and Parquet both release the GIL). ``plain``: the columns written without a
+    dictionary when the caller already knows them (else :func:`mostly_distinct` of ``data``).
     """
     n = data.num_rows
     table = _with_meta_columns(data, commit_time, seqno, record_key, partition_path, path.rsplit("/", 1)[-1])
@@ -230,7 +232,11 @@ def write_base_file(
             # footer key-values go in directly: no ARROW:schema copy (it would repeat the filter)
             with (
                 storage.open_output(path) as sink,
-                pq.ParquetWriter(sink, table.schema, **parquet_options(table.schema, mostly_distinct(data))) as writer,
+                pq.ParquetWriter(
+                    sink,
+                    table.schema,
+                    **parquet_options(table.schema, mostly_distinct(data) if plain is None else plain),
+                ) as writer,
             ):
                 writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
                 if pending is not None:

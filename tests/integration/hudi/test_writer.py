@@ -487,3 +487,23 @@ def test_bloom_filters_hashed_beside_the_encoding_only_for_fewer_files_than_thre
     result = t.write(rows(list(range(ids))))
     assert len(hashed_in) == result.files_written and all(name.startswith(where) for name in hashed_in)
     assert len(rs.snapshot(uri)) == ids
+
+
+def test_new_file_groups_share_one_dictionary_decision_and_count_their_own_sequence(tmp_path: Path) -> None:
+    """The new file groups of one commit are slices of the same rows: one sample decides which
+    columns skip the dictionary for all of them (here ``id`` and ``value``, distinct on every
+    row, but not ``region``); each file numbers its rows from 0 under its own task."""
+    import pyarrow.parquet as pq
+
+    uri = str(tmp_path / "t")
+    t = HudiTable.create(uri, opts(6, "nonpartitioned", target_file_size_bytes=40 * 1024, small_file_limit_bytes=0))
+    result = t.write(rows(list(range(215))))
+    assert result.files_written == 6
+    for stat in result.write_stats:
+        path = tmp_path / "t" / stat.path
+        md = pq.read_metadata(path).row_group(0)
+        dictionary = {md.column(i).path_in_schema: md.column(i).has_dictionary_page for i in range(md.num_columns)}
+        assert (dictionary["id"], dictionary["value"], dictionary["region"]) == (False, False, True), stat.path
+        seqnos = pq.read_table(path, columns=["_hoodie_commit_seqno"]).column(0).to_pylist()
+        task = stat.path.split("_")[1].split("-")[0]
+        assert seqnos == [f"{result.instant}_{task}_{i}" for i in range(stat.rows_written)]
