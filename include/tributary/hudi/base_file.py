@@ -180,7 +180,7 @@ def read_table(storage: Storage, path: str, columns: list[str] | None = None) ->
         raise HudiError(f"{storage.full_uri(path)}: cannot read base file: {exc}") from exc
 
 
-def _constant(value: str, n: int) -> pa.DictionaryArray:
+def constant_text(value: str, n: int) -> pa.DictionaryArray:
     """``n`` copies of ``value`` as a one-entry dictionary column (written as a dictionary page plus
     run-length indices, as Parquet would encode it anyway, without hashing ``n`` strings)."""
     return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([value], pa.string()))
@@ -265,7 +265,7 @@ def _with_meta_columns(
 ) -> pa.Table:
     """``data`` behind Hudi's five meta columns (partition path and file name constant)."""
     n = data.num_rows
-    meta_cols = [commit_time, seqno, record_key, _constant(partition_path, n), _constant(name, n)]
+    meta_cols = [commit_time, seqno, record_key, constant_text(partition_path, n), constant_text(name, n)]
     meta_schema = [
         META_SCHEMA[0].with_type(commit_time.type),  # a rewrite keeps the commit times' dictionary
         *META_SCHEMA[1:3],

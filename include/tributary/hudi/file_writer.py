@@ -21,7 +21,13 @@ import pyarrow.parquet as pq
 
 from tributary.errors import HudiError
 from tributary.hudi import schema as sch
-from tributary.hudi.base_file import BLOOM_THREAD_MIN_KEYS, mostly_distinct, new_bloom, write_base_file
+from tributary.hudi.base_file import (
+    BLOOM_THREAD_MIN_KEYS,
+    constant_text,
+    mostly_distinct,
+    new_bloom,
+    write_base_file,
+)
 from tributary.hudi.bloom import DynamicBloomFilter
 from tributary.hudi.dictionaries import (
     concat_sharing,
@@ -225,14 +231,17 @@ class FileWriter:
             # hash the keys in a thread while the rest of the file is put together and encoded,
             # or here when other files' threads keep the cores busy
             pending = self._pool().submit(new_bloom, file_keys) if self._bloom_beside else new_bloom(file_keys)
-        parts.extend(self._incoming(task, incoming))
+        parts.extend(self._incoming(task, incoming, plain_commit_time=plan.base is not None))
         if plan.base is not None:
             # one dictionary per column for the kept rows (their row groups may each have had
             # one), which the incoming values join
             kept_data, new_data = share_dictionaries(parts[0].data, [p.data for p in parts[1:]])
             parts = [p._replace(data=d) for p, d in zip(parts, [kept_data, *new_data], strict=True)]
         data = pa.concat_tables([p.data for p in parts]) if len(parts) > 1 else parts[0].data
-        commit_time = concat_sharing(parts[0].commit_time, [p.commit_time for p in parts[1:]])
+        if plan.base is None:  # one commit time: a one-entry dictionary, no string per row to hash
+            commit_time: pa.Array | pa.ChunkedArray = constant_text(self.instant, data.num_rows)
+        else:
+            commit_time = concat_sharing(parts[0].commit_time, [p.commit_time for p in parts[1:]])
         seqnos = pa.chunked_array([c for p in parts for c in _chunks(p.seqno)], pa.string())
         self.pending.mark(path, IOType.MERGE if plan.base else IOType.CREATE)
         size = write_base_file(
@@ -292,8 +301,9 @@ class FileWriter:
         )
         return kept, bloom
 
-    def _incoming(self, task: int, incoming: list[pa.Table]) -> list[_Part]:
-        """Incoming rows (updates, then inserts) with their commit time and sequence numbers."""
+    def _incoming(self, task: int, incoming: list[pa.Table], plain_commit_time: bool) -> list[_Part]:
+        """Incoming rows (updates, then inserts) with their commit time (plain strings to join a
+        rewritten file's dictionary, else a one-entry dictionary) and sequence numbers."""
         parts = []
         seq = 0
         for t in incoming:
@@ -301,7 +311,11 @@ class FileWriter:
             data = sch.conform(t.drop_columns([KEY, PART]), self.schema, "incoming rows")
             seqno = pc.binary_join_element_wise(pa.scalar(f"{self.instant}_{task}_"), self._numbers(seq, n), "")
             seq += n
-            parts.append(_Part(data, pa.repeat(pa.scalar(self.instant, pa.string()), n), seqno, t.column(KEY)))
+            if plain_commit_time:
+                commit_time: pa.Array = pa.repeat(pa.scalar(self.instant, pa.string()), n)
+            else:
+                commit_time = constant_text(self.instant, n)
+            parts.append(_Part(data, commit_time, seqno, t.column(KEY)))
         return parts
 
     def _numbers(self, start: int, n: int) -> pa.Array:
