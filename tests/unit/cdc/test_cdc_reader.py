@@ -169,3 +169,23 @@ def test_csv_quoted_newline_in_first_row(tmp_path: Path) -> None:
     t = read_file(_write(tmp_path / "20261123-0000000001.csv", 'I,1,t,"two\nlines"\nU,2,t,x\n'), opts)
     assert t.column("note").to_pylist() == ["two\nlines", "x"]
     assert t.column("Op").to_pylist() == ["I", "U"]
+
+
+@pytest.mark.parametrize("rows", [100, 200_000])
+def test_digest_is_the_sha256_of_the_bytes_whether_hashed_beside_or_after(tmp_path: Path, rows: int) -> None:
+    """A file from 1 MB is hashed in a thread while it decodes, a smaller one after: the digest
+    is the same SHA-256 of its bytes; a truncated large file still fails as unreadable."""
+    import hashlib
+
+    from tributary.cdc.reader import DIGEST_THREAD_MIN_BYTES, read_versioned
+
+    p = tmp_path / "20261123-0000000001.parquet"
+    ids = pa.array(range(rows), pa.int64())
+    pq.write_table(pa.table({"Op": ["I"] * rows, "id": ids, "ts": pa.compute.cast(ids, pa.string())}), p)
+    data = p.read_bytes()
+    assert (len(data) >= DIGEST_THREAD_MIN_BYTES) == (rows > 100)
+    table, digest = read_versioned(_file(p), OPTS)
+    assert table.num_rows == rows and digest == "sha256:" + hashlib.sha256(data).hexdigest()
+    p.write_bytes(data[: len(data) - 100])
+    with pytest.raises(CdcFileError, match="not a readable Parquet file"):
+        read_versioned(_file(p), OPTS)
