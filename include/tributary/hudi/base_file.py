@@ -212,6 +212,7 @@ def write_base_file(
     """
     n = data.num_rows
     table = _with_meta_columns(data, commit_time, seqno, record_key, partition_path, path.rsplit("/", 1)[-1])
+    options = parquet_options(table.schema, mostly_distinct(data) if plain is None else plain)
     pool: ThreadPoolExecutor | None = None
     pending: Future[DynamicBloomFilter] | None = None
     if isinstance(bloom, Future):
@@ -224,20 +225,10 @@ def write_base_file(
             bloom = new_bloom(record_key)
     try:
         mm = pc.min_max(record_key)
-        kv = {
-            MIN_KEY: (mm["min"].as_py() or "").encode(),
-            MAX_KEY: (mm["max"].as_py() or "").encode(),
-        }
+        kv = {MIN_KEY: (mm["min"].as_py() or "").encode(), MAX_KEY: (mm["max"].as_py() or "").encode()}
         try:
             # footer key-values go in directly: no ARROW:schema copy (it would repeat the filter)
-            with (
-                storage.open_output(path) as sink,
-                pq.ParquetWriter(
-                    sink,
-                    table.schema,
-                    **parquet_options(table.schema, mostly_distinct(data) if plain is None else plain),
-                ) as writer,
-            ):
+            with storage.open_output(path) as sink, pq.ParquetWriter(sink, table.schema, **options) as writer:
                 writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
                 if pending is not None:
                     bloom = pending.result()
