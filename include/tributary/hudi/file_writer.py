@@ -152,11 +152,11 @@ class FileWriter:
         """Write every planned file group (task numbers follow the order of ``plans``), up to
         :func:`write_threads` at a time: Parquet encoding and compression release the GIL."""
         threads = min(write_threads(), len(plans))
-        # fewer files than threads: a file's bloom filter is hashed beside its encoding; else the
-        # other files keep the cores busy and each thread hashes its own file's keys (measured on
-        # the 1M-row load, 9 files on 2 threads: 0.73 -> 0.67 s, medians of 14 fresh processes;
-        # fewer threads also leave the allocator fewer per-thread heaps of fresh memory)
-        self._bloom_beside = len(plans) < write_threads()
+        # one file at a time, or fewer files than threads: a file's bloom filter is hashed beside
+        # its encoding; else the other files keep the cores busy and each thread hashes its own
+        # file's keys (measured on the 1M-row load, 9 files on 2 threads: 0.73 -> 0.67 s, medians
+        # of 14 fresh processes; fewer threads also leave the allocator fewer heaps of fresh memory)
+        self._bloom_beside = threads <= 1 or len(plans) < write_threads()
         self._new_file_plain = self._plain_of_new_files(plans)
         most = max((p.num_updates + p.num_inserts for p in plans), default=0)
         self._seq_text = pc.cast(pa.array(np.arange(most, dtype=np.int64)), pa.string())
