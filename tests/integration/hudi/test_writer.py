@@ -460,12 +460,15 @@ def test_locating_in_threads_finds_what_one_thread_finds(tmp_path: Path) -> None
         assert a.file_keys.equals(b.file_keys)
 
 
-@pytest.mark.parametrize(("ids", "where"), [(200, "base-file"), (30, "bloom")])
+@pytest.mark.parametrize(
+    ("ids", "threads", "where"), [(200, 2, "base-file"), (30, 2, "bloom"), (200, 1, "bloom")]
+)
 def test_bloom_filters_hashed_beside_the_encoding_only_for_fewer_files_than_threads(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ids: int, where: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ids: int, threads: int, where: str
 ) -> None:
     """With as many files as threads, each file's thread hashes its own keys (the other files
-    keep the cores busy); a single file's filter is hashed in a thread beside its encoding."""
+    keep the cores busy); a single file, or files written one at a time, have their filter
+    hashed in a thread beside the encoding."""
     import threading
 
     from tributary.hudi import file_writer
@@ -480,7 +483,7 @@ def test_bloom_filters_hashed_beside_the_encoding_only_for_fewer_files_than_thre
 
     monkeypatch.setattr(file_writer, "new_bloom", recording_new_bloom)
     monkeypatch.setattr(file_writer, "BLOOM_THREAD_MIN_KEYS", 1)
-    monkeypatch.setenv("TRIBUTARY_WRITE_THREADS", "2")
+    monkeypatch.setenv("TRIBUTARY_WRITE_THREADS", str(threads))
     get_settings.cache_clear()
     uri = str(tmp_path / "t")
     t = HudiTable.create(uri, opts(6, "nonpartitioned", target_file_size_bytes=40 * 1024, small_file_limit_bytes=0))
@@ -490,14 +493,17 @@ def test_bloom_filters_hashed_beside_the_encoding_only_for_fewer_files_than_thre
 
 
 def test_new_file_groups_share_one_dictionary_decision_and_count_their_own_sequence(tmp_path: Path) -> None:
-    """The new file groups of one commit are slices of the same rows: one sample decides which
-    columns skip the dictionary for all of them (here ``id`` and ``value``, distinct on every
-    row, but not ``region``); each file numbers its rows from 0 under its own task."""
+    """The new file groups of one commit are slices of the same rows: one sample, from the
+    largest, decides which columns skip the dictionary for all of them (``id`` and ``value``,
+    distinct there, not ``region``), even the 15-row remainder whose ``value`` repeats (sampled
+    on its own it would keep a dictionary); each file numbers its rows from 0 under its task."""
     import pyarrow.parquet as pq
 
     uri = str(tmp_path / "t")
     t = HudiTable.create(uri, opts(6, "nonpartitioned", target_file_size_bytes=40 * 1024, small_file_limit_bytes=0))
-    result = t.write(rows(list(range(215))))
+    data = rows(list(range(215)))
+    repeated = pa.array([v if i < 200 else "same" for i, v in enumerate(data.column("value").to_pylist())])
+    result = t.write(data.set_column(data.schema.get_field_index("value"), "value", repeated))
     assert result.files_written == 6
     for stat in result.write_stats:
         path = tmp_path / "t" / stat.path
