@@ -460,9 +460,7 @@ def test_locating_in_threads_finds_what_one_thread_finds(tmp_path: Path) -> None
         assert a.file_keys.equals(b.file_keys)
 
 
-@pytest.mark.parametrize(
-    ("ids", "threads", "where"), [(200, 2, "base-file"), (30, 2, "bloom"), (200, 1, "bloom")]
-)
+@pytest.mark.parametrize(("ids", "threads", "where"), [(200, 2, "base-file"), (30, 2, "bloom"), (200, 1, "bloom")])
 def test_bloom_filters_hashed_beside_the_encoding_only_for_fewer_files_than_threads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ids: int, threads: int, where: str
 ) -> None:
