@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from tributary.cdc.files import CdcFile, FileKind
 from tributary.cdc.ledger import ORDER_COLUMN
 from tributary.cdc.options import CHANGE_ID_COLUMN, OP_COLUMN, CdcOptions
-from tributary.cdc.schema import conform, order_like, reconcile
+from tributary.cdc.schema import conform, harmonised, order_like, reconcile
 from tributary.errors import CdcError
 from tributary.hudi.uniqueness import all_distinct
 from tributary.modes import WriteOperationType
@@ -63,7 +63,7 @@ def plan(
     ``settle`` filters the winners (with ``Op`` and the file order column) against what the
     table holds (see :class:`tributary.cdc.ordering.Arbiter`)."""
     schema = reconcile(batches, table_schema)
-    parts = [conform(f, t, schema) for f, t in batches]
+    parts = harmonised([conform(f, t, schema) for f, t in batches])
     changes = sum(p.num_rows for p in parts)
     if options.historical:
         return _plan_historical(batches, parts, schema, changes, table_schema)

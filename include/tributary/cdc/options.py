@@ -189,6 +189,14 @@ class CdcOptions:
         return self.record_key_fields
 
     @property
+    def computed_columns(self) -> frozenset[str]:
+        """The columns applying computes on (``Op``, keys, precombine, partition fields): they are
+        read as plain values; every other column only passes through to the table, and may stay
+        dictionary-encoded on the way (see :mod:`tributary.hudi.dictionaries`)."""
+        precombine = (self.precombine_field,) if self.precombine_field else ()
+        return frozenset({OP_COLUMN, CHANGE_ID_COLUMN, *self.record_key_fields, *precombine, *self.partition_fields})
+
+    @property
     def required_columns(self) -> tuple[str, ...]:
         cols = list(self.record_key_fields)
         if self.precombine_field and self.precombine_field not in cols:

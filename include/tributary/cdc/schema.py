@@ -16,7 +16,7 @@ import pyarrow as pa
 from tributary.cdc.files import CdcFile
 from tributary.cdc.options import CHANGE_ID_COLUMN, OP_COLUMN
 from tributary.errors import CdcFileError
-from tributary.hudi.schema import nullable_nested
+from tributary.hudi.schema import is_encoded, nullable_nested
 
 META_PREFIX = "_hoodie_"
 _INT_ORDER = [pa.int8(), pa.int16(), pa.int32(), pa.int64()]
@@ -24,6 +24,8 @@ _UINT_FIT = {pa.uint8(): pa.int16(), pa.uint16(): pa.int32(), pa.uint32(): pa.in
 
 
 def _norm(typ: pa.DataType) -> pa.DataType:
+    if pa.types.is_dictionary(typ):
+        return _norm(typ.value_type)
     if pa.types.is_nested(typ):
         # list element names (``element``, Spark's ``array``) and nested nullability do not make
         # two types differ: the table's own naming is kept (the first seen: the table's)
@@ -116,12 +118,13 @@ def reconcile(batches: Sequence[tuple[CdcFile, pa.Table]], table_schema: pa.Sche
 
 
 def conform(file: CdcFile, table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """``table`` with ``Op`` first, then exactly ``schema``'s columns (missing ones null)."""
+    """``table`` with ``Op`` first, then exactly ``schema``'s columns (missing ones null); a
+    dictionary column of the schema's type stays encoded (see :func:`harmonised`)."""
     columns = [table.column(OP_COLUMN)]
     for field in schema:
         if field.name in table.column_names:
             column = table.column(field.name)
-            if column.type != field.type:
+            if column.type != field.type and not is_encoded(column.type, field.type):
                 try:
                     column = column.cast(field.type)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -131,7 +134,22 @@ def conform(file: CdcFile, table: pa.Table, schema: pa.Schema) -> pa.Table:
         else:
             column = pa.nulls(table.num_rows, field.type)
         columns.append(column)
-    return pa.Table.from_arrays(columns, schema=pa.schema([pa.field(OP_COLUMN, pa.string()), *schema]))
+    fields = [pa.field(f.name, c.type, True) for f, c in zip(schema, columns[1:], strict=True)]
+    return pa.Table.from_arrays(columns, schema=pa.schema([pa.field(OP_COLUMN, pa.string()), *fields]))
+
+
+def harmonised(parts: list[pa.Table]) -> list[pa.Table]:
+    """``parts`` (same column names) with one type per column: a column some parts hold as a
+    dictionary and others plain is decoded in every part (Arrow concatenates equal types only)."""
+    if len(parts) < 2:
+        return parts
+    out = list(parts)
+    for i, name in enumerate(parts[0].column_names):
+        types = {p.schema.field(i).type for p in parts}
+        if len(types) > 1:
+            plain = next(t.value_type if pa.types.is_dictionary(t) else t for t in types)
+            out = [p.set_column(i, name, p.column(i).cast(plain)) for p in out]
+    return out
 
 
 def order_like(table: pa.Table, table_schema: pa.Schema | None) -> pa.Table:

@@ -1,4 +1,8 @@
-"""Carry dictionary-encoded string columns through a rewrite without decoding them.
+"""Carry dictionary-encoded string columns through a write without decoding them.
+
+A DMS Parquet file's low-cardinality text columns pass through a CDC apply untouched (nothing
+computes on them): read as dictionaries (see :mod:`tributary.cdc.reader`), they are neither
+expanded into a string per row when read nor hashed again when written.
 
 A rewrite reads a base file and writes its kept rows again. Its low-cardinality string columns
 are stored as a dictionary page plus indices: read as Arrow dictionaries (``read_dictionary``)
@@ -75,7 +79,10 @@ def keep_dictionaries(schema: pa.Schema, table: pa.Table) -> pa.Schema:
 def share_dictionaries(kept: pa.Table, incoming: list[pa.Table]) -> tuple[pa.Table, list[pa.Table]]:
     """``kept`` and the ``incoming`` tables (same column names, plain strings where ``kept`` has
     dictionaries) with every dictionary column encoded against one dictionary: ``kept``'s values
-    first (its indices are reused as they are), then the new values of the incoming rows."""
+    first (its indices are reused as they are), then the new values of the incoming rows.
+    Incoming dictionary columns are decoded first (the kept rows' dictionary, or plain values,
+    is what the file gets)."""
+    incoming = [_decoded(t) for t in incoming]
     for name in kept.column_names:
         column = kept.column(name)
         if not pa.types.is_dictionary(column.type):
@@ -94,6 +101,14 @@ def share_dictionaries(kept: pa.Table, incoming: list[pa.Table]) -> tuple[pa.Tab
             for t, p in zip(incoming, plain, strict=True)
         ]
     return kept, incoming
+
+
+def _decoded(table: pa.Table) -> pa.Table:
+    """``table`` with its dictionary columns as plain values."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(field.type.value_type))
+    return table
 
 
 def _one_dictionary(column: pa.ChunkedArray) -> bool:

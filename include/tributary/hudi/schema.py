@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Collection
 from typing import Any
 
 import pyarrow as pa
@@ -76,21 +77,42 @@ def nullable_nested(t: pa.DataType) -> pa.DataType:
     return t
 
 
-def normalize_table(table: pa.Table, what: str) -> pa.Table:
-    """Cast ``table`` to the types Tributary writes; reject meta columns and duplicate names."""
+def normalize_table(table: pa.Table, what: str, plain: Collection[str] = ()) -> pa.Table:
+    """Cast ``table`` to the types Tributary writes; reject meta columns and duplicate names.
+
+    A top-level dictionary column of text or bytes stays encoded (see
+    :mod:`tributary.hudi.dictionaries`) unless ``plain`` names it."""
     names = table.column_names
     if len(set(names)) != len(names):
         raise SchemaEvolutionError(f"{what}: duplicate column names {sorted({n for n in names if names.count(n) > 1})}")
     meta = [n for n in names if n in META_COLUMNS]
     if meta:
         raise SchemaEvolutionError(f"{what}: incoming data must not contain Hudi meta columns {meta}")
-    target = pa.schema([pa.field(f.name, normalize_type(f.type), True) for f in table.schema])
+    target = pa.schema([pa.field(f.name, _normalized(f, plain), True) for f in table.schema])
     if target.equals(table.schema, check_metadata=False):
         return table.replace_schema_metadata(None)
     try:
         return table.cast(target, safe=False)  # widening casts, plus ns to us truncation
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise SchemaEvolutionError(f"{what}: cannot normalise column types: {exc}") from exc
+
+
+def _normalized(field: pa.Field, plain: Collection[str]) -> pa.DataType:
+    """A column's written type: :func:`normalize_type`, a text or bytes dictionary kept as one."""
+    t = normalize_type(field.type)
+    if pa.types.is_dictionary(field.type) and field.name not in plain and t in (pa.string(), pa.binary()):
+        return pa.dictionary(field.type.index_type, t)
+    return t
+
+
+def is_encoded(column_type: pa.DataType, value_type: pa.DataType) -> bool:
+    """Whether a column of ``column_type`` holds ``value_type`` values dictionary-encoded."""
+    return pa.types.is_dictionary(column_type) and column_type.value_type.equals(value_type)
+
+
+def value_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with every dictionary field's type replaced by its value type."""
+    return pa.schema([f.with_type(normalize_type(f.type)) if pa.types.is_dictionary(f.type) else f for f in schema])
 
 
 # --- evolution ---------------------------------------------------------------------------------
@@ -157,14 +179,18 @@ def evolve(table_schema: pa.Schema | None, incoming: pa.Schema, table_name: str)
 
 
 def conform(table: pa.Table, schema: pa.Schema, what: str) -> pa.Table:
-    """Reorder/cast ``table`` to ``schema``; columns it lacks are filled with nulls."""
-    cols = []
+    """Reorder/cast ``table`` to ``schema``; columns it lacks are filled with nulls. A dictionary
+    column of the schema's type stays encoded (the Parquet writer takes its indices)."""
+    cols: list[pa.Array | pa.ChunkedArray] = []
+    fields: list[pa.Field] = []
     n = table.num_rows
     names = set(table.column_names)
     for f in schema:
         if f.name in names:
             col = table.column(f.name)
-            if not col.type.equals(f.type):
+            if is_encoded(col.type, f.type):
+                f = f.with_type(col.type)
+            elif not col.type.equals(f.type):
                 try:
                     col = col.cast(f.type)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -172,7 +198,8 @@ def conform(table: pa.Table, schema: pa.Schema, what: str) -> pa.Table:
             cols.append(col)
         else:
             cols.append(pa.nulls(n, f.type))
-    return pa.Table.from_arrays(cols, schema=schema)
+        fields.append(f)
+    return pa.Table.from_arrays(cols, schema=pa.schema(fields, metadata=schema.metadata))
 
 
 # --- Arrow -> Avro -----------------------------------------------------------------------------

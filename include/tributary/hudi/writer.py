@@ -78,7 +78,9 @@ class InputChecker:
             return None
         if not isinstance(data, pa.Table):
             raise HudiError(f"{what} for table {self.name!r} must be a pyarrow.Table")
-        data = sch.normalize_table(data, f"{what} for table {self.name!r}")
+        # the key and partition columns are computed on: plain values; the rest may stay encoded
+        plain = {*self.opts.record_key_fields, *self.opts.partition_fields}
+        data = sch.normalize_table(data, f"{what} for table {self.name!r}", plain)
         return data.append_column(KEY, record_keys(data, self.opts, what))
 
     def _check_operation(self, upserts: pa.Table | None, deletes: pa.Table | None, op: WriteOperation) -> None:
@@ -178,7 +180,7 @@ class CommitWriter:
         old_schema = self.table.schema_of(self.index)
         if inp.upserts is None:
             return old_schema
-        incoming = pa.schema([f for f in inp.upserts.schema if f.name not in (KEY, PART)])
+        incoming = sch.value_schema(pa.schema([f for f in inp.upserts.schema if f.name not in (KEY, PART)]))
         return sch.evolve(old_schema, incoming, self.opts.table_name)
 
     def _plan_and_write(

@@ -231,3 +231,29 @@ def test_winners_equal_a_row_by_row_oracle(seed: int) -> None:
     # winners keep the order of the changes they came from
     order = [(int(r["v"][1]), int(r["v"][3:])) for r in got]  # (file, row) of each winner
     assert order == sorted(order)
+
+
+@pytest.mark.parametrize("encoded_first", [True, False])
+def test_a_column_encoded_in_one_file_and_plain_in_another_plans_as_text(encoded_first: bool) -> None:
+    """A Parquet file's dictionary column (see the reader) and a CSV file's plain text column meet
+    in one write: every value is planned, with one type for the column."""
+    encoded = pa.array(["open", "paid"]).dictionary_encode()
+    load = pa.table({"Op": ["I", "I"], "id": [1, 2], "ts": [1, 1], "region": ["a", "a"], "status": encoded})
+    changes = _t(
+        [
+            {"Op": "U", "id": 2, "ts": 2, "region": "a", "status": "closed"},
+            {"Op": "I", "id": 3, "ts": 2, "region": "a", "status": None},
+        ]
+    )
+    batches = [load, changes] if encoded_first else [changes, load]
+    p = plan([(_f(i + 1), b) for i, b in enumerate(batches)], OPTS, None)
+    assert {r["id"]: r["status"] for r in p.upserts.to_pylist()} == {1: "open", 2: "closed", 3: None}
+    assert p.upserts.schema.field("status").type == pa.string()
+
+
+def test_one_encoded_file_plans_its_column_still_encoded() -> None:
+    encoded = pa.array(["open", "paid", "open"]).dictionary_encode()
+    load = pa.table({"Op": ["I"] * 3, "id": [1, 2, 3], "ts": [1, 1, 1], "region": ["a"] * 3, "status": encoded})
+    p = plan([(_f(1, FileKind.LOAD), load)], OPTS, None)
+    assert p.upserts.schema.field("status").type == encoded.type
+    assert p.upserts.column("status").to_pylist() == ["open", "paid", "open"]

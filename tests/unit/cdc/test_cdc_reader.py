@@ -41,7 +41,32 @@ def test_load_parquet_without_op_is_insert(tmp_path: Path) -> None:
     )
     t = read_file(_file(p), OPTS)
     assert t.column("Op").to_pylist() == ["I", "I"]
-    assert t.schema.field("s").type == pa.string()
+    assert t.column("s").to_pylist() == ["x", "y"]
+
+
+def test_pass_through_text_columns_stay_dictionaries_and_computed_ones_are_plain(tmp_path: Path) -> None:
+    """What only passes through to the table is read as a dictionary (DMS writes Parquet
+    dictionary-encoded); the key, precombine, partition and Op columns are read as plain text,
+    whatever their encoding, and so is a column whose dictionary is too big to pay."""
+    p = tmp_path / "20261123-0000000001.parquet"
+    n = 20_000
+    rows = {
+        "Op": ["U", "I"] * (n // 2),
+        "id": [f"k{i % 7}" for i in range(n)],  # a text key that repeats: dictionary-encoded in the file
+        "ts": [f"t{i % 3}" for i in range(n)],
+        "region": ["eu", "us"] * (n // 2),
+        "status": ["open", "paid", None, "closed"] * (n // 4),
+        "many": [f"customer-{i:08d}-{i * 7919 % 104729}" for i in range(n)],
+    }
+    pq.write_table(pa.table(rows), p)
+    md = pq.read_metadata(p)
+    assert all(md.row_group(0).column(i).has_dictionary_page for i in range(md.num_columns))
+    opts = CdcOptions("t", ("id",), "ts", partition_fields=("region",))
+    t = read_file(_file(p), opts)
+    for name in ("Op", "id", "ts", "region", "many"):
+        assert t.schema.field(name).type == pa.string(), name
+    assert t.schema.field("status").type == pa.dictionary(pa.int32(), pa.string())
+    assert t.to_pydict() == rows
 
 
 def test_csv_headerless_with_columns_op_first_for_cdc_rows(tmp_path: Path) -> None:

@@ -83,3 +83,27 @@ def test_dictionary_columns_skip_a_big_dictionary(tmp_path: Path) -> None:
     many = md.row_group(0).column(1)
     assert many.has_dictionary_page and many.data_page_offset - many.dictionary_page_offset > MAX_DICTIONARY_PAGE_BYTES
     assert dictionary_columns(md, ["low", "many"]) == ["low"]
+
+
+def test_written_types_keep_pass_through_dictionaries_and_decode_computed_columns() -> None:
+    """The writer's input normalisation keeps a text dictionary encoded (its value type
+    normalised) unless the column is computed on (``plain``: keys, partition fields); conforming
+    to the table schema keeps it too, and the schema the table records is the value types."""
+    from tributary.hudi.schema import conform, normalize_table, value_schema
+
+    text = pa.array(["a", "b", "a"]).dictionary_encode()
+    table = pa.table(
+        {"k": text, "s": text, "wide": text.cast(pa.dictionary(pa.int8(), pa.large_string())), "i": [1, 2, 3]}
+    )
+    got = normalize_table(table, "rows", plain={"k"})
+    assert got.schema.field("k").type == pa.string()
+    assert got.schema.field("s").type == pa.dictionary(pa.int32(), pa.string())
+    assert got.schema.field("wide").type == pa.dictionary(pa.int8(), pa.string())
+    assert value_schema(got.schema) == pa.schema(
+        [("k", pa.string()), ("s", pa.string()), ("wide", pa.string()), ("i", pa.int64())]
+    )
+    target = pa.schema([("i", pa.int64()), ("s", pa.string()), ("k", pa.string()), ("new", pa.string())])
+    conformed = conform(got, target, "rows")
+    assert conformed.column_names == ["i", "s", "k", "new"]
+    assert conformed.schema.field("s").type == pa.dictionary(pa.int32(), pa.string())
+    assert conformed.to_pydict() == {"i": [1, 2, 3], "s": ["a", "b", "a"], "k": ["a", "b", "a"], "new": [None] * 3}
