@@ -24,6 +24,7 @@ import base64
 import copy
 import math
 import struct
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
@@ -228,6 +229,21 @@ def _mixed_blocks(
     return blocks, tail
 
 
+_SCRATCH = threading.local()
+
+
+def _cleared_bits(n: int) -> np.ndarray:
+    """``n`` False bools from this thread's scratch array: a filter row is 2.6M bits, and a fresh
+    array per file means page faults on fresh memory every time (costly, and variable, here)."""
+    held: np.ndarray | None = getattr(_SCRATCH, "bits", None)
+    if held is None or len(held) < n:
+        held = _SCRATCH.bits = np.zeros(n, np.bool_)
+        return held
+    bits = held[:n]
+    bits.fill(False)
+    return bits
+
+
 def hash_positions(keys: pa.Array, nb_hash: int, vector_size: int) -> list[tuple[pa.Array | None, list[pa.Array]]]:
     """Bit positions of every key: ``[(row indices or None for all, [positions of hash 0, 1, ...])]``."""
     hasher = KeyHasher(keys)
@@ -281,15 +297,22 @@ class DynamicBloomFilter:
         used = np.flatnonzero(np.bincount(rows_of, minlength=nrows)).tolist()
         vs = self.vector_size
         # one bool per bit, the used rows side by side
-        bits = np.zeros(len(used) * vs, np.bool_)
+        bits = _cleared_bits(len(used) * vs)
         base = None
         if len(used) > 1:
-            slot = np.zeros(nrows, np.int64)
-            slot[used] = np.arange(len(used), dtype=np.int64) * vs
+            slot = np.zeros(nrows, np.intp)
+            slot[used] = np.arange(len(used), dtype=np.intp) * vs
             base = slot[rows_of if hasher.order is None else rows_of[hasher.order]]
+        # positions as native indices: numpy converts uint32 indices element by element (2x slower)
+        at = np.empty(min(n, BLOCK_KEYS), np.intp)
         for a, b in hasher.ranges():  # a block of keys at a time: the hashing stays in cache
+            index = at[: b - a]
             for pos in hasher.positions(self.nb_hash, vs, a, b):
-                bits[pos if base is None else base[a:b] + pos] = True
+                if base is None:
+                    np.copyto(index, pos, casting="unsafe")
+                else:
+                    np.add(base[a:b], pos, out=index, casting="unsafe")
+                bits[index] = True
         while len(self.rows) < nrows:
             self.rows.append(bytes((vs + 7) // 8))
         for s, r in enumerate(used):

@@ -225,6 +225,20 @@ def test_dynamic_filter_equals_scalar_reference(
     assert all(again.might_contain(pa.array([k for b in keys for k in b])).to_pylist())
 
 
+def test_filters_built_one_after_another_in_a_thread_hold_only_their_own_keys() -> None:
+    """The bit scratch a thread reuses (see ``_cleared_bits``) starts clear for every filter: a
+    smaller filter after a bigger one, and the bigger one again, equal the scalar reference."""
+    for nr, fpp, max_entries, n, seed in [
+        (60_000, 1e-9, 100_000, 3_000, 1),
+        (10, 0.01, 25, 40, 2),
+        (60_000, 1e-9, 100_000, 50, 3),
+    ]:
+        keys = [_random_keys(n, seed)]
+        bf = DynamicBloomFilter(num_entries=nr, fpp=fpp, max_entries=max_entries)
+        bf.add_keys(pa.array(keys[0]))
+        assert bf.serialize() == _reference_filter(keys, nr, fpp, max_entries)
+
+
 def test_empty_or_null_keys_are_refused() -> None:
     with pytest.raises(ValueError, match="empty"):
         DynamicBloomFilter().add_keys(pa.array(["a", ""]))
