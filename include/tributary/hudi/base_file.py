@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 import pyarrow as pa
@@ -180,10 +181,46 @@ def read_table(storage: Storage, path: str, columns: list[str] | None = None) ->
         raise HudiError(f"{storage.full_uri(path)}: cannot read base file: {exc}") from exc
 
 
+_ZERO_INDICES = [np.zeros(0, np.int32)]
+SHARED_ZERO_INDICES = 1 << 21
+"""Up to this many rows, constant columns share one read-only array of zero indices."""
+
+
 def constant_text(value: str, n: int) -> pa.DictionaryArray:
     """``n`` copies of ``value`` as a one-entry dictionary column (written as a dictionary page plus
-    run-length indices, as Parquet would encode it anyway, without hashing ``n`` strings)."""
-    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([value], pa.string()))
+    run-length indices, as Parquet would encode it anyway, without hashing ``n`` strings).
+
+    The indices are a slice of one shared zero array: a file's three constant columns would
+    otherwise each zero fresh memory."""
+    zeros = _ZERO_INDICES[0]
+    if len(zeros) < n:
+        zeros = np.zeros(n, np.int32)
+        zeros.flags.writeable = False
+        if n <= SHARED_ZERO_INDICES:
+            _ZERO_INDICES[0] = zeros  # a race only makes one more array
+    return pa.DictionaryArray.from_arrays(pa.array(zeros[:n]), pa.array([value], pa.string()))
+
+
+def prefixed_texts(prefix: str, texts: pa.Array) -> pa.Array:
+    """``prefix`` before every value of ``texts`` (a string array without nulls, in runs of equal
+    lengths, as numbers counting up are): each run is one 2-D copy, with no array of ``n``
+    copies of the prefix as ``binary_join_element_wise`` makes (half its time, measured)."""
+    n = len(texts)
+    head = prefix.encode()
+    offsets = np.frombuffer(texts.buffers()[1], np.int32, n + 1, texts.offset * 4).astype(np.int64)
+    lengths = np.diff(offsets)
+    cuts = np.flatnonzero(np.diff(lengths)) + 1
+    placed = offsets - offsets[0] + np.arange(n + 1, dtype=np.int64) * len(head)
+    if not n or texts.null_count or len(cuts) > 16 or placed[-1] >= 1 << 31:
+        return pc.binary_join_element_wise(pa.scalar(prefix), texts, "")
+    data = np.frombuffer(texts.buffers()[2], np.uint8)
+    out = np.empty(int(placed[-1]), np.uint8)
+    for a, b in pairwise([0, *cuts.tolist(), n]):
+        width = int(lengths[a])
+        rows = out[placed[a] : placed[b]].reshape(b - a, len(head) + width)
+        rows[:, : len(head)] = np.frombuffer(head, np.uint8)
+        rows[:, len(head) :] = data[offsets[a] : offsets[b]].reshape(b - a, width)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(placed.astype(np.int32)), pa.py_buffer(out))
 
 
 BLOOM_THREAD_MIN_KEYS = 50_000

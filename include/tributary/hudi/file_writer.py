@@ -26,6 +26,7 @@ from tributary.hudi.base_file import (
     constant_text,
     mostly_distinct,
     new_bloom,
+    prefixed_texts,
     write_base_file,
 )
 from tributary.hudi.bloom import DynamicBloomFilter
@@ -309,7 +310,7 @@ class FileWriter:
         for t in incoming:
             n = t.num_rows
             data = sch.conform(t.drop_columns([KEY, PART]), self.schema, "incoming rows")
-            seqno = pc.binary_join_element_wise(pa.scalar(f"{self.instant}_{task}_"), self._numbers(seq, n), "")
+            seqno = prefixed_texts(f"{self.instant}_{task}_", self._numbers(seq, n))
             seq += n
             if plain_commit_time:
                 commit_time: pa.Array = pa.repeat(pa.scalar(self.instant, pa.string()), n)

@@ -1,12 +1,16 @@
 """Base files' Parquet options: the two per-row-distinct meta columns are delta-encoded, every
-other leaf (nested ones included) keeps its dictionary, and the values read back unchanged."""
+other leaf (nested ones included) keeps its dictionary, and the values read back unchanged; the
+meta columns' text builders."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 
 from tributary.hudi.base_file import parquet_options
 
@@ -81,3 +85,32 @@ def test_mostly_distinct_leaves_columns_without_a_hash_kernel_alone() -> None:
 
     data = pa.table({"view": pa.array([str(i) for i in range(100)], pa.string_view()), "id": list(range(100))})
     assert mostly_distinct(data) == ("id",)
+
+
+@pytest.mark.parametrize(("start", "n"), [(0, 1200), (7, 100), (95, 10), (3, 0)])
+def test_prefixed_texts_equal_arrow_join(start: int, n: int) -> None:
+    """Sequence numbers (slices of one array of numbers as text, digit counts changing inside)
+    get their prefix as Arrow's join gives it, multi-byte prefix included."""
+    from tributary.hudi.base_file import prefixed_texts
+
+    numbers = pc.cast(pa.array(np.arange(0, 1200, dtype=np.int64)), pa.string()).slice(start, n)
+    got = prefixed_texts("20261201181704155_é_", numbers)
+    assert got.equals(pc.binary_join_element_wise(pa.scalar("20261201181704155_é_"), numbers, ""))
+    assert got.type == pa.string() and len(got) == n
+
+
+def test_prefixed_texts_of_nulls_or_many_lengths_take_arrow_join() -> None:
+    from tributary.hudi.base_file import prefixed_texts
+
+    assert prefixed_texts("p", pa.array(["a", None, "bc"])).to_pylist() == ["pa", None, "pbc"]
+    ragged = pa.array(["x" * (i % 40 + 1) for i in range(200)])
+    assert prefixed_texts("p_", ragged).to_pylist() == ["p_" + "x" * (i % 40 + 1) for i in range(200)]
+
+
+def test_constant_columns_share_read_only_zero_indices() -> None:
+    from tributary.hudi.base_file import constant_text
+
+    a, b = constant_text("20261201181704155", 5), constant_text("region=eu", 3)
+    assert a.to_pylist() == ["20261201181704155"] * 5 and b.to_pylist() == ["region=eu"] * 3
+    assert a.indices.buffers()[1].address == b.indices.buffers()[1].address
+    assert constant_text("x", 0).to_pylist() == []
