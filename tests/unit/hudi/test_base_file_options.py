@@ -114,3 +114,36 @@ def test_constant_columns_share_read_only_zero_indices() -> None:
     assert a.to_pylist() == ["20261201181704155"] * 5 and b.to_pylist() == ["region=eu"] * 3
     assert a.indices.buffers()[1].address == b.indices.buffers()[1].address
     assert constant_text("x", 0).to_pylist() == []
+
+
+def test_ordered_mostly_distinct_integers_are_delta_packed(tmp_path: Path) -> None:
+    """Sorted ids, jittered timestamps (a null among them), dates and small integers counting up
+    are written DELTA_BINARY_PACKED and read back equal; full-width random integers stay plain,
+    low-cardinality ones keep their dictionary, and text is never packed."""
+    from tributary.hudi.base_file import delta_packable, mostly_distinct
+
+    rng = np.random.default_rng(3)
+    n = 20_000
+    micros = 1_767_225_600_000_000 + np.arange(n) * 1000 + rng.integers(-500, 500, n)
+    table = pa.table(
+        {
+            "id": pa.array(np.arange(n) * 3, pa.int64()),
+            "ts": pa.array([None, *micros[1:].tolist()], pa.timestamp("us", "UTC")),
+            "day": pa.array(np.arange(n, dtype=np.int32) + 19_000, pa.int32()).cast(pa.date32()),
+            "small": pa.array(np.arange(n, dtype=np.int16)),
+            "random": pa.array(rng.integers(-(2**62), 2**62, n), pa.int64()),
+            "low": pa.array(np.arange(n) % 7, pa.int64()),
+            "text": pa.array([f"v{i}" for i in range(n)]),
+        }
+    )
+    plain = mostly_distinct(table)
+    assert set(plain) == {"id", "ts", "day", "small", "random", "text"}
+    packed = delta_packable(table, plain)
+    assert set(packed) == {"id", "ts", "day", "small"}
+    path = tmp_path / "f.parquet"
+    pq.write_table(table, path, **parquet_options(table.schema, plain, packed))
+    group = pq.read_metadata(path).row_group(0)
+    encodings = {group.column(i).path_in_schema: set(group.column(i).encodings) for i in range(group.num_columns)}
+    assert all("DELTA_BINARY_PACKED" in encodings[c] for c in packed)
+    assert "DELTA_BINARY_PACKED" not in encodings["random"] and "RLE_DICTIONARY" in encodings["low"]
+    assert pq.read_table(path).equals(table)
