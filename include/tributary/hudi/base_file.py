@@ -239,6 +239,8 @@ def prefixed_texts(prefix: str, texts: pa.Array) -> pa.Array:
     lengths, as numbers counting up are): each run is one 2-D copy, with no array of ``n``
     copies of the prefix as ``binary_join_element_wise`` makes (half its time, measured)."""
     n = len(texts)
+    if not pa.types.is_string(texts.type):
+        return pc.binary_join_element_wise(pa.scalar(prefix), texts, "")
     head = prefix.encode()
     offsets = np.frombuffer(texts.buffers()[1], np.int32, n + 1, texts.offset * 4).astype(np.int64)
     lengths = np.diff(offsets)

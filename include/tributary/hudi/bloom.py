@@ -230,6 +230,8 @@ def _mixed_blocks(
 
 
 _SCRATCH = threading.local()
+SCRATCH_MAX_BITS = 1 << 23
+"""A thread keeps its bit scratch up to this size (Hudi's default filter: 2 rows of 2.6M bits)."""
 
 
 def _cleared_bits(n: int) -> np.ndarray:
@@ -237,7 +239,9 @@ def _cleared_bits(n: int) -> np.ndarray:
     array per file means page faults on fresh memory every time (costly, and variable, here)."""
     held: np.ndarray | None = getattr(_SCRATCH, "bits", None)
     if held is None or len(held) < n:
-        held = _SCRATCH.bits = np.zeros(n, np.bool_)
+        held = np.zeros(n, np.bool_)
+        if n <= SCRATCH_MAX_BITS:
+            _SCRATCH.bits = held
         return held
     bits = held[:n]
     bits.fill(False)

@@ -103,6 +103,7 @@ def test_prefixed_texts_of_nulls_or_many_lengths_take_arrow_join() -> None:
     from tributary.hudi.base_file import prefixed_texts
 
     assert prefixed_texts("p", pa.array(["a", None, "bc"])).to_pylist() == ["pa", None, "pbc"]
+    assert prefixed_texts("p", pa.array(["a", "bc"], pa.large_string())).to_pylist() == ["pa", "pbc"]
     ragged = pa.array(["x" * (i % 40 + 1) for i in range(200)])
     assert prefixed_texts("p_", ragged).to_pylist() == ["p_" + "x" * (i % 40 + 1) for i in range(200)]
 
