@@ -240,7 +240,7 @@ def prefixed_texts(prefix: str, texts: pa.Array) -> pa.Array:
     copies of the prefix as ``binary_join_element_wise`` makes (half its time, measured)."""
     n = len(texts)
     if not pa.types.is_string(texts.type):
-        return pc.binary_join_element_wise(pa.scalar(prefix), texts, "")
+        return pc.binary_join_element_wise(pa.scalar(prefix, texts.type), texts, pa.scalar("", texts.type))
     head = prefix.encode()
     offsets = np.frombuffer(texts.buffers()[1], np.int32, n + 1, texts.offset * 4).astype(np.int64)
     lengths = np.diff(offsets)
