@@ -42,10 +42,12 @@ def test_stale_lease_is_taken_over_and_the_old_holder_is_fenced(migrated_db: str
 
 
 def test_keeper_heartbeats_keep_a_short_lease_alive(migrated_db: str) -> None:
-    lease = acquire("shop.t1", "busy-worker", timedelta(milliseconds=600))
+    # a 2 s lease beats every 0.67 s; at 600 ms (beats 200 ms apart) a loaded CI machine once
+    # let one beat slip past the TTL and the intruder got the table
+    lease = acquire("shop.t1", "busy-worker", timedelta(seconds=2))
     assert lease is not None
-    with LeaseKeeper(lease, timedelta(milliseconds=600)) as keeper:
-        time.sleep(1.5)  # well past the TTL: only heartbeats keep it
+    with LeaseKeeper(lease, timedelta(seconds=2)) as keeper:
+        time.sleep(5)  # well past the TTL: only heartbeats keep it
         assert acquire("shop.t1", "intruder", timedelta(seconds=30)) is None
         keeper.check()
     assert release(keeper.lease)
