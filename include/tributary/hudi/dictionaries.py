@@ -64,18 +64,6 @@ def _dictionary_page_bytes(col: pq.ColumnChunkMetaData) -> int:
     return col.data_page_offset - start if start is not None and start > 0 else 0
 
 
-def keep_dictionaries(schema: pa.Schema, table: pa.Table) -> pa.Schema:
-    """``schema`` with each field ``table`` holds as a dictionary of that field's type switched to
-    the dictionary type (conforming to it then keeps the column encoded)."""
-    fields = []
-    for f in schema:
-        have = table.schema.field(f.name).type if f.name in table.column_names else None
-        if have is not None and pa.types.is_dictionary(have) and have.value_type.equals(f.type):
-            f = f.with_type(have)
-        fields.append(f)
-    return pa.schema(fields, metadata=schema.metadata)
-
-
 def share_dictionaries(kept: pa.Table, incoming: list[pa.Table]) -> tuple[pa.Table, list[pa.Table]]:
     """``kept`` and the ``incoming`` tables (same column names, plain strings where ``kept`` has
     dictionaries) with every dictionary column encoded against one dictionary: ``kept``'s values

@@ -33,7 +33,6 @@ from tributary.hudi.bloom import DynamicBloomFilter
 from tributary.hudi.dictionaries import (
     concat_sharing,
     dictionary_columns,
-    keep_dictionaries,
     share_dictionaries,
 )
 from tributary.hudi.instants import PendingWrite
@@ -293,7 +292,7 @@ class FileWriter:
                 bloom.add_keys(pa.chunked_array([i.column(KEY) for i in plan.inserts], pa.string()))
         meta = [c for c in META_COLUMNS if c in old.column_names]
         kept_data = old.drop_columns(meta)
-        data = sch.conform(kept_data, keep_dictionaries(self.schema, kept_data), f"{plan.base.path}")
+        data = sch.conform(kept_data, self.schema, f"{plan.base.path}")  # dictionaries stay encoded
         kept = _Part(
             data,
             old.column("_hoodie_commit_time"),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tributary.hudi.dictionaries import concat_sharing, dictionary_columns, keep_dictionaries, share_dictionaries
+from tributary.hudi.dictionaries import concat_sharing, dictionary_columns, share_dictionaries
 
 
 def _dict(values: list[str | None], dictionary: list[str]) -> pa.DictionaryArray:
@@ -37,14 +37,6 @@ def test_concat_sharing_plain_first_stays_plain() -> None:
     assert out.type == pa.string() and out.to_pylist() == ["x", "y", "y"]
     out = concat_sharing(_dict(["t1", "t1"], ["t1"]), [pa.array(["t2"])])
     assert pa.types.is_dictionary(out.type) and out.to_pylist() == ["t1", "t1", "t2"]
-
-
-def test_keep_dictionaries_only_where_value_type_matches() -> None:
-    table = pa.table({"s": _dict(["a"], ["a"]), "b": _dict(["a"], ["a"]), "i": [1]})
-    target = pa.schema([("s", pa.string()), ("b", pa.large_string()), ("i", pa.int64()), ("new", pa.string())])
-    got = keep_dictionaries(target, table)
-    assert got.field("s").type == pa.dictionary(pa.int32(), pa.string())
-    assert got.field("b").type == pa.large_string() and got.field("new").type == pa.string()
 
 
 def test_dictionary_columns_skip_delta_encoded_and_non_strings(tmp_path: Path) -> None:
@@ -107,3 +99,6 @@ def test_written_types_keep_pass_through_dictionaries_and_decode_computed_column
     assert conformed.column_names == ["i", "s", "k", "new"]
     assert conformed.schema.field("s").type == pa.dictionary(pa.int32(), pa.string())
     assert conformed.to_pydict() == {"i": [1, 2, 3], "s": ["a", "b", "a"], "k": ["a", "b", "a"], "new": [None] * 3}
+    # a dictionary of another value type than the schema's is cast (decoded), not kept
+    wide = conform(got, pa.schema([("s", pa.large_string())]), "rows")
+    assert wide.schema.field("s").type == pa.large_string() and wide.column("s").to_pylist() == ["a", "b", "a"]
